@@ -1,0 +1,42 @@
+//! # livepose-core
+//!
+//! The deterministic heart of livepose: no sockets, no threads of its own and no hidden OS
+//! clock (time is passed in, as in quinn's protocol core), so everything here is testable
+//! without sleeping.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`slot`] | [`LatestSlot`]: capacity-one, latest-wins hand-off between a producer and a consumer |
+//! | [`clock`] | [`MonotonicClock`]: strictly increasing microsecond timestamps, wall-clock conversion |
+//! | [`smoothing`] | EMA and One Euro filters for landmark sets |
+//! | [`wire`] | protocol v1: binary frame/result codec, JSON control messages, JSON+base64 compatibility |
+//! | [`image`] | decode JPEG/PNG/WebP, downscale, letterbox, rotated crop into model tensors |
+//! | [`stats`] | per-stream counters and latency histograms |
+//! | [`types`] | the pose data model shared by the pipeline and the wire format |
+//!
+//! ```
+//! use livepose_core::{LatestSlot, MonotonicClock};
+//!
+//! let slot = LatestSlot::new();
+//! let clock = MonotonicClock::system();
+//! slot.put((clock.now(), "frame 1")).unwrap();
+//! slot.put((clock.now(), "frame 2")).unwrap(); // displaces frame 1, counted as dropped
+//! let (_, newest) = slot.take().unwrap();
+//! assert_eq!(newest, "frame 2");
+//! assert_eq!(slot.counters().dropped, 1);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod error;
+pub mod image;
+pub mod slot;
+pub mod smoothing;
+pub mod stats;
+pub mod types;
+pub mod wire;
+
+pub use clock::{MonotonicClock, Timestamp};
+pub use error::Error;
+pub use slot::LatestSlot;

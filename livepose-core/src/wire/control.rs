@@ -1,0 +1,378 @@
+//! Control messages: JSON text frames, each an object with a `type`.
+//!
+//! Client to server: [`ClientMessage::Hello`] (first message, optional) and
+//! [`ClientMessage::Config`] (change options mid-stream). Server to client:
+//! [`ServerMessage::Welcome`], [`ServerMessage::Stats`], [`ServerMessage::Error`] and
+//! [`ServerMessage::Rate`] (the rate the server is actually processing, so the client can
+//! send no faster). Unknown fields are ignored, so either side may add fields; an unknown
+//! `type` is an error naming it.
+//!
+//! ```
+//! use livepose_core::wire::control::{ClientMessage, ResultFormat};
+//!
+//! let hello = ClientMessage::from_json(r#"{"type":"hello","protocol":1,"results":"json","hands":true}"#).unwrap();
+//! let ClientMessage::Hello(hello) = hello else { unreachable!() };
+//! assert_eq!(hello.options.results, Some(ResultFormat::Json));
+//! assert_eq!(hello.options.hands, Some(true));
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::WireError;
+use crate::stats::LatencySummary;
+use crate::types::StageTimings;
+
+/// How results are sent to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultFormat {
+    /// Binary result messages (protocol v1), the default.
+    #[default]
+    Binary,
+    /// JSON in the shape of the Python backends livepose replaces.
+    Json,
+}
+
+/// Which landmark model to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// BlazePose lite: fastest.
+    Lite,
+    /// BlazePose full: more accurate.
+    Full,
+}
+
+/// Smoothing of landmarks across frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmoothingKind {
+    /// One Euro with MediaPipe's parameters (the default).
+    OneEuro,
+    /// Exponential moving average, alpha 0.7.
+    Ema,
+    /// No smoothing.
+    None,
+}
+
+/// Tracking mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// Track across frames: the detector runs only when tracking is lost.
+    Live,
+    /// Every frame on its own: detector and landmarks each time.
+    Image,
+}
+
+/// Stream options a client may set in `hello` or `config`. Absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamOptions {
+    /// Result encoding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<ResultFormat>,
+    /// Landmark model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelKind>,
+    /// Run hand landmarks too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hands: Option<bool>,
+    /// Smoothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<SmoothingKind>,
+    /// Tracking mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RunMode>,
+    /// Most results per second the client wants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_result_fps: Option<f32>,
+}
+
+/// The client's first message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Protocol version the client speaks.
+    pub protocol: u8,
+    /// Free-form client name and version, for logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Options.
+    #[serde(flatten)]
+    pub options: StreamOptions,
+}
+
+/// A control message from the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Opening handshake.
+    Hello(Hello),
+    /// Changes options mid-stream.
+    Config(StreamOptions),
+}
+
+/// Limits the server enforces, announced in `welcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncedLimits {
+    /// Largest message accepted.
+    pub max_message_bytes: u64,
+    /// Largest image accepted, in pixels.
+    pub max_pixels: u64,
+    /// Most frames per second accepted from this connection.
+    pub max_fps: u32,
+}
+
+/// The server's answer to `hello`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// Protocol version the server speaks.
+    pub protocol: u8,
+    /// Server name and version.
+    pub server: String,
+    /// Id of this stream (as listed by `GET /streams`).
+    pub stream_id: String,
+    /// The options in force.
+    pub options: StreamOptions,
+    /// Limits.
+    pub limits: AnnouncedLimits,
+}
+
+/// Periodic statistics for an on-screen overlay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Frames per second received.
+    pub fps_in: f64,
+    /// Results per second sent.
+    pub fps_out: f64,
+    /// Frames dropped so far (latest-wins).
+    pub dropped: u64,
+    /// Results sent so far.
+    pub results: u64,
+    /// Server-side latency per result.
+    pub latency_us: LatencySummary,
+    /// Median stage timings of recent frames, µs.
+    pub timings_us: TimingsJson,
+}
+
+/// [`StageTimings`] as a JSON object with named fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct TimingsJson {
+    pub decode: u32,
+    pub detect: u32,
+    pub crop: u32,
+    pub landmarks: u32,
+    pub hands: u32,
+    pub post: u32,
+    pub total: u32,
+}
+
+impl From<StageTimings> for TimingsJson {
+    fn from(t: StageTimings) -> Self {
+        TimingsJson {
+            decode: t.decode,
+            detect: t.detect,
+            crop: t.crop,
+            landmarks: t.landmarks,
+            hands: t.hands,
+            post: t.post,
+            total: t.total,
+        }
+    }
+}
+
+/// An error report. The connection stays open unless `fatal`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// Stable machine-readable code (`truncated`, `bad_magic`, `image_too_large`, …).
+    pub code: String,
+    /// Human-readable explanation naming the problem.
+    pub message: String,
+    /// Sequence number of the offending frame, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// Whether the server closes the connection after this.
+    #[serde(default)]
+    pub fatal: bool,
+}
+
+impl ErrorReport {
+    /// A non-fatal report of a wire error.
+    pub fn from_wire(error: &WireError, sequence: Option<u64>) -> Self {
+        ErrorReport {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            sequence,
+            fatal: false,
+        }
+    }
+}
+
+/// A rate hint: send no faster than this.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RateHint {
+    /// Frames per second the server is processing for this stream.
+    pub processing_fps: f64,
+    /// Frames per second the client should send at most.
+    pub max_send_fps: f64,
+}
+
+/// A control message from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to `hello`.
+    Welcome(Welcome),
+    /// Statistics.
+    Stats(Stats),
+    /// An error report.
+    Error(ErrorReport),
+    /// A rate hint.
+    Rate(RateHint),
+}
+
+fn from_json<'de, T: Deserialize<'de>>(text: &'de str, max_len: usize) -> Result<T, WireError> {
+    if text.len() > max_len {
+        return Err(WireError::Oversized {
+            len: text.len(),
+            max: max_len,
+        });
+    }
+    serde_json::from_str(text).map_err(|e| WireError::Json(e.to_string()))
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // These types serialise to JSON infallibly (no maps with non-string keys, no custom
+    // serialisers); non-finite floats become `null`.
+    serde_json::to_string(value).unwrap_or_else(|e| {
+        format!("{{\"type\":\"error\",\"code\":\"internal\",\"message\":\"{e}\"}}")
+    })
+}
+
+/// Longest control message accepted (64 KiB).
+pub const MAX_CONTROL_LEN: usize = 64 << 10;
+
+impl ClientMessage {
+    /// Parses a client control message.
+    pub fn from_json(text: &str) -> Result<Self, WireError> {
+        from_json(text, MAX_CONTROL_LEN)
+    }
+
+    /// Serialises to JSON.
+    pub fn to_json(&self) -> String {
+        to_json(self)
+    }
+}
+
+impl ServerMessage {
+    /// Parses a server control message.
+    pub fn from_json(text: &str) -> Result<Self, WireError> {
+        from_json(text, MAX_CONTROL_LEN)
+    }
+
+    /// Serialises to JSON.
+    pub fn to_json(&self) -> String {
+        to_json(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_messages_round_trip() {
+        let msgs = [
+            ClientMessage::Hello(Hello {
+                protocol: 1,
+                client: Some("test/1".into()),
+                options: StreamOptions {
+                    results: Some(ResultFormat::Binary),
+                    model: Some(ModelKind::Full),
+                    hands: Some(false),
+                    smoothing: Some(SmoothingKind::OneEuro),
+                    mode: Some(RunMode::Live),
+                    max_result_fps: Some(30.0),
+                },
+            }),
+            ClientMessage::Config(StreamOptions {
+                smoothing: Some(SmoothingKind::Ema),
+                ..Default::default()
+            }),
+        ];
+        for msg in msgs {
+            let json = msg.to_json();
+            assert_eq!(ClientMessage::from_json(&json).unwrap(), msg, "{json}");
+        }
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        let msgs = [
+            ServerMessage::Error(ErrorReport::from_wire(
+                &WireError::BadMagic { found: *b"GET " },
+                Some(3),
+            )),
+            ServerMessage::Rate(RateHint {
+                processing_fps: 24.5,
+                max_send_fps: 25.0,
+            }),
+            ServerMessage::Stats(Stats {
+                fps_in: 30.0,
+                fps_out: 29.0,
+                dropped: 3,
+                results: 100,
+                latency_us: LatencySummary::default(),
+                timings_us: StageTimings::from_slice(&[1, 2, 3, 4, 5, 6, 7]).into(),
+            }),
+            ServerMessage::Welcome(Welcome {
+                protocol: 1,
+                server: "livepose/0.1.0".into(),
+                stream_id: "s1".into(),
+                options: StreamOptions::default(),
+                limits: AnnouncedLimits {
+                    max_message_bytes: 1 << 20,
+                    max_pixels: 1 << 24,
+                    max_fps: 60,
+                },
+            }),
+        ];
+        for msg in msgs {
+            let json = msg.to_json();
+            assert_eq!(ServerMessage::from_json(&json).unwrap(), msg, "{json}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let unknown = ClientMessage::from_json(r#"{"type":"launch"}"#).unwrap_err();
+        assert!(unknown.to_string().contains("launch"), "{unknown}");
+        let no_type = ClientMessage::from_json(r#"{"protocol":1}"#).unwrap_err();
+        assert!(no_type.to_string().contains("type"), "{no_type}");
+        assert!(matches!(
+            ClientMessage::from_json("{"),
+            Err(WireError::Json(_))
+        ));
+        let huge = format!(
+            r#"{{"type":"config","x":"{}"}}"#,
+            "a".repeat(MAX_CONTROL_LEN)
+        );
+        assert!(matches!(
+            ClientMessage::from_json(&huge),
+            Err(WireError::Oversized { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let msg = ClientMessage::from_json(r#"{"type":"config","hands":true,"future_option":7}"#)
+            .unwrap();
+        assert_eq!(
+            msg,
+            ClientMessage::Config(StreamOptions {
+                hands: Some(true),
+                ..Default::default()
+            })
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! # livepose
+//!
+//! Real-time pose estimation streamed over WebSocket. This facade crate re-exports the
+//! workspace's crates so applications depend on one name:
+//!
+//! - [`core`] (`livepose-core`): latest-wins frame slot, monotonic clock, landmark smoothing,
+//!   wire protocol v1, image operations and statistics.
+//!
+//! The WebSocket server (`livepose-ws`) will be re-exported behind the `ws` feature when it
+//! lands.
+//!
+//! ```
+//! use livepose::core::wire::{FrameHeader, FrameView, ImageFormat};
+//! use livepose::core::image::Codec;
+//!
+//! let mut message = Vec::new();
+//! FrameHeader::new(1, 0, ImageFormat::Encoded(Codec::Jpeg))
+//!     .encode_with_payload(&[0xFF, 0xD8, 0xFF], &mut message)
+//!     .unwrap();
+//! assert_eq!(FrameView::parse(&message).unwrap().payload.len(), 3);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use livepose_core as core;
+pub use livepose_core::{Error, LatestSlot, MonotonicClock, Timestamp};
