@@ -272,14 +272,17 @@ pub fn encode_result(
         push_coords(out, pose);
     }
     let t = result.timings;
-    let ms = |us: u32| f64::from(us) / 1000.0;
+    let ms = |us: u64| us as f64 / 1000.0;
     out.push_str("},\"timings\":{");
     let timings = [
-        ("image_decode", ms(t.decode)),
-        ("pose_detection", ms(t.detect + t.crop + t.landmarks)),
-        ("hand_detection", ms(t.hands)),
-        ("post_processing", ms(t.post)),
-        ("total_backend", ms(t.total)),
+        ("image_decode", ms(t.decode.into())),
+        (
+            "pose_detection",
+            ms(u64::from(t.detect) + u64::from(t.crop) + u64::from(t.landmarks)),
+        ),
+        ("hand_detection", ms(t.hands.into())),
+        ("post_processing", ms(t.post.into())),
+        ("total_backend", ms(t.total.into())),
     ];
     for (n, (name, value)) in timings.into_iter().enumerate() {
         if n > 0 {
