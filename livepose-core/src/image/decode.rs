@@ -259,6 +259,7 @@ fn zune_decoder(bytes: &[u8], max_pixels: u64) -> zune_jpeg::JpegDecoder<ZCursor
     let side = usize::try_from(max_pixels.min(1 << 30)).unwrap_or(usize::MAX);
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_strict_mode(true)
         .set_max_width(side)
         .set_max_height(side);
     zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options)

@@ -1,0 +1,51 @@
+//! Real JPEG frames from the shared clips, extracted with ffmpeg and cached under the target
+//! directory. Shared by the integration tests and the benches (`#[path]`-included).
+#![allow(dead_code)] // each including target uses a subset
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The landscape clip: two people outdoors, 1768x994.
+pub const OUTDOOR: &str = "outdoor_two_people_1768x994_30fps.mp4";
+/// The portrait clip: one dancer, 1080x1920.
+pub const LAB: &str = "lab_dance_1080x1920_60fps.mp4";
+
+/// `../shared` beside the checkout, or `$LIVEPOSE_SHARED`.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("LIVEPOSE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+/// Frame `index` of `clip`, scaled to `width` x `height`, as a JPEG of ffmpeg quality
+/// `-q:v 4` (about what a browser's `canvas.toBlob('image/jpeg', 0.8)` gives).
+pub fn jpeg_frame(clip: &str, index: usize, width: u32, height: u32) -> Vec<u8> {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("frames");
+    std::fs::create_dir_all(&cache).expect("create frame cache");
+    let path = cache.join(format!("{clip}.{index}.{width}x{height}.jpg"));
+    if !path.exists() {
+        let input = shared_dir().join("media").join(clip);
+        assert!(
+            input.exists(),
+            "missing clip {input:?}: tests need ../shared (or LIVEPOSE_SHARED)"
+        );
+        let tmp = path.with_extension("tmp.jpg");
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&input)
+            .args([
+                "-vf",
+                &format!("select=eq(n\\,{index}),scale={width}:{height}"),
+                "-frames:v",
+                "1",
+                "-q:v",
+                "4",
+            ])
+            .arg(&tmp)
+            .status()
+            .expect("ffmpeg must be installed (Debian package ffmpeg)");
+        assert!(status.success(), "ffmpeg failed on {input:?}");
+        std::fs::rename(&tmp, &path).expect("cache frame");
+    }
+    std::fs::read(&path).expect("read cached frame")
+}
