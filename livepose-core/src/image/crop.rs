@@ -94,13 +94,34 @@ pub fn crop_rotated(src: RgbView<'_>, rect: &RotatedRect, spec: &TensorSpec, out
     let origin_y = rect.center_y - half_w * sin - half_h * cos;
     let (du_x, du_y) = (cos * step_x, sin * step_x);
     let (dv_x, dv_y) = (-sin * step_y, cos * step_y);
+    let (step_ux, step_uy) = (to_fixed(du_x), to_fixed(du_y));
     for (v, row) in out.chunks_exact_mut(n * 3).enumerate() {
         let (row_x, row_y) = (origin_x + v as f32 * dv_x, origin_y + v as f32 * dv_y);
-        for (u, px) in row.chunks_exact_mut(3).enumerate() {
-            let rgb = sampler.bilinear(row_x + u as f32 * du_x, row_y + u as f32 * du_y);
-            px.copy_from_slice(&rgb);
+        match (to_fixed(row_x), to_fixed(row_y), step_ux, step_uy) {
+            // The common case: walk the row in 16.16 fixed point, no float-to-int per pixel.
+            (Some(x0), Some(y0), Some(dx), Some(dy)) => {
+                for (u, px) in row.chunks_exact_mut(3).enumerate() {
+                    let u = u as i64;
+                    px.copy_from_slice(&sampler.sample(x0 + u * dx, y0 + u * dy));
+                }
+            }
+            // Non-finite or astronomically large coordinates: every sample is border.
+            _ => {
+                for px in row.chunks_exact_mut(3) {
+                    px.copy_from_slice(&sampler.sample(i64::MIN / 2, i64::MIN / 2));
+                }
+            }
         }
     }
+}
+
+/// Fractional bits of the fixed-point sample positions.
+const FIXED_BITS: u32 = 16;
+
+/// `v` in 16.16 fixed point, if finite and within a billion pixels.
+fn to_fixed(v: f32) -> Option<i64> {
+    (v.is_finite() && v.abs() < 1e9)
+        .then(|| (f64::from(v) * f64::from(1u32 << FIXED_BITS)).round() as i64)
 }
 
 /// Fits the whole of `src` into a square tensor, centred, keeping its aspect ratio, the rest
@@ -113,6 +134,9 @@ pub fn letterbox(src: RgbView<'_>, spec: &TensorSpec, out: &mut Vec<f32>) -> Rot
     crop_rotated(src, &rect, spec, out);
     rect
 }
+
+/// Fixed-point one: interpolation weights have 11 fractional bits (255 x 2^22 fits an i32).
+const ONE: i32 = 1 << 11;
 
 /// Bilinear sampling of an RGB8 image into the tensor's value range.
 struct Sampler<'a> {
@@ -130,61 +154,63 @@ impl<'a> Sampler<'a> {
             data: src.data(),
             width: i64::from(src.width()),
             height: i64::from(src.height()),
-            scale: (spec.range.1 - spec.range.0) / 255.0,
+            scale: (spec.range.1 - spec.range.0) / (255.0 * (ONE * ONE) as f32),
             offset: spec.range.0,
             border: spec.border,
         }
     }
 
-    #[inline]
-    fn bilinear(&self, x: f32, y: f32) -> [f32; 3] {
-        if !(x.is_finite() && y.is_finite()) {
-            return self.finish(self.pixel(-1, -1).map(f32::from));
-        }
-        // Far outside the image only the border matters; clamping keeps the index maths small.
-        let x = x.clamp(-2.0, self.width as f32 + 1.0);
-        let y = y.clamp(-2.0, self.height as f32 + 1.0);
-        let (x0, y0) = (x.floor(), y.floor());
-        let (fx, fy) = (x - x0, y - y0);
-        let (ix, iy) = (x0 as i64, y0 as i64);
+    /// Bilinear sample at the 16.16 fixed-point position `(x, y)` with 11-bit weights (as
+    /// OpenCV's `INTER_LINEAR`, with finer steps), mapped into the value range.
+    #[inline(always)]
+    fn sample(&self, x: i64, y: i64) -> [f32; 3] {
+        let (ix, iy) = (x >> FIXED_BITS, y >> FIXED_BITS);
+        let weight_shift = FIXED_BITS - ONE.trailing_zeros();
+        let frac_mask = (1 << FIXED_BITS) - 1;
+        let wx = ((x & frac_mask) >> weight_shift) as i32;
+        let wy = ((y & frac_mask) >> weight_shift) as i32;
         let inside = ix >= 0 && iy >= 0 && ix + 1 < self.width && iy + 1 < self.height;
-        let (p00, p01, p10, p11) = if inside {
+        if inside {
             let at = ((iy * self.width + ix) * 3) as usize;
             let below = at + (self.width * 3) as usize;
-            (
-                self.rgb(at),
-                self.rgb(at + 3),
-                self.rgb(below),
-                self.rgb(below + 3),
-            )
-        } else {
-            (
-                self.pixel(ix, iy),
-                self.pixel(ix + 1, iy),
-                self.pixel(ix, iy + 1),
-                self.pixel(ix + 1, iy + 1),
-            )
-        };
-        let mut out = [0.0; 3];
+            if let (Some(top), Some(bottom)) =
+                (self.data.get(at..at + 6), self.data.get(below..below + 6))
+            {
+                let px = |s: &[u8], i: usize| [s[i], s[i + 1], s[i + 2]];
+                return self.mix(px(top, 0), px(top, 3), px(bottom, 0), px(bottom, 3), wx, wy);
+            }
+        }
+        let (p00, p01) = (self.pixel(ix, iy), self.pixel(ix.saturating_add(1), iy));
+        let (p10, p11) = (
+            self.pixel(ix, iy.saturating_add(1)),
+            self.pixel(ix.saturating_add(1), iy.saturating_add(1)),
+        );
+        self.mix(p00, p01, p10, p11, wx, wy)
+    }
+
+    #[inline(always)]
+    fn mix(
+        &self,
+        p00: [u8; 3],
+        p01: [u8; 3],
+        p10: [u8; 3],
+        p11: [u8; 3],
+        wx: i32,
+        wy: i32,
+    ) -> [f32; 3] {
+        let mut acc = [0i32; 3];
         for c in 0..3 {
-            let top = f32::from(p00[c]) + (f32::from(p01[c]) - f32::from(p00[c])) * fx;
-            let bottom = f32::from(p10[c]) + (f32::from(p11[c]) - f32::from(p10[c])) * fx;
-            out[c] = top + (bottom - top) * fy;
+            let t = i32::from(p00[c]) * (ONE - wx) + i32::from(p01[c]) * wx;
+            let b = i32::from(p10[c]) * (ONE - wx) + i32::from(p11[c]) * wx;
+            acc[c] = t * (ONE - wy) + b * wy;
         }
-        self.finish(out)
+        self.finish(acc)
     }
 
-    #[inline]
-    fn finish(&self, rgb: [f32; 3]) -> [f32; 3] {
-        rgb.map(|v| v * self.scale + self.offset)
-    }
-
-    #[inline]
-    fn rgb(&self, at: usize) -> [u8; 3] {
-        match self.data.get(at..at + 3) {
-            Some(p) => [p[0], p[1], p[2]],
-            None => [0; 3],
-        }
+    /// Maps fixed-point samples (pixel value x ONE x ONE) into the value range.
+    #[inline(always)]
+    fn finish(&self, acc: [i32; 3]) -> [f32; 3] {
+        acc.map(|v| v as f32 * self.scale + self.offset)
     }
 
     /// The pixel at `(x, y)`, or the border's value outside the image.
@@ -198,7 +224,11 @@ impl<'a> Sampler<'a> {
             }
             Border::Replicate => (x.clamp(0, self.width - 1), y.clamp(0, self.height - 1)),
         };
-        self.rgb(((y * self.width + x) * 3) as usize)
+        let at = ((y * self.width + x) * 3) as usize;
+        match self.data.get(at..at + 3) {
+            Some(p) => [p[0], p[1], p[2]],
+            None => [0; 3],
+        }
     }
 }
 

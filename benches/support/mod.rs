@@ -1,0 +1,59 @@
+//! Reads criterion's estimates back after a run, to print ratios between benchmarks measured
+//! in the same run (e.g. "binary decode is 12000x faster than JSON+base64").
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::Criterion;
+
+/// A criterion configured for quick but stable runs on a 2-core machine.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args()
+}
+
+fn criterion_dir() -> PathBuf {
+    std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+                .join("criterion")
+        })
+}
+
+/// Mean time in nanoseconds of `group/bench` from this run, if criterion recorded it.
+pub fn mean_ns(id: &str) -> Option<f64> {
+    let path = criterion_dir().join(id).join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["mean"]["point_estimate"].as_f64()
+}
+
+/// Formats nanoseconds for a table.
+pub fn human(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.2} ms", ns / 1e6)
+    }
+}
+
+/// Prints `slow / fast` for pairs of benchmark ids (skipping pairs filtered out of this run).
+pub fn print_ratios(title: &str, pairs: &[(&str, &str, &str)]) {
+    println!("\n== {title} ==");
+    for (label, fast, slow) in pairs {
+        match (mean_ns(fast), mean_ns(slow)) {
+            (Some(f), Some(s)) => {
+                println!("{label}: {} vs {} -> {:.1}x", human(f), human(s), s / f)
+            }
+            _ => println!("{label}: not measured in this run"),
+        }
+    }
+}
