@@ -225,7 +225,9 @@ impl RgbImage {
 }
 
 fn check_len(width: u32, height: u32, bpp: usize, actual: usize) -> Result<(), ImageError> {
-    let expected = u64::from(width) * u64::from(height) * bpp as u64;
+    let expected = u64::from(width)
+        .saturating_mul(u64::from(height))
+        .saturating_mul(bpp as u64);
     if width == 0 || height == 0 {
         return Err(ImageError::BadDimensions {
             width: width.into(),

@@ -92,7 +92,12 @@ impl ImageFormat {
                 layout,
                 width,
                 height,
-            } => Some(u64::from(width) * u64::from(height) * layout.bytes_per_pixel() as u64),
+            } => Some(
+                // Saturates for absurd dimensions, which then match no payload length.
+                u64::from(width)
+                    .saturating_mul(u64::from(height))
+                    .saturating_mul(layout.bytes_per_pixel() as u64),
+            ),
         }
     }
 }
@@ -400,6 +405,18 @@ mod tests {
         short_header[6] = 36;
         assert!(matches!(
             FrameView::parse(&short_header),
+            Err(WireError::Inconsistent(_))
+        ));
+    }
+
+    #[test]
+    fn absurd_raw_dimensions_are_inconsistent_not_overflow() {
+        // Found by the frame_decode fuzz target: 4G x 4G x 4 overflowed u64.
+        let mut msg = jpeg_frame(b"");
+        msg[24] = 5;
+        msg[28..36].copy_from_slice(&[0xFF; 8]);
+        assert!(matches!(
+            FrameView::parse(&msg),
             Err(WireError::Inconsistent(_))
         ));
     }

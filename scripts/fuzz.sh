@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a while (default 60 s each), seeded from the golden wire vectors
+# and small real images. Needs cargo-fuzz (`cargo install cargo-fuzz`); the sanitizer flags
+# need nightly, or RUSTC_BOOTSTRAP=1 on a stable toolchain.
+#   scripts/fuzz.sh [seconds-per-target] [target ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode)
+
+corpus=fuzz/corpus
+mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode}
+# Seeds: the golden vectors (valid and invalid), routed by message type.
+for hex in tests/vectors/*.hex; do
+  name=$(basename "$hex" .hex)
+  bin="$corpus/tmp.bin"
+  tr -d ' \n' < "$hex" | xxd -r -p > "$bin"
+  case "$name" in
+    frame_*|invalid_frame_*) cp "$bin" "$corpus/frame_decode/$name" ;;
+    *) cp "$bin" "$corpus/result_decode/$name" ;;
+  esac
+  rm -f "$bin"
+done
+printf '%s' '{"type":"hello","protocol":1,"results":"json","model":"lite","hands":true}' > "$corpus/control_decode/hello"
+printf '%s' '{"type":"config","smoothing":"ema","max_result_fps":15}' > "$corpus/control_decode/config"
+printf '%s' '{"type":"error","code":"truncated","message":"x","sequence":3,"fatal":false}' > "$corpus/control_decode/error"
+printf '%s' '{"image":"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==","timestamp":1.5,"sequence":1}' > "$corpus/compat_decode/jpeg"
+# Small real images for the image decoders.
+clip=../shared/media/outdoor_two_people_1768x994_30fps.mp4
+if command -v ffmpeg >/dev/null && [ -f "$clip" ]; then
+  for ext in jpg png webp; do
+    ffmpeg -v error -y -i "$clip" -vf "select=eq(n\,30),scale=48:32" -frames:v 1 "$corpus/image_decode/frame.$ext" || true
+  done
+fi
+
+export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}
+for t in "${targets[@]}"; do
+  echo "== fuzzing $t for ${seconds}s"
+  cargo fuzz run "$t" "$corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048
+done
