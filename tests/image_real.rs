@@ -174,7 +174,7 @@ fn downscale_letterbox_and_crop_a_real_frame() {
     let rect = RotatedRect::new(300.0 + 128.0, 800.0 + 128.0, 256.0, 256.0, 0.0);
     crop_rotated(frame.view(), &rect, &crop_spec, &mut tensor);
     for (u, v) in [(0usize, 0usize), (17, 200), (255, 255)] {
-        let src = (((800 + v) * 1080 + 300 + u) * 3) as usize;
+        let src = ((800 + v) * 1080 + 300 + u) * 3;
         let expected: Vec<f32> = frame.data()[src..src + 3]
             .iter()
             .map(|b| f32::from(*b))

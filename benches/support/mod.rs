@@ -46,7 +46,11 @@ pub fn human(ns: f64) -> String {
 }
 
 /// Prints `slow / fast` for pairs of benchmark ids (skipping pairs filtered out of this run).
+/// Only under `cargo bench`: in test mode (`cargo test --benches`) nothing was measured.
 pub fn print_ratios(title: &str, pairs: &[(&str, &str, &str)]) {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
     println!("\n== {title} ==");
     for (label, fast, slow) in pairs {
         match (mean_ns(fast), mean_ns(slow)) {

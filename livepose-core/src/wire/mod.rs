@@ -1,7 +1,7 @@
 //! Wire protocol v1 (the full specification is `docs/protocol.md`).
 //!
 //! - Binary messages, little-endian, one WebSocket binary message each: a
-//!   [frame](frame) from client to server (header + image bytes) and a [result](result) from
+//!   [frame] from client to server (header + image bytes) and a [result] from
 //!   server to client (timings + poses). Both start with the same 8-byte preamble:
 //!   magic `LPOS`, version, message type, header length.
 //! - [Control messages](control) are JSON text frames with a `type`.
@@ -149,7 +149,7 @@ fn parse_preamble(
         });
     }
     let header_len = usize::from(f.u16(6, "header length")?);
-    if header_len < min_header_len || header_len % 4 != 0 {
+    if header_len < min_header_len || !header_len.is_multiple_of(4) {
         return Err(WireError::Inconsistent(format!(
             "header length {header_len} (version 1 needs a multiple of 4, at least {min_header_len})"
         )));

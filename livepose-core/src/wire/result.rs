@@ -309,7 +309,7 @@ fn record_at<'a>(
 ) -> Result<&'a [u8], WireError> {
     let f = Fields::new(bytes);
     let len = f.u32(at, what)? as usize;
-    if len < min_len || len % 4 != 0 {
+    if len < min_len || !len.is_multiple_of(4) {
         return Err(WireError::Inconsistent(format!(
             "{what} length {len} (needs a multiple of 4, at least {min_len})"
         )));
@@ -320,7 +320,7 @@ fn record_at<'a>(
 /// Checks a record's header length field (at offset 4) and returns it.
 fn record_header_len(record: &[u8], min: usize, what: &'static str) -> Result<usize, WireError> {
     let len = usize::from(Fields::new(record).u16(4, what)?);
-    if len < min || len % 4 != 0 || len > record.len() {
+    if len < min || !len.is_multiple_of(4) || len > record.len() {
         return Err(WireError::Inconsistent(format!(
             "{what} header length {len} (needs a multiple of 4, {min}..={})",
             record.len()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building, testing and benchmarking livepose need:
+#   ffmpeg              test and bench frames are extracted from the shared clips
+#   libturbojpeg0-dev   libjpeg-turbo, the JPEG yardstick (and the `turbojpeg` feature)
+#   pkg-config          finds libturbojpeg
+#   xxd                 scripts/fuzz.sh turns the hex golden vectors into seed files
+# Idempotent: installs only what is missing. Rust (cargo) must already be there.
+set -euo pipefail
+need=()
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v xxd >/dev/null 2>&1 || need+=(xxd)
+pkg-config --exists libturbojpeg 2>/dev/null || need+=(libturbojpeg0-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "setup: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }

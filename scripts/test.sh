@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The full test suite, exactly what CI runs (.ci/run calls this script):
+# formatting, clippy (warnings are errors), unit + integration + property + doc tests of the
+# whole workspace, the benches in test mode, and, with LIVEPOSE_FUZZ_SECONDS=N, every fuzz
+# target for N seconds. Real-media tests read ../shared beside the checkout (or
+# $LIVEPOSE_SHARED).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export LIVEPOSE_SHARED=${LIVEPOSE_SHARED:-$(cd .. && pwd)/shared}
+[ -d "$LIVEPOSE_SHARED/media" ] || { echo "test: $LIVEPOSE_SHARED/media not found (set LIVEPOSE_SHARED)" >&2; exit 1; }
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test --workspace"
+cargo test --workspace --locked
+echo "== benches, test mode (each benchmark runs once)"
+cargo test --benches --locked -q
+
+if [ -n "${LIVEPOSE_FUZZ_SECONDS:-}" ]; then
+  echo "== fuzz targets, ${LIVEPOSE_FUZZ_SECONDS}s each"
+  command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked -q
+  bash scripts/fuzz.sh "$LIVEPOSE_FUZZ_SECONDS"
+fi
+echo "== all checks passed"
