@@ -10,10 +10,14 @@ use std::time::Instant;
 
 use livepose::core::image::Codec;
 use livepose::core::types::{Joint, JointAngle, Landmark, Point3, Pose, StageTimings};
-use livepose::core::wire::{compat, FrameBuffer, FrameHeader, FrameView, ImageFormat, ResultMessage, ResultView};
+use livepose::core::wire::{
+    compat, FrameBuffer, FrameHeader, FrameView, ImageFormat, ResultMessage, ResultView,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: wire_roundtrip <image.jpg|png|webp>")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: wire_roundtrip <image.jpg|png|webp>")?;
     let image = std::fs::read(&path)?;
     let codec = Codec::sniff(&image).ok_or("not a JPEG, PNG or WebP file")?;
 
@@ -46,13 +50,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let result = ResultMessage {
         sequence: 1,
         capture_ts_us: header.capture_ts_us,
-        timings: StageTimings { decode: 1300, landmarks: 9800, total: 11600, ..Default::default() },
+        timings: StageTimings {
+            decode: 1300,
+            landmarks: 9800,
+            total: 11600,
+            ..Default::default()
+        },
         poses: vec![Pose {
             id: 1,
             score: 0.99,
-            landmarks: (0..33).map(|i| Landmark { x: 0.3 + 0.01 * i as f32, y: 0.5, z: 0.0, visibility: 0.9, presence: 0.95 }).collect(),
-            world_landmarks: vec![Point3 { x: 0.1, y: -0.2, z: 0.0 }; 33],
-            angles: Joint::KNOWN.iter().map(|j| JointAngle { joint: *j, degrees: 120.0 }).collect(),
+            landmarks: (0..33)
+                .map(|i| Landmark {
+                    x: 0.3 + 0.01 * i as f32,
+                    y: 0.5,
+                    z: 0.0,
+                    visibility: 0.9,
+                    presence: 0.95,
+                })
+                .collect(),
+            world_landmarks: vec![
+                Point3 {
+                    x: 0.1,
+                    y: -0.2,
+                    z: 0.0
+                };
+                33
+            ],
+            angles: Joint::KNOWN
+                .iter()
+                .map(|j| JointAngle {
+                    joint: *j,
+                    degrees: 120.0,
+                })
+                .collect(),
             ..Default::default()
         }],
         ..Default::default()
@@ -60,14 +90,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut binary = Vec::new();
     result.encode_into(&mut binary)?;
     let view = ResultView::parse(&binary)?;
-    let nose = view.poses().next().and_then(|p| p.landmarks().get(0)).ok_or("no nose")?;
+    let nose = view
+        .poses()
+        .next()
+        .and_then(|p| p.landmarks().get(0))
+        .ok_or("no nose")?;
     let mut json = String::new();
     compat::encode_result(&result, 640, 480, &mut json);
-    println!("result, binary v1    : {:>8} bytes (nose at x {:.2}, y {:.2})", binary.len(), nose.x, nose.y);
+    println!(
+        "result, binary v1    : {:>8} bytes (nose at x {:.2}, y {:.2})",
+        binary.len(),
+        nose.x,
+        nose.y
+    );
     println!("result, JSON (compat): {:>8} bytes", json.len());
     println!("\nfirst bytes of the binary frame:");
     for chunk in message[..40].chunks(8) {
-        println!("  {}", chunk.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "));
+        println!(
+            "  {}",
+            chunk
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     }
     Ok(())
 }

@@ -24,3 +24,8 @@
 
 pub use livepose_core as core;
 pub use livepose_core::{Error, LatestSlot, MonotonicClock, Timestamp};
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -198,6 +198,41 @@ fn downscale_letterbox_and_crop_a_real_frame() {
 }
 
 #[test]
+fn png_and_webp_frames_decode_like_the_jpeg() {
+    // The same frame through three codecs: PNG is lossless, JPEG and WebP close to it.
+    let mut decoder = ImageDecoder::default();
+    let decode = |decoder: &mut ImageDecoder, ext: &str| {
+        let mut img = RgbImage::new();
+        decoder
+            .decode(
+                &frames::frame_file(frames::OUTDOOR, 45, 320, 180, ext),
+                &mut img,
+            )
+            .unwrap();
+        assert_eq!((img.width(), img.height()), (320, 180), "{ext}");
+        img
+    };
+    let png = decode(&mut decoder, "png");
+    let webp = decode(&mut decoder, "webp");
+    assert!(
+        webp.data() == png.data(),
+        "lossless WebP decodes to the PNG's pixels"
+    );
+    for (ext, bound) in [("jpg", 6.0), ("lossy.webp", 12.0)] {
+        let lossy = decode(&mut decoder, ext);
+        let mean = png
+            .data()
+            .iter()
+            .zip(lossy.data())
+            .map(|(a, b)| f64::from(a.abs_diff(*b)))
+            .sum::<f64>()
+            / png.data().len() as f64;
+        println!("{ext} vs png: mean |diff| {mean:.2}");
+        assert!(mean < bound, "{ext}: mean difference {mean}");
+    }
+}
+
+#[test]
 fn raw_rgba_frames_load_like_decoded_ones() {
     let jpeg = frames::jpeg_frame(frames::OUTDOOR, 90, 640, 480);
     let mut decoder = ImageDecoder::default();

@@ -3,12 +3,16 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use criterion::Criterion;
 
+static STARTED: OnceLock<SystemTime> = OnceLock::new();
+
 /// A criterion configured for quick but stable runs on a 2-core machine.
 pub fn criterion() -> Criterion {
+    STARTED.get_or_init(SystemTime::now);
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
@@ -26,9 +30,14 @@ fn criterion_dir() -> PathBuf {
         })
 }
 
-/// Mean time in nanoseconds of `group/bench` from this run, if criterion recorded it.
+/// Mean time in nanoseconds of `group/bench` from this run, if criterion recorded it (files
+/// left by earlier runs are ignored).
 pub fn mean_ns(id: &str) -> Option<f64> {
     let path = criterion_dir().join(id).join("new/estimates.json");
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified < *STARTED.get()? {
+        return None;
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value["mean"]["point_estimate"].as_f64()

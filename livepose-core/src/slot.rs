@@ -74,6 +74,9 @@ struct State<T> {
     counters: SlotCounters,
     /// Async waiters, keyed by the id of their [`Wait`] future.
     wakers: Vec<(u64, Waker)>,
+    /// Threads blocked in `wait_timeout` (the condition variable is only signalled when
+    /// there are some: a futex wake is a system call).
+    blocked: usize,
     next_waiter_id: u64,
 }
 
@@ -109,6 +112,7 @@ impl<T> LatestSlot<T> {
                 closed: false,
                 counters: SlotCounters::default(),
                 wakers: Vec::new(),
+                blocked: 0,
                 next_waiter_id: 0,
             }),
             ready: Condvar::new(),
@@ -135,11 +139,7 @@ impl<T> LatestSlot<T> {
         if displaced.is_some() {
             state.counters.dropped += 1;
         }
-        for (_, waker) in state.wakers.drain(..) {
-            waker.wake();
-        }
-        drop(state);
-        self.ready.notify_all();
+        self.wake_all(state);
         Ok(displaced)
     }
 
@@ -178,11 +178,13 @@ impl<T> LatestSlot<T> {
                 // A timeout too large to represent: wait in long steps.
                 None => Duration::from_secs(3600),
             };
+            state.blocked += 1;
             state = self
                 .ready
                 .wait_timeout(state, remaining)
                 .map(|(guard, _)| guard)
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+            state.blocked -= 1;
         }
     }
 
@@ -200,11 +202,19 @@ impl<T> LatestSlot<T> {
     pub fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
+        self.wake_all(state);
+    }
+
+    /// Wakes every async and blocked waiter, then releases the lock.
+    fn wake_all(&self, mut state: MutexGuard<'_, State<T>>) {
         for (_, waker) in state.wakers.drain(..) {
             waker.wake();
         }
+        let blocked = state.blocked > 0;
         drop(state);
-        self.ready.notify_all();
+        if blocked {
+            self.ready.notify_all();
+        }
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -271,11 +281,7 @@ impl<T> Drop for Wait<'_, T> {
             // We may have been woken for an item we will now never take: pass the wake-up
             // on so another waiter gets it.
             if state.item.is_some() {
-                for (_, waker) in state.wakers.drain(..) {
-                    waker.wake();
-                }
-                drop(state);
-                self.slot.ready.notify_all();
+                self.slot.wake_all(state);
             }
         }
     }

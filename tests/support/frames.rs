@@ -20,31 +20,44 @@ pub fn shared_dir() -> PathBuf {
 /// Frame `index` of `clip`, scaled to `width` x `height`, as a JPEG of ffmpeg quality
 /// `-q:v 4` (about what a browser's `canvas.toBlob('image/jpeg', 0.8)` gives).
 pub fn jpeg_frame(clip: &str, index: usize, width: u32, height: u32) -> Vec<u8> {
+    frame_file(clip, index, width, height, "jpg")
+}
+
+/// Like [`jpeg_frame`], in the format of the extension `ext`: `jpg`, `png`, `webp`
+/// (lossless) or `lossy.webp` (libwebp's default quality 75).
+pub fn frame_file(clip: &str, index: usize, width: u32, height: u32, ext: &str) -> Vec<u8> {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("frames");
     std::fs::create_dir_all(&cache).expect("create frame cache");
-    let path = cache.join(format!("{clip}.{index}.{width}x{height}.jpg"));
+    let path = cache.join(format!("{clip}.{index}.{width}x{height}.{ext}"));
     if !path.exists() {
-        let input = shared_dir().join("media").join(clip);
-        assert!(
-            input.exists(),
-            "missing clip {input:?}: tests need ../shared (or LIVEPOSE_SHARED)"
-        );
-        let tmp = path.with_extension("tmp.jpg");
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-i"])
-            .arg(&input)
-            .args([
+        let tmp = path.with_extension(format!("tmp.{ext}"));
+        let mut ffmpeg = Command::new("ffmpeg");
+        ffmpeg.args(["-v", "error", "-y", "-i"]);
+        if ext == "webp" {
+            // Lossless WebP made from the PNG of the same frame: RGB in, RGB out, bit-exact.
+            frame_file(clip, index, width, height, "png");
+            ffmpeg.arg(cache.join(format!("{clip}.{index}.{width}x{height}.png")));
+            ffmpeg.args(["-lossless", "1"]);
+        } else {
+            let input = shared_dir().join("media").join(clip);
+            assert!(
+                input.exists(),
+                "missing clip {input:?}: tests need ../shared (or LIVEPOSE_SHARED)"
+            );
+            ffmpeg.arg(&input).args([
                 "-vf",
                 &format!("select=eq(n\\,{index}),scale={width}:{height}"),
                 "-frames:v",
                 "1",
                 "-q:v",
                 "4",
-            ])
+            ]);
+        }
+        let status = ffmpeg
             .arg(&tmp)
             .status()
             .expect("ffmpeg must be installed (Debian package ffmpeg)");
-        assert!(status.success(), "ffmpeg failed on {input:?}");
+        assert!(status.success(), "ffmpeg failed making {path:?}");
         std::fs::rename(&tmp, &path).expect("cache frame");
     }
     std::fs::read(&path).expect("read cached frame")
