@@ -97,15 +97,15 @@ fn main() {
         .iter()
         .map(|(w, h)| {
             (
-                format!("JPEG decode {w}x{h}, zune-jpeg vs libjpeg-turbo (ratio > 1: libjpeg-turbo slower)"),
-                format!("jpeg_decode/zune/{w}x{h}"),
+                format!("JPEG decode {w}x{h}: libjpeg-turbo vs zune-jpeg (ratio = zune time / turbo time)"),
                 format!("jpeg_decode/turbojpeg/{w}x{h}"),
+                format!("jpeg_decode/zune/{w}x{h}"),
             )
         })
         .collect();
     let pairs: Vec<(&str, &str, &str)> = pairs
         .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .map(|(l, a, b)| (l.as_str(), a.as_str(), b.as_str()))
         .collect();
     support::print_ratios("zune-jpeg against the libjpeg-turbo yardstick", &pairs);
 }

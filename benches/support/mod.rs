@@ -54,17 +54,18 @@ pub fn human(ns: f64) -> String {
     }
 }
 
-/// Prints `slow / fast` for pairs of benchmark ids (skipping pairs filtered out of this run).
+/// For each `(label, a, b)` prints both times and `b / a` (how many times longer `b` takes),
+/// skipping pairs not measured in this run.
 /// Only under `cargo bench`: in test mode (`cargo test --benches`) nothing was measured.
 pub fn print_ratios(title: &str, pairs: &[(&str, &str, &str)]) {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
     println!("\n== {title} ==");
-    for (label, fast, slow) in pairs {
-        match (mean_ns(fast), mean_ns(slow)) {
-            (Some(f), Some(s)) => {
-                println!("{label}: {} vs {} -> {:.1}x", human(f), human(s), s / f)
+    for (label, a, b) in pairs {
+        match (mean_ns(a), mean_ns(b)) {
+            (Some(a), Some(b)) => {
+                println!("{label}: {} vs {} -> {:.2}x", human(a), human(b), b / a)
             }
             _ => println!("{label}: not measured in this run"),
         }

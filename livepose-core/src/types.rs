@@ -199,8 +199,9 @@ pub struct Pose {
     pub hands: Vec<Hand>,
 }
 
-/// Time spent per pipeline stage for one frame, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Time spent per pipeline stage for one frame, in microseconds. Serialises to JSON as an
+/// object with one field per stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct StageTimings {
     /// Image decode.
     pub decode: u32,

@@ -150,35 +150,8 @@ pub struct Stats {
     pub results: u64,
     /// Server-side latency per result.
     pub latency_us: LatencySummary,
-    /// Median stage timings of recent frames, µs.
-    pub timings_us: TimingsJson,
-}
-
-/// [`StageTimings`] as a JSON object with named fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct TimingsJson {
-    pub decode: u32,
-    pub detect: u32,
-    pub crop: u32,
-    pub landmarks: u32,
-    pub hands: u32,
-    pub post: u32,
-    pub total: u32,
-}
-
-impl From<StageTimings> for TimingsJson {
-    fn from(t: StageTimings) -> Self {
-        TimingsJson {
-            decode: t.decode,
-            detect: t.detect,
-            crop: t.crop,
-            landmarks: t.landmarks,
-            hands: t.hands,
-            post: t.post,
-            total: t.total,
-        }
-    }
+    /// Stage timings of a recent frame, µs.
+    pub timings_us: StageTimings,
 }
 
 /// An error report. The connection stays open unless `fatal`.
@@ -323,7 +296,7 @@ mod tests {
                 dropped: 3,
                 results: 100,
                 latency_us: LatencySummary::default(),
-                timings_us: StageTimings::from_slice(&[1, 2, 3, 4, 5, 6, 7]).into(),
+                timings_us: StageTimings::from_slice(&[1, 2, 3, 4, 5, 6, 7]),
             }),
             ServerMessage::Welcome(Welcome {
                 protocol: 1,
