@@ -15,13 +15,25 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test --workspace"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== benches, test mode (each benchmark runs once)"
 cargo test --benches --locked -q
 
 if [ -n "${LIVEPOSE_FUZZ_SECONDS:-}" ]; then
   echo "== fuzz targets, ${LIVEPOSE_FUZZ_SECONDS}s each"
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked -q
-  bash scripts/fuzz.sh "$LIVEPOSE_FUZZ_SECONDS"
+  fuzz_log=target/fuzz.log
+  if ! bash scripts/fuzz.sh "$LIVEPOSE_FUZZ_SECONDS" > "$fuzz_log" 2>&1; then
+    tail -n 60 "$fuzz_log"
+    echo "fuzzing found a failure (full log: $fuzz_log)" >&2
+    exit 1
+  fi
+  grep -E '^== fuzzing|^Done [0-9]+ runs' "$fuzz_log"
 fi
+# One closing line with the totals of `cargo test --workspace` above.
+passed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | awk '{s += $6} END {print s + 0}')
 echo "== all checks passed"
+echo "tests: $passed passed, $failed failed"
