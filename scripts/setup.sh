@@ -4,6 +4,7 @@
 #   libturbojpeg0-dev   libjpeg-turbo, the JPEG yardstick (and the `turbojpeg` feature)
 #   pkg-config          finds libturbojpeg
 #   xxd                 scripts/fuzz.sh turns the hex golden vectors into seed files
+# and ONNX Runtime from PyPI (scripts/setup-ort.sh).
 # Idempotent: installs only what is missing. Rust (cargo) must already be there.
 set -euo pipefail
 need=()
@@ -19,3 +20,4 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+bash "$(dirname "$0")/setup-ort.sh"

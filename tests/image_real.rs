@@ -294,8 +294,8 @@ fn geometric_ops_match_their_checksums() {
     let small = downscaler.to_short_side(card.view(), 20).unwrap();
     let downscaled = fnv1a(small.data().iter().copied());
     println!("checksums: rotated {rotated:#018x}, letterboxed {letterboxed:#018x}, downscaled {downscaled:#018x}");
-    assert_eq!(rotated, 0x56a5_b40c_2be2_8ae4, "rotated crop changed");
-    assert_eq!(letterboxed, 0xc74a_cf7a_230a_ac10, "letterbox changed");
+    assert_eq!(rotated, 0x8663_e407_0e81_7332, "rotated crop changed");
+    assert_eq!(letterboxed, 0xac0a_7287_6ad8_0833, "letterbox changed");
     assert_eq!(downscaled, 0x2e44_21e3_0c31_9b98, "downscale changed");
 }
 

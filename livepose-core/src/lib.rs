@@ -11,6 +11,7 @@
 //! | [`smoothing`] | EMA and One Euro filters for landmark sets |
 //! | [`wire`] | protocol v1: binary frame/result codec, JSON control messages, JSON+base64 compatibility |
 //! | [`image`] | decode JPEG/PNG/WebP, downscale, letterbox, rotated crop into model tensors |
+//! | [`inference`] | ONNX Runtime sessions, BlazePose detector and landmark models |
 //! | [`stats`] | per-stream counters and latency histograms |
 //! | [`types`] | the pose data model shared by the pipeline and the wire format |
 //!
@@ -31,6 +32,7 @@
 pub mod clock;
 pub mod error;
 pub mod image;
+pub mod inference;
 pub mod slot;
 pub mod smoothing;
 pub mod stats;

@@ -135,8 +135,10 @@ pub fn letterbox(src: RgbView<'_>, spec: &TensorSpec, out: &mut Vec<f32>) -> Rot
     rect
 }
 
-/// Fixed-point one: interpolation weights have 11 fractional bits (255 x 2^22 fits an i32).
-const ONE: i32 = 1 << 11;
+/// Fixed-point one of the interpolation weights: positions are rounded to 1/32 pixel and the
+/// result to a whole 8-bit value, exactly as OpenCV's `warpPerspective` with `INTER_LINEAR`
+/// (`INTER_BITS = 5`), which MediaPipe uses for its model inputs.
+const ONE: i32 = 1 << 5;
 
 /// Bilinear sampling of an RGB8 image into the tensor's value range.
 struct Sampler<'a> {
@@ -154,21 +156,23 @@ impl<'a> Sampler<'a> {
             data: src.data(),
             width: i64::from(src.width()),
             height: i64::from(src.height()),
-            scale: (spec.range.1 - spec.range.0) / (255.0 * (ONE * ONE) as f32),
+            scale: (spec.range.1 - spec.range.0) / 255.0,
             offset: spec.range.0,
             border: spec.border,
         }
     }
 
-    /// Bilinear sample at the 16.16 fixed-point position `(x, y)` with 11-bit weights (as
-    /// OpenCV's `INTER_LINEAR`, with finer steps), mapped into the value range.
+    /// Bilinear sample at the 16.16 fixed-point position `(x, y)`, rounded to 1/32 pixel,
+    /// as an 8-bit value mapped into the value range.
     #[inline(always)]
     fn sample(&self, x: i64, y: i64) -> [f32; 3] {
-        let (ix, iy) = (x >> FIXED_BITS, y >> FIXED_BITS);
-        let weight_shift = FIXED_BITS - ONE.trailing_zeros();
-        let frac_mask = (1 << FIXED_BITS) - 1;
-        let wx = ((x & frac_mask) >> weight_shift) as i32;
-        let wy = ((y & frac_mask) >> weight_shift) as i32;
+        let shift = FIXED_BITS - ONE.trailing_zeros();
+        let half = 1i64 << (shift - 1);
+        let (x, y) = ((x + half) >> shift, (y + half) >> shift);
+        let bits = ONE.trailing_zeros();
+        let (ix, iy) = (x >> bits, y >> bits);
+        let wx = (x & i64::from(ONE - 1)) as i32;
+        let wy = (y & i64::from(ONE - 1)) as i32;
         let inside = ix >= 0 && iy >= 0 && ix + 1 < self.width && iy + 1 < self.height;
         if inside {
             let at = ((iy * self.width + ix) * 3) as usize;
@@ -207,10 +211,13 @@ impl<'a> Sampler<'a> {
         self.finish(acc)
     }
 
-    /// Maps fixed-point samples (pixel value x ONE x ONE) into the value range.
+    /// Rounds fixed-point samples (pixel value x ONE x ONE) to 8 bits, as OpenCV does, and
+    /// maps them into the value range.
     #[inline(always)]
     fn finish(&self, acc: [i32; 3]) -> [f32; 3] {
-        acc.map(|v| v as f32 * self.scale + self.offset)
+        let round = (ONE * ONE) / 2;
+        let shift = 2 * ONE.trailing_zeros();
+        acc.map(|v| ((v + round) >> shift) as f32 * self.scale + self.offset)
     }
 
     /// The pixel at `(x, y)`, or the border's value outside the image.

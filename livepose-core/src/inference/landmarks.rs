@@ -1,0 +1,164 @@
+//! The BlazePose landmark model: rotated crop of the region of interest into 256x256,
+//! inference, heatmap refinement, projection back to the frame, world landmarks
+//! (MediaPipe's `pose_landmark_by_roi_cpu.pbtxt` and
+//! `tensors_to_pose_landmarks_and_segmentation.pbtxt`, §2.3).
+
+use super::session::{InferenceError, Model, ModelSignature, ModelSource, SessionConfig};
+use crate::image::{crop_rotated, Border, RgbView, RotatedRect, TensorSpec};
+use crate::types::{Landmark, Point3};
+
+/// Input side of the landmark model.
+pub const LANDMARK_SIZE: usize = 256;
+/// Landmarks the model predicts: 33 body + 6 auxiliary.
+pub const MODEL_LANDMARKS: usize = 39;
+/// Body landmarks reported.
+pub const BODY_LANDMARKS: usize = 33;
+const HEATMAP_SIZE: usize = 64;
+const HEATMAP_KERNEL: usize = 7;
+const MIN_CONFIDENCE_TO_REFINE: f32 = 0.5;
+
+/// The landmark model's signature (lite and full share it).
+pub const LANDMARK_SIGNATURE: ModelSignature = ModelSignature {
+    name: "pose_landmark",
+    input: ("input_1", &[1, 256, 256, 3]),
+    outputs: &[
+        ("Identity", &[1, 195]),
+        ("Identity_1", &[1, 1]),
+        ("Identity_2", &[1, 256, 256, 1]),
+        ("Identity_3", &[1, 64, 64, 39]),
+        ("Identity_4", &[1, 117]),
+    ],
+};
+
+/// Tensor spec of the landmark input: values in [0, 1], replicated border.
+pub const LANDMARK_INPUT: TensorSpec = TensorSpec {
+    size: LANDMARK_SIZE,
+    range: (0.0, 1.0),
+    border: Border::Replicate,
+};
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// What the landmark model found in one region of interest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LandmarkOutput {
+    /// Pose presence score (the model's pose flag).
+    pub presence: f32,
+    /// All 39 landmarks, normalised to the frame (33 body, then 6 auxiliary; index 33 is
+    /// the body centre and 34 the scale point used for tracking).
+    pub landmarks: Vec<Landmark>,
+    /// 33 world landmarks in metres, origin between the hips, rotated back to the frame.
+    pub world: Vec<Point3>,
+}
+
+/// The landmark model with its reused buffers.
+#[derive(Debug)]
+pub struct PoseLandmarker {
+    model: Model,
+    tensor: Vec<f32>,
+    /// Use the heatmap to refine landmark positions (MediaPipe does).
+    pub refine_with_heatmap: bool,
+}
+
+impl PoseLandmarker {
+    /// Loads a landmark model (lite or full).
+    pub fn load(source: ModelSource<'_>, config: &SessionConfig) -> Result<Self, InferenceError> {
+        Ok(PoseLandmarker {
+            model: Model::load(source, LANDMARK_SIGNATURE, config)?,
+            tensor: Vec::new(),
+            refine_with_heatmap: true,
+        })
+    }
+
+    /// Crops `roi` (pixels) out of `image` into the model tensor. Split from
+    /// [`infer`](Self::infer) so the two can be timed separately.
+    pub fn crop(&mut self, image: RgbView<'_>, roi: &RotatedRect) {
+        crop_rotated(image, roi, &LANDMARK_INPUT, &mut self.tensor);
+    }
+
+    /// Runs the model on the cropped tensor and decodes into `out` (normalised to the
+    /// `width` x `height` frame the crop came from).
+    pub fn infer(
+        &mut self,
+        roi: &RotatedRect,
+        width: f32,
+        height: f32,
+        out: &mut LandmarkOutput,
+    ) -> Result<(), InferenceError> {
+        let refine = self.refine_with_heatmap;
+        let outputs = self.model.run(&self.tensor)?;
+        let extract = |i: usize| {
+            outputs[i]
+                .try_extract_tensor::<f32>()
+                .map(|(_, v)| v)
+                .map_err(|e| InferenceError::Run {
+                    model: LANDMARK_SIGNATURE.name.to_string(),
+                    reason: e.to_string(),
+                })
+        };
+        let (raw, flag, heatmap, world) = (extract(0)?, extract(1)?, extract(3)?, extract(4)?);
+        out.presence = flag.first().copied().unwrap_or(0.0);
+        out.landmarks.clear();
+        let size = LANDMARK_SIZE as f32;
+        for v in raw.chunks_exact(5).take(MODEL_LANDMARKS) {
+            out.landmarks.push(Landmark {
+                x: v[0] / size,
+                y: v[1] / size,
+                z: v[2] / size,
+                visibility: sigmoid(v[3]),
+                presence: sigmoid(v[4]),
+            });
+        }
+        if refine {
+            refine_from_heatmap(&mut out.landmarks, heatmap);
+        }
+        let (sin, cos) = roi.rotation.sin_cos();
+        for lm in out.landmarks.iter_mut() {
+            let (px, py) = roi.project(lm.x, lm.y);
+            lm.x = px / width;
+            lm.y = py / height;
+            lm.z *= roi.width / width;
+        }
+        out.world.clear();
+        out.world
+            .extend(world.chunks_exact(3).take(BODY_LANDMARKS).map(|v| Point3 {
+                x: cos * v[0] - sin * v[1],
+                y: sin * v[0] + cos * v[1],
+                z: v[2],
+            }));
+        Ok(())
+    }
+}
+
+/// MediaPipe's `RefineLandmarksFromHeatmapCalculator`: each landmark moves to the
+/// confidence-weighted centre of a 7x7 window of its heatmap channel, if the window's peak
+/// confidence reaches 0.5. Landmarks are in crop coordinates (0..1).
+fn refine_from_heatmap(landmarks: &mut [Landmark], heatmap: &[f32]) {
+    let n = HEATMAP_SIZE as i64;
+    let channels = MODEL_LANDMARKS;
+    let half = (HEATMAP_KERNEL as i64 - 1) / 2;
+    for (c, lm) in landmarks.iter_mut().enumerate().take(channels) {
+        let col = (lm.x * n as f32) as i64;
+        let row = (lm.y * n as f32) as i64;
+        if !(0..n).contains(&col) || !(0..n).contains(&row) {
+            continue;
+        }
+        let (mut sum, mut max, mut wx, mut wy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for r in (row - half).max(0)..(row + half + 1).min(n) {
+            for k in (col - half).max(0)..(col + half + 1).min(n) {
+                let at = ((r * n + k) as usize) * channels + c;
+                let confidence = heatmap.get(at).map_or(0.0, |v| sigmoid(*v));
+                sum += confidence;
+                max = max.max(confidence);
+                wx += k as f32 * confidence;
+                wy += r as f32 * confidence;
+            }
+        }
+        if max >= MIN_CONFIDENCE_TO_REFINE && sum > 0.0 {
+            lm.x = wx / n as f32 / sum;
+            lm.y = wy / n as f32 / sum;
+        }
+    }
+}

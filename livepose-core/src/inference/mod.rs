@@ -1,0 +1,22 @@
+//! Inference on ONNX Runtime: MediaPipe BlazePose detector and landmark models.
+//!
+//! - [`runtime`]: finds and loads the ONNX Runtime library (explicit path, `ORT_DYLIB_PATH`,
+//!   the Python `onnxruntime` package), with typed errors.
+//! - [`session`]: one model per session, [`SessionConfig`] (threads, spinning, graph
+//!   optimisation, execution providers), signature checks and warm-up at load.
+//! - [`detector`]: SSD anchors, decoding, weighted NMS.
+//! - [`roi`]: regions of interest from alignment points.
+//! - [`landmarks`]: crop, landmark model, heatmap refinement, projection, world landmarks.
+
+pub mod detector;
+pub mod landmarks;
+pub mod roi;
+pub mod runtime;
+pub mod session;
+
+pub use detector::{Detection, PoseDetector};
+pub use landmarks::{LandmarkOutput, PoseLandmarker};
+pub use runtime::RuntimeError;
+pub use session::{
+    ExecutionProvider, GraphOptimization, InferenceError, Model, ModelSource, SessionConfig,
+};

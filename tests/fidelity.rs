@@ -1,0 +1,136 @@
+//! Fidelity against MediaPipe's own output (`../shared/reference`), image mode: detector then
+//! landmarks on every frame, no tracking, no smoothing. Prints the figures per clip and model
+//! and asserts the inference issue's bounds: same number of poses on at least 97% of frames;
+//! landmark error (mean pixel distance over the 33 landmarks / diagonal of the reference
+//! pose's box) median <= 0.02 and 95th percentile <= 0.05; world landmarks mean error <= 3 cm.
+
+#[path = "support/reference.rs"]
+mod reference;
+
+use livepose::core::image::RgbView;
+use livepose::core::inference::roi::{roi_from_alignment, POSE_ROI_SCALE};
+use livepose::core::inference::{
+    LandmarkOutput, ModelSource, PoseDetector, PoseLandmarker, SessionConfig,
+};
+
+struct Figures {
+    same_count: f64,
+    median: f32,
+    p95: f32,
+    world_mean: f32,
+}
+
+fn image_mode(clip: &str, model: &str, max_poses: usize) -> Figures {
+    let r = reference::load_reference(&format!("{clip}.{model}.image.jsonl"));
+    let frames = reference::rgb_frames(&format!("{clip}.mp4"), r.width, r.height);
+    assert_eq!(frames.len(), r.frames.len(), "{clip}: frame count");
+    let models = reference::shared_dir().join("models");
+    let config = SessionConfig::default();
+    let mut detector = PoseDetector::load(
+        ModelSource::Path(&models.join("pose_detection.onnx")),
+        &config,
+    )
+    .unwrap();
+    let mut landmarker = PoseLandmarker::load(
+        ModelSource::Path(&models.join(format!("pose_landmark_{model}.onnx"))),
+        &config,
+    )
+    .unwrap();
+    let (w, h) = (r.width as f32, r.height as f32);
+    let (mut detections, mut output) = (Vec::new(), LandmarkOutput::default());
+    let (mut errors, mut world_errors, mut same) = (Vec::new(), Vec::new(), 0usize);
+    for (pixels, references) in frames.iter().zip(&r.frames) {
+        let image = RgbView::new(r.width, r.height, pixels).unwrap();
+        detector.detect(image, max_poses, &mut detections).unwrap();
+        let mut poses = Vec::new();
+        for d in &detections {
+            let roi = roi_from_alignment(d.keypoints[0], d.keypoints[1], w, h, POSE_ROI_SCALE);
+            landmarker.crop(image, &roi);
+            landmarker.infer(&roi, w, h, &mut output).unwrap();
+            if output.presence >= 0.5 {
+                let xy: Vec<[f32; 2]> = output.landmarks[..33].iter().map(|l| [l.x, l.y]).collect();
+                let world: Vec<[f32; 3]> = output.world.iter().map(|p| [p.x, p.y, p.z]).collect();
+                poses.push((xy, world));
+            }
+        }
+        same += usize::from(poses.len() == references.len());
+        for reference in references {
+            let best = poses
+                .iter()
+                .map(|(xy, world)| {
+                    (
+                        reference::landmark_error(xy, reference, w, h),
+                        reference::world_error(world, reference),
+                    )
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((e, we)) = best {
+                errors.push(e);
+                world_errors.push(we);
+            }
+        }
+    }
+    let figures = Figures {
+        same_count: same as f64 / frames.len() as f64,
+        median: reference::quantile(&errors, 0.5),
+        p95: reference::quantile(&errors, 0.95),
+        world_mean: world_errors.iter().sum::<f32>() / world_errors.len() as f32,
+    };
+    println!(
+        "| {clip} | {model} | image | {}/{} ({:.1}%) | {:.4} | {:.4} | {:.2} cm |",
+        same,
+        frames.len(),
+        100.0 * figures.same_count,
+        figures.median,
+        figures.p95,
+        100.0 * figures.world_mean
+    );
+    figures
+}
+
+fn assert_bounds(f: &Figures, what: &str) {
+    assert!(
+        f.same_count >= 0.97,
+        "{what}: same pose count on {:.1}% of frames",
+        100.0 * f.same_count
+    );
+    assert!(
+        f.median <= 0.02,
+        "{what}: median landmark error {}",
+        f.median
+    );
+    assert!(
+        f.p95 <= 0.05,
+        "{what}: 95th percentile landmark error {}",
+        f.p95
+    );
+    assert!(
+        f.world_mean <= 0.03,
+        "{what}: world landmark error {} m",
+        f.world_mean
+    );
+}
+
+#[test]
+fn image_mode_lab_full() {
+    assert_bounds(
+        &image_mode("lab_dance_1080x1920_60fps", "full", 1),
+        "lab full",
+    );
+}
+
+#[test]
+fn image_mode_lab_lite() {
+    assert_bounds(
+        &image_mode("lab_dance_1080x1920_60fps", "lite", 1),
+        "lab lite",
+    );
+}
+
+#[test]
+fn image_mode_outdoor_two_people_full() {
+    assert_bounds(
+        &image_mode("outdoor_two_people_1768x994_30fps", "full", 2),
+        "outdoor full",
+    );
+}
