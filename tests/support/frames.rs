@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The landscape clip: two people outdoors, 1768x994.
 pub const OUTDOOR: &str = "outdoor_two_people_1768x994_30fps.mp4";
@@ -30,7 +31,11 @@ pub fn frame_file(clip: &str, index: usize, width: u32, height: u32, ext: &str) 
     std::fs::create_dir_all(&cache).expect("create frame cache");
     let path = cache.join(format!("{clip}.{index}.{width}x{height}.{ext}"));
     if !path.exists() {
-        let tmp = path.with_extension(format!("tmp.{ext}"));
+        // Tests run in parallel and may ask for the same frame: each writes its own temporary
+        // file and renames it into place (atomic; the last writer wins with identical bytes).
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_extension(format!("{}.{unique}.tmp.{ext}", std::process::id()));
         let mut ffmpeg = Command::new("ffmpeg");
         ffmpeg.args(["-v", "error", "-y", "-i"]);
         if ext == "webp" {
