@@ -7,15 +7,18 @@
 //! - [`detector`]: SSD anchors, decoding, weighted NMS.
 //! - [`roi`]: regions of interest from alignment points.
 //! - [`landmarks`]: crop, landmark model, heatmap refinement, projection, world landmarks.
+//! - [`pipeline`]: [`Pipeline`] — decode, detect, landmarks, tracking, smoothing.
 
 pub mod detector;
 pub mod landmarks;
+pub mod pipeline;
 pub mod roi;
 pub mod runtime;
 pub mod session;
 
 pub use detector::{Detection, PoseDetector};
 pub use landmarks::{LandmarkOutput, PoseLandmarker};
+pub use pipeline::{Frame, Pipeline, PipelineBuilder, PipelineError, PoseResult};
 pub use runtime::RuntimeError;
 pub use session::{
     ExecutionProvider, GraphOptimization, InferenceError, Model, ModelSource, SessionConfig,

@@ -1,0 +1,448 @@
+//! [`Pipeline`]: frames in, poses out — decode, detect, crop, landmarks, tracking, smoothing.
+//!
+//! Live mode follows MediaPipe's Pose Landmarker: the detector runs until it finds people,
+//! then each person's next region of interest comes from this frame's (smoothed) auxiliary
+//! landmarks, and the detector runs again only when a track is lost or fewer than
+//! `num_poses` people are tracked. Image mode runs detector and landmarks on every frame.
+//!
+//! ```no_run
+//! use livepose_core::inference::{Frame, Pipeline};
+//! use livepose_core::wire::control::ModelKind;
+//!
+//! let mut pipeline = Pipeline::builder().model(ModelKind::Lite).models_dir("models").build()?;
+//! let jpeg = std::fs::read("frame.jpg")?;
+//! let result = pipeline.process(Frame::Encoded(&jpeg), None)?;
+//! for pose in &result.poses {
+//!     println!("person {}: nose at {:?}, {} µs", pose.id, pose.landmarks[0], result.timings.total);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::detector::{Detection, PoseDetector};
+use super::landmarks::{LandmarkOutput, PoseLandmarker, BODY_LANDMARKS};
+use super::roi::{roi_from_alignment, POSE_ROI_SCALE};
+use super::session::{InferenceError, ModelSource, SessionConfig};
+use crate::clock::{MonotonicClock, Timestamp};
+use crate::image::{DecoderConfig, ImageDecoder, ImageError, RgbImage, RgbView, RotatedRect};
+use crate::smoothing::{LandmarkSmoother, SmoothingConfig};
+use crate::types::{BoundingBox, Landmark, Point3, Pose, StageTimings};
+use crate::wire::control::{ModelKind, RunMode, SmoothingKind};
+use crate::wire::ResultFlags;
+
+/// Why a frame could not be processed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The image could not be decoded.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// A model could not be loaded or run.
+    #[error(transparent)]
+    Inference(#[from] InferenceError),
+    /// A model file is missing.
+    #[error("model file {0} not found (set models_dir, or LIVEPOSE_MODELS)")]
+    MissingModel(PathBuf),
+}
+
+/// A frame to process.
+#[derive(Debug, Clone, Copy)]
+pub enum Frame<'a> {
+    /// A JPEG, PNG or WebP file in memory.
+    Encoded(&'a [u8]),
+    /// Decoded RGB8 pixels.
+    Rgb(RgbView<'a>),
+}
+
+/// What [`Pipeline::process`] returns; maps 1:1 onto the wire's result message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoseResult {
+    /// The people found, each with a stable track id in live mode.
+    pub poses: Vec<Pose>,
+    /// Per-stage timings in µs.
+    pub timings: StageTimings,
+    /// What the pipeline did (detector ran, timestamp adjusted, tracking reset).
+    pub flags: ResultFlags,
+    /// The timestamp the frame was processed at (the caller's, or the next free one).
+    pub timestamp: Timestamp,
+    /// Frame width and height in pixels.
+    pub frame_size: (u32, u32),
+}
+
+/// Builder of a [`Pipeline`]. Defaults: lite model, live mode, one person, One Euro
+/// smoothing with MediaPipe's parameters, one thread per session, models from
+/// `LIVEPOSE_MODELS`.
+#[derive(Debug, Clone)]
+pub struct PipelineBuilder {
+    model: ModelKind,
+    mode: RunMode,
+    smoothing: SmoothingKind,
+    num_poses: usize,
+    models_dir: Option<PathBuf>,
+    session: SessionConfig,
+    decoder: DecoderConfig,
+    min_presence: f32,
+}
+
+impl Default for PipelineBuilder {
+    fn default() -> Self {
+        PipelineBuilder {
+            model: ModelKind::Lite,
+            mode: RunMode::Live,
+            smoothing: SmoothingKind::OneEuro,
+            num_poses: 1,
+            models_dir: None,
+            session: SessionConfig::default(),
+            decoder: DecoderConfig::default(),
+            min_presence: 0.5,
+        }
+    }
+}
+
+impl PipelineBuilder {
+    /// Landmark model.
+    pub fn model(mut self, model: ModelKind) -> Self {
+        self.model = model;
+        self
+    }
+    /// Live (tracking) or image mode.
+    pub fn mode(mut self, mode: RunMode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Smoothing of tracked people.
+    pub fn smoothing(mut self, smoothing: SmoothingKind) -> Self {
+        self.smoothing = smoothing;
+        self
+    }
+    /// Most people to track (at least 1).
+    pub fn num_poses(mut self, n: usize) -> Self {
+        self.num_poses = n.max(1);
+        self
+    }
+    /// Directory holding `pose_detection.onnx` and `pose_landmark_{lite,full}.onnx`.
+    pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.models_dir = Some(dir.into());
+        self
+    }
+    /// ONNX Runtime session options.
+    pub fn session(mut self, config: SessionConfig) -> Self {
+        self.session = config;
+        self
+    }
+    /// Image decoder options (pixel limit, JPEG backend).
+    pub fn decoder(mut self, config: DecoderConfig) -> Self {
+        self.decoder = config;
+        self
+    }
+
+    /// Loads the models and builds the pipeline.
+    pub fn build(self) -> Result<Pipeline, PipelineError> {
+        let dir = self
+            .models_dir
+            .clone()
+            .or_else(|| std::env::var_os("LIVEPOSE_MODELS").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("models"));
+        let file = |name: &str| {
+            let path = dir.join(name);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(PipelineError::MissingModel(path))
+            }
+        };
+        let landmark_file = match self.model {
+            ModelKind::Lite => "pose_landmark_lite.onnx",
+            ModelKind::Full => "pose_landmark_full.onnx",
+        };
+        let detector = PoseDetector::load(
+            ModelSource::Path(&file("pose_detection.onnx")?),
+            &self.session,
+        )?;
+        let landmarker =
+            PoseLandmarker::load(ModelSource::Path(&file(landmark_file)?), &self.session)?;
+        Ok(Pipeline {
+            detector,
+            landmarker,
+            decoder: ImageDecoder::new(self.decoder),
+            frame: RgbImage::new(),
+            clock: MonotonicClock::system(),
+            tracks: Vec::new(),
+            next_id: 1,
+            detections: Vec::new(),
+            output: LandmarkOutput::default(),
+            result: PoseResult::default(),
+            config: self,
+        })
+    }
+}
+
+/// One tracked person.
+#[derive(Debug, Clone)]
+struct Track {
+    id: u32,
+    /// Region for the next frame.
+    roi: RotatedRect,
+    /// Region this frame's landmarks came from.
+    roi_used: RotatedRect,
+    image: LandmarkSmoother,
+    world: LandmarkSmoother,
+}
+
+/// The pose pipeline. See the [module docs](self).
+#[derive(Debug)]
+pub struct Pipeline {
+    config: PipelineBuilder,
+    detector: PoseDetector,
+    landmarker: PoseLandmarker,
+    decoder: ImageDecoder,
+    frame: RgbImage,
+    clock: MonotonicClock,
+    tracks: Vec<Track>,
+    next_id: u32,
+    detections: Vec<Detection>,
+    output: LandmarkOutput,
+    result: PoseResult,
+}
+
+fn micros_since(start: Instant) -> u32 {
+    u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX)
+}
+
+impl Pipeline {
+    /// A builder with the defaults.
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+
+    /// Forgets every tracked person.
+    pub fn reset(&mut self) {
+        self.tracks.clear();
+    }
+
+    /// Processes one frame observed at `timestamp` (the caller's clock, microseconds). A
+    /// timestamp equal to or older than the previous one is not an error: the frame gets the
+    /// next free timestamp and the result says so ([`ResultFlags::TIMESTAMP_ADJUSTED`]).
+    pub fn process(
+        &mut self,
+        frame: Frame<'_>,
+        timestamp: Option<Timestamp>,
+    ) -> Result<&PoseResult, PipelineError> {
+        let started = Instant::now();
+        let mut timings = StageTimings::default();
+        let mut flags = ResultFlags::empty();
+        let ts = match timestamp {
+            Some(ts) => {
+                let (ordered, adjusted) = self.clock.order(ts);
+                if adjusted {
+                    flags |= ResultFlags::TIMESTAMP_ADJUSTED;
+                }
+                ordered
+            }
+            None => self.clock.now(),
+        };
+        let t = Instant::now();
+        let image = match frame {
+            Frame::Encoded(bytes) => {
+                self.decoder.decode(bytes, &mut self.frame)?;
+                self.frame.view()
+            }
+            Frame::Rgb(view) => view,
+        };
+        timings.decode = micros_since(t);
+        let (w, h) = (image.width() as f32, image.height() as f32);
+        let live = self.config.mode == RunMode::Live;
+        if !live {
+            self.tracks.clear();
+        }
+        self.result.poses.clear();
+
+        // MediaPipe's order: regions tracked from the previous frame; if fewer than
+        // `num_poses`, the detector runs and its regions are associated with the tracked ones
+        // (a detection overlapping a tracked region, IoU > 0.5, replaces its region and keeps
+        // its track); then landmarks run on every region.
+        // Regions that converged on the same person merge (the later one wins).
+        let mut i = 0;
+        while i < self.tracks.len() {
+            let roi = self.tracks[i].roi;
+            if self.tracks[..i]
+                .iter()
+                .any(|t| iou(&t.roi, &roi) > ASSOCIATION_IOU)
+            {
+                self.tracks
+                    .retain_mut(|t| !(iou(&t.roi, &roi) > ASSOCIATION_IOU && t.roi != roi));
+                i = 0;
+            } else {
+                i += 1;
+            }
+        }
+        if self.tracks.len() < self.config.num_poses {
+            flags |= ResultFlags::DETECTOR_RAN;
+            let t = Instant::now();
+            self.detector
+                .detect(image, self.config.num_poses, &mut self.detections)?;
+            timings.detect = micros_since(t);
+            for d in &self.detections {
+                let roi = roi_from_alignment(d.keypoints[0], d.keypoints[1], w, h, POSE_ROI_SCALE);
+                match self
+                    .tracks
+                    .iter_mut()
+                    .find(|tr| iou(&tr.roi, &roi) > ASSOCIATION_IOU)
+                {
+                    Some(track) => track.roi = roi,
+                    None => self
+                        .tracks
+                        .push(new_track(&mut self.next_id, &self.config, roi)),
+                }
+            }
+            self.tracks.truncate(self.config.num_poses);
+        }
+        let mut kept = Vec::with_capacity(self.tracks.len());
+        for mut track in self.tracks.drain(..) {
+            let t = Instant::now();
+            self.landmarker.crop(image, &track.roi);
+            timings.crop += micros_since(t);
+            let t = Instant::now();
+            self.landmarker.infer(&track.roi, w, h, &mut self.output)?;
+            timings.landmarks += micros_since(t);
+            if self.output.presence >= self.config.min_presence {
+                let t = Instant::now();
+                track.roi_used = track.roi;
+                emit(&mut track, &mut self.output, ts, w, h, &mut self.result);
+                timings.post += micros_since(t);
+                kept.push(track);
+            } else {
+                flags |= ResultFlags::TRACKING_RESET;
+            }
+        }
+        self.tracks = kept;
+        timings.total = micros_since(started);
+        let result = &mut self.result;
+        result.timings = timings;
+        result.flags = flags;
+        result.timestamp = ts;
+        result.frame_size = (image.width(), image.height());
+        Ok(&self.result)
+    }
+}
+
+/// A new track with the next id and fresh smoothers (no smoothing in image mode).
+fn new_track(next_id: &mut u32, config: &PipelineBuilder, roi: RotatedRect) -> Track {
+    let id = *next_id;
+    *next_id = next_id.wrapping_add(1);
+    let (image, world) = match config.smoothing {
+        SmoothingKind::OneEuro => (
+            SmoothingConfig::mediapipe_image(),
+            SmoothingConfig::mediapipe_world(),
+        ),
+        SmoothingKind::Ema => (SmoothingConfig::ema(0.7), SmoothingConfig::ema(0.7)),
+        SmoothingKind::None => (SmoothingConfig::ema(1.0), SmoothingConfig::ema(1.0)),
+    };
+    let live = config.mode == RunMode::Live;
+    let pick = |c: SmoothingConfig| if live { c } else { SmoothingConfig::ema(1.0) };
+    Track {
+        id,
+        roi,
+        roi_used: roi,
+        image: LandmarkSmoother::new(pick(image)),
+        world: LandmarkSmoother::new(pick(world)),
+    }
+}
+
+/// IoU above which a detection is the same person as a tracked region (MediaPipe's
+/// `min_tracking_confidence`, used as the association threshold).
+const ASSOCIATION_IOU: f32 = 0.5;
+
+/// Intersection over union of the axis-aligned extents of two regions (rotation ignored, as
+/// MediaPipe's `AssociationNormRectCalculator` does).
+fn iou(a: &RotatedRect, b: &RotatedRect) -> f32 {
+    let extent = |r: &RotatedRect| {
+        [
+            r.center_x - r.width / 2.0,
+            r.center_y - r.height / 2.0,
+            r.center_x + r.width / 2.0,
+            r.center_y + r.height / 2.0,
+        ]
+    };
+    let (a, b) = (extent(a), extent(b));
+    let ix = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let iy = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = ix * iy;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
+}
+
+/// Smooths a track's landmarks (in pixels, as MediaPipe does), sets its next region of
+/// interest from the auxiliary landmarks, and appends the person to `result`.
+fn emit(
+    track: &mut Track,
+    out: &mut LandmarkOutput,
+    ts: Timestamp,
+    w: f32,
+    h: f32,
+    result: &mut PoseResult,
+) {
+    // The next region of interest comes from the raw auxiliary landmarks, as in MediaPipe's
+    // Tasks graph (pose_landmarks_detector_graph.cc: the rect for the next frame is computed
+    // from the projected, unsmoothed auxiliary landmarks).
+    if let (Some(centre), Some(scale_point)) = (
+        out.landmarks.get(BODY_LANDMARKS),
+        out.landmarks.get(BODY_LANDMARKS + 1),
+    ) {
+        track.roi = roi_from_alignment(
+            [centre.x, centre.y],
+            [scale_point.x, scale_point.y],
+            w,
+            h,
+            POSE_ROI_SCALE,
+        );
+    }
+    // Smoothing works in pixels, speed measured relative to the region's size (MediaPipe's
+    // OBJECT_SCALE_ROI).
+    let to_px = |l: &mut Landmark| {
+        l.x *= w;
+        l.y *= h;
+        l.z *= w;
+    };
+    let from_px = |l: &mut Landmark| {
+        l.x /= w;
+        l.y /= h;
+        l.z /= w;
+    };
+    let body_len = BODY_LANDMARKS.min(out.landmarks.len());
+    let body = &mut out.landmarks[..body_len];
+    body.iter_mut().for_each(to_px);
+    let scale = ((track.roi_used.width + track.roi_used.height) / 2.0).max(1e-6);
+    track.image.apply(body, ts, 1.0 / scale);
+    body.iter_mut().for_each(from_px);
+    track.world.apply(&mut out.world, ts, 1.0);
+    let body = &out.landmarks[..BODY_LANDMARKS.min(out.landmarks.len())];
+    let mut bbox = BoundingBox {
+        x_min: f32::MAX,
+        y_min: f32::MAX,
+        x_max: f32::MIN,
+        y_max: f32::MIN,
+    };
+    for l in body {
+        bbox.x_min = bbox.x_min.min(l.x);
+        bbox.y_min = bbox.y_min.min(l.y);
+        bbox.x_max = bbox.x_max.max(l.x);
+        bbox.y_max = bbox.y_max.max(l.y);
+    }
+    let world: Vec<Point3> = out.world.clone();
+    result.poses.push(Pose {
+        id: track.id,
+        score: out.presence,
+        bbox,
+        landmarks: body.to_vec(),
+        world_landmarks: world,
+        angles: Vec::new(),
+        hands: Vec::new(),
+    });
+}

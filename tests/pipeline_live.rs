@@ -1,0 +1,210 @@
+//! The `Pipeline` end to end on the shared clips: live (tracking) mode against MediaPipe's
+//! video-mode reference, image mode against the image-mode reference, caller timestamps that
+//! repeat or go back, and encoded (JPEG) input.
+
+#[path = "support/frames.rs"]
+mod frames;
+#[path = "support/reference.rs"]
+mod reference;
+
+use livepose::core::image::RgbView;
+use livepose::core::inference::{Frame, Pipeline};
+use livepose::core::wire::control::{ModelKind, RunMode};
+use livepose::core::wire::ResultFlags;
+use livepose::core::Timestamp;
+
+struct Run {
+    found: usize,
+    reference_found: usize,
+    detector_runs: usize,
+    median: f32,
+    p95: f32,
+    world_mean: f32,
+}
+
+fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses: usize) -> Run {
+    let mode_name = if mode == RunMode::Live {
+        "video"
+    } else {
+        "image"
+    };
+    let r = reference::load_reference(&format!("{clip}.{model_name}.{mode_name}.jsonl"));
+    let frames = reference::rgb_frames(&format!("{clip}.mp4"), r.width, r.height);
+    let mut pipeline = Pipeline::builder()
+        .model(model)
+        .mode(mode)
+        .num_poses(num_poses)
+        .models_dir(reference::shared_dir().join("models"))
+        .build()
+        .unwrap();
+    let (w, h) = (r.width as f32, r.height as f32);
+    let (mut errors, mut world_errors) = (Vec::new(), Vec::new());
+    let (mut found, mut reference_found, mut detector_runs) = (0, 0, 0);
+    for (i, (pixels, references)) in frames.iter().zip(&r.frames).enumerate() {
+        let ts = Timestamp::from_micros((i as f64 * 1e6 / r.fps) as u64);
+        let image = RgbView::new(r.width, r.height, pixels).unwrap();
+        let result = pipeline.process(Frame::Rgb(image), Some(ts)).unwrap();
+        assert_eq!(result.timestamp, ts);
+        found += result.poses.len();
+        reference_found += references.len();
+        detector_runs += usize::from(result.flags.contains(ResultFlags::DETECTOR_RAN));
+        for reference in references {
+            let best = result
+                .poses
+                .iter()
+                .map(|p| {
+                    let xy: Vec<[f32; 2]> = p.landmarks.iter().map(|l| [l.x, l.y]).collect();
+                    let world: Vec<[f32; 3]> =
+                        p.world_landmarks.iter().map(|l| [l.x, l.y, l.z]).collect();
+                    (
+                        reference::landmark_error(&xy, reference, w, h),
+                        reference::world_error(&world, reference),
+                    )
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((e, we)) = best {
+                errors.push(e);
+                world_errors.push(we);
+            }
+        }
+    }
+    let out = Run {
+        found,
+        reference_found,
+        detector_runs,
+        median: reference::quantile(&errors, 0.5),
+        p95: reference::quantile(&errors, 0.95),
+        world_mean: world_errors.iter().sum::<f32>() / world_errors.len().max(1) as f32,
+    };
+    println!(
+        "| {clip} | {model_name} | {mode_name} | poses {} (MediaPipe {}) | detector on {} of {} frames | {:.4} | {:.4} | {:.2} cm |",
+        out.found,
+        out.reference_found,
+        out.detector_runs,
+        frames.len(),
+        out.median,
+        out.p95,
+        100.0 * out.world_mean
+    );
+    out
+}
+
+#[test]
+fn live_mode_tracks_the_lab_clip() {
+    let f = run(
+        "lab_dance_1080x1920_60fps",
+        ModelKind::Full,
+        "full",
+        RunMode::Live,
+        1,
+    );
+    assert!(
+        f.found >= f.reference_found,
+        "{} poses vs MediaPipe's {}",
+        f.found,
+        f.reference_found
+    );
+    assert!(
+        f.detector_runs <= 2,
+        "tracking: the detector ran on {} frames",
+        f.detector_runs
+    );
+    assert!(f.median <= 0.02, "median {}", f.median);
+}
+
+#[test]
+fn live_mode_tracks_two_people_outdoors() {
+    let f = run(
+        "outdoor_two_people_1768x994_30fps",
+        ModelKind::Full,
+        "full",
+        RunMode::Live,
+        2,
+    );
+    assert!(
+        f.found >= f.reference_found,
+        "{} poses vs MediaPipe's {}",
+        f.found,
+        f.reference_found
+    );
+    assert!(
+        f.median <= 0.02 && f.p95 <= 0.05,
+        "median {} p95 {}",
+        f.median,
+        f.p95
+    );
+}
+
+#[test]
+fn image_mode_through_the_pipeline_matches_mediapipe() {
+    let f = run(
+        "lab_dance_1080x1920_60fps",
+        ModelKind::Lite,
+        "lite",
+        RunMode::Image,
+        1,
+    );
+    assert_eq!(f.found, f.reference_found);
+    assert_eq!(f.detector_runs, 100, "image mode detects on every frame");
+    assert!(f.median <= 0.02 && f.p95 <= 0.05 && f.world_mean <= 0.03);
+}
+
+#[test]
+fn repeated_and_older_timestamps_are_ordered_not_rejected() {
+    let mut pipeline = Pipeline::builder()
+        .models_dir(reference::shared_dir().join("models"))
+        .build()
+        .unwrap();
+    let jpeg = frames::jpeg_frame(frames::LAB, 10, 540, 960);
+    let mut last = None;
+    for (us, adjusted) in [(1_000, false), (1_000, true), (500, true), (40_000, false)] {
+        let result = pipeline
+            .process(Frame::Encoded(&jpeg), Some(Timestamp::from_micros(us)))
+            .unwrap();
+        assert_eq!(
+            result.flags.contains(ResultFlags::TIMESTAMP_ADJUSTED),
+            adjusted,
+            "{us}"
+        );
+        assert!(
+            last.is_none_or(|l| result.timestamp > l),
+            "strictly increasing"
+        );
+        last = Some(result.timestamp);
+        assert_eq!(result.poses.len(), 1);
+        assert!(result.timings.decode > 0 && result.timings.landmarks > 0);
+        assert!(result.timings.total >= result.timings.landmarks);
+    }
+}
+
+#[test]
+fn corrupt_input_is_an_error_and_the_pipeline_keeps_working() {
+    let mut pipeline = Pipeline::builder()
+        .models_dir(reference::shared_dir().join("models"))
+        .build()
+        .unwrap();
+    let jpeg = frames::jpeg_frame(frames::LAB, 20, 540, 960);
+    assert!(pipeline
+        .process(Frame::Encoded(&jpeg[..jpeg.len() / 2]), None)
+        .is_err());
+    assert!(pipeline
+        .process(Frame::Encoded(b"not an image"), None)
+        .is_err());
+    assert_eq!(
+        pipeline
+            .process(Frame::Encoded(&jpeg), None)
+            .unwrap()
+            .poses
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn missing_models_are_a_clear_error() {
+    let err = Pipeline::builder()
+        .models_dir("/nonexistent/models")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("pose_detection.onnx"), "{err}");
+}
