@@ -7,13 +7,18 @@
 #[path = "support/reference.rs"]
 mod reference;
 
+use livepose::core::angles::joint_angles;
 use livepose::core::image::RgbView;
 use livepose::core::inference::roi::{roi_from_alignment, POSE_ROI_SCALE};
 use livepose::core::inference::{
     LandmarkOutput, ModelSource, PoseDetector, PoseLandmarker, SessionConfig,
 };
+use livepose::core::types::Point3;
 
 struct Figures {
+    /// Mean absolute difference of the 11 joint angles computed from our world landmarks
+    /// and from MediaPipe's, degrees.
+    angle_diff: f32,
     same_count: f64,
     median: f32,
     p95: f32,
@@ -39,6 +44,7 @@ fn image_mode(clip: &str, model: &str, max_poses: usize) -> Figures {
     let (w, h) = (r.width as f32, r.height as f32);
     let (mut detections, mut output) = (Vec::new(), LandmarkOutput::default());
     let (mut errors, mut world_errors, mut same) = (Vec::new(), Vec::new(), 0usize);
+    let (mut angle_diffs, mut ours_angles, mut ref_angles) = (Vec::new(), Vec::new(), Vec::new());
     for (pixels, references) in frames.iter().zip(&r.frames) {
         let image = RgbView::new(r.width, r.height, pixels).unwrap();
         detector.detect(image, max_poses, &mut detections).unwrap();
@@ -61,29 +67,47 @@ fn image_mode(clip: &str, model: &str, max_poses: usize) -> Figures {
                     (
                         reference::landmark_error(xy, reference, w, h),
                         reference::world_error(world, reference),
+                        world,
                     )
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0));
-            if let Some((e, we)) = best {
+            if let Some((e, we, world)) = best {
                 errors.push(e);
                 world_errors.push(we);
+                let to_points = |v: &[[f32; 3]]| -> Vec<Point3> {
+                    v.iter()
+                        .map(|p| Point3 {
+                            x: p[0],
+                            y: p[1],
+                            z: p[2],
+                        })
+                        .collect()
+                };
+                joint_angles(&to_points(world), &mut ours_angles);
+                joint_angles(&to_points(&reference.world), &mut ref_angles);
+                for (a, b) in ours_angles.iter().zip(&ref_angles) {
+                    assert_eq!(a.joint, b.joint);
+                    angle_diffs.push((a.degrees - b.degrees).abs());
+                }
             }
         }
     }
     let figures = Figures {
+        angle_diff: angle_diffs.iter().sum::<f32>() / angle_diffs.len().max(1) as f32,
         same_count: same as f64 / frames.len() as f64,
         median: reference::quantile(&errors, 0.5),
         p95: reference::quantile(&errors, 0.95),
         world_mean: world_errors.iter().sum::<f32>() / world_errors.len() as f32,
     };
     println!(
-        "| {clip} | {model} | image | {}/{} ({:.1}%) | {:.4} | {:.4} | {:.2} cm |",
+        "| {clip} | {model} | image | {}/{} ({:.1}%) | {:.4} | {:.4} | {:.2} cm | {:.2}° |",
         same,
         frames.len(),
         100.0 * figures.same_count,
         figures.median,
         figures.p95,
-        100.0 * figures.world_mean
+        100.0 * figures.world_mean,
+        figures.angle_diff
     );
     figures
 }

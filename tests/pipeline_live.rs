@@ -46,6 +46,10 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
         let result = pipeline.process(Frame::Rgb(image), Some(ts)).unwrap();
         assert_eq!(result.timestamp, ts);
         found += result.poses.len();
+        assert!(
+            result.poses.iter().all(|p| p.angles.len() == 11),
+            "every pose carries the 11 joint angles"
+        );
         reference_found += references.len();
         detector_runs += usize::from(result.flags.contains(ResultFlags::DETECTOR_RAN));
         for reference in references {

@@ -14,6 +14,7 @@
 //! | [`inference`] | ONNX Runtime sessions, BlazePose detector and landmark models |
 //! | [`stats`] | per-stream counters and latency histograms |
 //! | [`types`] | the pose data model shared by the pipeline and the wire format |
+//! | [`angles`] | named 3D joint angles from world landmarks |
 //!
 //! ```
 //! use livepose_core::{LatestSlot, MonotonicClock};
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod angles;
 pub mod clock;
 pub mod error;
 pub mod image;

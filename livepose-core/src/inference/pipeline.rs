@@ -25,10 +25,11 @@ use super::detector::{Detection, PoseDetector};
 use super::landmarks::{LandmarkOutput, PoseLandmarker, BODY_LANDMARKS};
 use super::roi::{roi_from_alignment, POSE_ROI_SCALE};
 use super::session::{InferenceError, ModelSource, SessionConfig};
+use crate::angles::joint_angles;
 use crate::clock::{MonotonicClock, Timestamp};
 use crate::image::{DecoderConfig, ImageDecoder, ImageError, RgbImage, RgbView, RotatedRect};
 use crate::smoothing::{LandmarkSmoother, SmoothingConfig};
-use crate::types::{BoundingBox, Landmark, Point3, Pose, StageTimings};
+use crate::types::{BoundingBox, Joint, Landmark, Point3, Pose, StageTimings};
 use crate::wire::control::{ModelKind, RunMode, SmoothingKind};
 use crate::wire::ResultFlags;
 
@@ -442,7 +443,11 @@ fn emit(
         bbox,
         landmarks: body.to_vec(),
         world_landmarks: world,
-        angles: Vec::new(),
+        angles: {
+            let mut angles = Vec::with_capacity(Joint::KNOWN.len());
+            joint_angles(&out.world, &mut angles);
+            angles
+        },
         hands: Vec::new(),
     });
 }
