@@ -185,3 +185,43 @@ fn jpeg_decode_allocations_are_reported() {
         );
     }
 }
+
+#[test]
+fn pose_pipeline_allocates_only_inside_onnx_runtime() {
+    use livepose_core::image::RgbView;
+    use livepose_core::inference::landmarks::LANDMARK_SIGNATURE;
+    use livepose_core::inference::{Frame, Model, ModelSource, Pipeline, SessionConfig};
+
+    let models = frames::shared_dir().join("models");
+    // The landmark model's `run` alone: ort builds a few small vectors per call.
+    let mut model = Model::load(
+        ModelSource::Path(&models.join("pose_landmark_lite.onnx")),
+        LANDMARK_SIGNATURE,
+        &SessionConfig::default(),
+    )
+    .unwrap();
+    let input = vec![0.5f32; LANDMARK_SIGNATURE.input_len()];
+    let per_run = steady_state(|| {
+        model.run(&input).unwrap();
+    }) as f64
+        / 50.0;
+    // The whole pipeline on a tracked person: one landmark run per frame.
+    let jpeg = frames::jpeg_frame(frames::LAB, 12, 540, 960);
+    let mut decoded = RgbImage::new();
+    ImageDecoder::default().decode(&jpeg, &mut decoded).unwrap();
+    let mut pipeline = Pipeline::builder().models_dir(&models).build().unwrap();
+    for _ in 0..3 {
+        pipeline.process(Frame::Rgb(decoded.view()), None).unwrap();
+    }
+    let view = RgbView::new(decoded.width(), decoded.height(), decoded.data()).unwrap();
+    let per_frame = steady_state(|| {
+        let result = pipeline.process(Frame::Rgb(view), None).unwrap();
+        assert_eq!(result.poses.len(), 1);
+    }) as f64
+        / 50.0;
+    println!("heap allocations: {per_run:.1} per landmark-model run inside ort, {per_frame:.1} per tracked frame in all");
+    assert_eq!(
+        per_frame, per_run,
+        "everything outside ort's run is allocation-free"
+    );
+}

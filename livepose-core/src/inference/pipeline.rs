@@ -29,7 +29,7 @@ use crate::angles::joint_angles;
 use crate::clock::{MonotonicClock, Timestamp};
 use crate::image::{DecoderConfig, ImageDecoder, ImageError, RgbImage, RgbView, RotatedRect};
 use crate::smoothing::{LandmarkSmoother, SmoothingConfig};
-use crate::types::{BoundingBox, Joint, Landmark, Point3, Pose, StageTimings};
+use crate::types::{BoundingBox, Landmark, Pose, StageTimings};
 use crate::wire::control::{ModelKind, RunMode, SmoothingKind};
 use crate::wire::ResultFlags;
 
@@ -175,6 +175,7 @@ impl PipelineBuilder {
             detections: Vec::new(),
             output: LandmarkOutput::default(),
             result: PoseResult::default(),
+            kept: Vec::new(),
             config: self,
         })
     }
@@ -206,6 +207,8 @@ pub struct Pipeline {
     detections: Vec<Detection>,
     output: LandmarkOutput,
     result: PoseResult,
+    /// Scratch list of the tracks that survive a frame (reused).
+    kept: Vec<Track>,
 }
 
 fn micros_since(start: Instant) -> u32 {
@@ -258,7 +261,9 @@ impl Pipeline {
         if !live {
             self.tracks.clear();
         }
-        self.result.poses.clear();
+        // Poses are written over last frame's (their vectors keep their capacity): no
+        // allocation per frame once the number of people is stable.
+        let mut emitted = 0;
 
         // MediaPipe's order: regions tracked from the previous frame; if fewer than
         // `num_poses`, the detector runs and its regions are associated with the tracked ones
@@ -300,7 +305,7 @@ impl Pipeline {
             }
             self.tracks.truncate(self.config.num_poses);
         }
-        let mut kept = Vec::with_capacity(self.tracks.len());
+        let mut kept = std::mem::take(&mut self.kept);
         for mut track in self.tracks.drain(..) {
             let t = Instant::now();
             self.landmarker.crop(image, &track.roi);
@@ -311,14 +316,25 @@ impl Pipeline {
             if self.output.presence >= self.config.min_presence {
                 let t = Instant::now();
                 track.roi_used = track.roi;
-                emit(&mut track, &mut self.output, ts, w, h, &mut self.result);
+                emit(
+                    &mut track,
+                    &mut self.output,
+                    ts,
+                    w,
+                    h,
+                    &mut self.result,
+                    emitted,
+                );
+                emitted += 1;
                 timings.post += micros_since(t);
                 kept.push(track);
             } else {
                 flags |= ResultFlags::TRACKING_RESET;
             }
         }
-        self.tracks = kept;
+        std::mem::swap(&mut self.tracks, &mut kept);
+        self.kept = kept;
+        self.result.poses.truncate(emitted);
         timings.total = micros_since(started);
         let result = &mut self.result;
         result.timings = timings;
@@ -388,6 +404,7 @@ fn emit(
     w: f32,
     h: f32,
     result: &mut PoseResult,
+    index: usize,
 ) {
     // The next region of interest comes from the raw auxiliary landmarks, as in MediaPipe's
     // Tasks graph (pose_landmarks_detector_graph.cc: the rect for the next frame is computed
@@ -436,18 +453,17 @@ fn emit(
         bbox.x_max = bbox.x_max.max(l.x);
         bbox.y_max = bbox.y_max.max(l.y);
     }
-    let world: Vec<Point3> = out.world.clone();
-    result.poses.push(Pose {
-        id: track.id,
-        score: out.presence,
-        bbox,
-        landmarks: body.to_vec(),
-        world_landmarks: world,
-        angles: {
-            let mut angles = Vec::with_capacity(Joint::KNOWN.len());
-            joint_angles(&out.world, &mut angles);
-            angles
-        },
-        hands: Vec::new(),
-    });
+    if result.poses.len() <= index {
+        result.poses.push(Pose::default());
+    }
+    let pose = &mut result.poses[index];
+    pose.id = track.id;
+    pose.score = out.presence;
+    pose.bbox = bbox;
+    pose.landmarks.clear();
+    pose.landmarks.extend_from_slice(body);
+    pose.world_landmarks.clear();
+    pose.world_landmarks.extend_from_slice(&out.world);
+    joint_angles(&out.world, &mut pose.angles);
+    pose.hands.clear();
 }

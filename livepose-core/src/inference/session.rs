@@ -244,11 +244,20 @@ impl Model {
             model: name.to_string(),
             reason: e.to_string(),
         };
-        let shape: Vec<usize> = self.signature.input.1.iter().map(|d| *d as usize).collect();
-        let tensor = TensorRef::from_array_view((shape, input)).map_err(run_err)?;
-        self.session
-            .run(ort::inputs![self.signature.input.0 => tensor])
-            .map_err(run_err)
+        let dims = self.signature.input.1;
+        if dims.len() > 4 {
+            return Err(InferenceError::Signature {
+                model: name.to_string(),
+                detail: format!("input rank {} (at most 4 supported)", dims.len()),
+            });
+        }
+        let mut shape = [1usize; 4];
+        for (s, d) in shape.iter_mut().zip(dims) {
+            *s = *d as usize;
+        }
+        let tensor = TensorRef::from_array_view((&shape[..dims.len()], input)).map_err(run_err)?;
+        // The single input is passed by position (checked by name at load).
+        self.session.run(ort::inputs![tensor]).map_err(run_err)
     }
 }
 
