@@ -1,7 +1,9 @@
 //! The BlazePose person detector: SSD anchors, box and keypoint decoding, weighted non-max
 //! suppression (MediaPipe's `pose_detection_cpu.pbtxt`, see `docs/blazepose-facts` §2.1).
 
-use super::session::{InferenceError, Model, ModelSignature, ModelSource, SessionConfig};
+use super::session::{
+    output_f32, sigmoid, InferenceError, Model, ModelSignature, ModelSource, SessionConfig,
+};
 use crate::image::{letterbox, Border, RgbView, RotatedRect, TensorSpec};
 
 /// Input side of the detector.
@@ -65,10 +67,6 @@ pub fn anchors() -> Vec<[f32; 2]> {
         layer = last;
     }
     out
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 /// Decodes raw detector outputs into detections above `min_score`, in letterboxed tensor
@@ -200,17 +198,8 @@ impl PoseDetector {
         out: &mut Vec<Detection>,
     ) -> Result<(), InferenceError> {
         let rect = letterbox(image, &DETECTOR_INPUT, &mut self.tensor);
-        let name = DETECTOR_SIGNATURE.name;
         let outputs = self.model.run(&self.tensor)?;
-        let extract = |i: usize| {
-            outputs[i]
-                .try_extract_tensor::<f32>()
-                .map(|(_, v)| v)
-                .map_err(|e| InferenceError::Run {
-                    model: name.to_string(),
-                    reason: e.to_string(),
-                })
-        };
+        let extract = |i: usize| output_f32(&outputs, i, DETECTOR_SIGNATURE.name);
         let (boxes, scores) = (extract(0)?, extract(1)?);
         decode(boxes, scores, &self.anchors, self.min_score, &mut self.raw);
         drop(outputs);

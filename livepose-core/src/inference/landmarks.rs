@@ -3,7 +3,9 @@
 //! (MediaPipe's `pose_landmark_by_roi_cpu.pbtxt` and
 //! `tensors_to_pose_landmarks_and_segmentation.pbtxt`, §2.3).
 
-use super::session::{InferenceError, Model, ModelSignature, ModelSource, SessionConfig};
+use super::session::{
+    output_f32, sigmoid, InferenceError, Model, ModelSignature, ModelSource, SessionConfig,
+};
 use crate::image::{crop_rotated, Border, RgbView, RotatedRect, TensorSpec};
 use crate::types::{Landmark, Point3};
 
@@ -36,10 +38,6 @@ pub const LANDMARK_INPUT: TensorSpec = TensorSpec {
     range: (0.0, 1.0),
     border: Border::Replicate,
 };
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
 
 /// What the landmark model found in one region of interest.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -89,15 +87,7 @@ impl PoseLandmarker {
     ) -> Result<(), InferenceError> {
         let refine = self.refine_with_heatmap;
         let outputs = self.model.run(&self.tensor)?;
-        let extract = |i: usize| {
-            outputs[i]
-                .try_extract_tensor::<f32>()
-                .map(|(_, v)| v)
-                .map_err(|e| InferenceError::Run {
-                    model: LANDMARK_SIGNATURE.name.to_string(),
-                    reason: e.to_string(),
-                })
-        };
+        let extract = |i: usize| output_f32(&outputs, i, LANDMARK_SIGNATURE.name);
         let (raw, flag, heatmap, world) = (extract(0)?, extract(1)?, extract(3)?, extract(4)?);
         out.presence = flag.first().copied().unwrap_or(0.0);
         out.landmarks.clear();

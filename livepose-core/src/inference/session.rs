@@ -310,3 +310,23 @@ fn check_signature(session: &Session, signature: &ModelSignature) -> Result<(), 
     }
     Ok(())
 }
+
+/// The `i`-th output of a run as f32 values, or a [`InferenceError::Run`] naming `model`.
+pub(crate) fn output_f32<'a>(
+    outputs: &'a SessionOutputs<'_>,
+    i: usize,
+    model: &str,
+) -> Result<&'a [f32], InferenceError> {
+    outputs[i]
+        .try_extract_tensor::<f32>()
+        .map(|(_, values)| values)
+        .map_err(|e| InferenceError::Run {
+            model: model.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The logistic function: the models output scores, visibility and presence as logits.
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
