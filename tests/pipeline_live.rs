@@ -93,6 +93,23 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
     out
 }
 
+fn assert_found_as_often_as_mediapipe(f: &Run) {
+    assert!(
+        f.found >= f.reference_found,
+        "{} poses vs MediaPipe's {}",
+        f.found,
+        f.reference_found
+    );
+}
+
+/// A live-mode lite pipeline on the shared models.
+fn lite_pipeline() -> Pipeline {
+    Pipeline::builder()
+        .models_dir(reference::shared_dir().join("models"))
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn live_mode_tracks_the_lab_clip() {
     let f = run(
@@ -102,12 +119,7 @@ fn live_mode_tracks_the_lab_clip() {
         RunMode::Live,
         1,
     );
-    assert!(
-        f.found >= f.reference_found,
-        "{} poses vs MediaPipe's {}",
-        f.found,
-        f.reference_found
-    );
+    assert_found_as_often_as_mediapipe(&f);
     assert!(
         f.detector_runs <= 2,
         "tracking: the detector ran on {} frames",
@@ -125,12 +137,7 @@ fn live_mode_tracks_two_people_outdoors() {
         RunMode::Live,
         2,
     );
-    assert!(
-        f.found >= f.reference_found,
-        "{} poses vs MediaPipe's {}",
-        f.found,
-        f.reference_found
-    );
+    assert_found_as_often_as_mediapipe(&f);
     assert!(
         f.median <= 0.02 && f.p95 <= 0.05,
         "median {} p95 {}",
@@ -155,10 +162,7 @@ fn image_mode_through_the_pipeline_matches_mediapipe() {
 
 #[test]
 fn repeated_and_older_timestamps_are_ordered_not_rejected() {
-    let mut pipeline = Pipeline::builder()
-        .models_dir(reference::shared_dir().join("models"))
-        .build()
-        .unwrap();
+    let mut pipeline = lite_pipeline();
     let jpeg = frames::jpeg_frame(frames::LAB, 10, 540, 960);
     let mut last = None;
     for (us, adjusted) in [(1_000, false), (1_000, true), (500, true), (40_000, false)] {
@@ -183,10 +187,7 @@ fn repeated_and_older_timestamps_are_ordered_not_rejected() {
 
 #[test]
 fn corrupt_input_is_an_error_and_the_pipeline_keeps_working() {
-    let mut pipeline = Pipeline::builder()
-        .models_dir(reference::shared_dir().join("models"))
-        .build()
-        .unwrap();
+    let mut pipeline = lite_pipeline();
     let jpeg = frames::jpeg_frame(frames::LAB, 20, 540, 960);
     assert!(pipeline
         .process(Frame::Encoded(&jpeg[..jpeg.len() / 2]), None)

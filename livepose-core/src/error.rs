@@ -1,6 +1,7 @@
 //! The crate-level error: one enum that every module's error converts into.
 
 use crate::image::ImageError;
+use crate::inference::{InferenceError, PipelineError};
 use crate::slot::SlotClosed;
 use crate::wire::WireError;
 
@@ -15,6 +16,12 @@ pub enum Error {
     /// An image could not be decoded or transformed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A model could not be loaded or run.
+    #[error(transparent)]
+    Inference(#[from] InferenceError),
+    /// The pose pipeline failed on a frame.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
     /// The slot was closed.
     #[error("the frame slot is closed")]
     SlotClosed,
