@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use livepose::core::image::RgbView;
 use livepose::core::inference::{Frame, Pipeline, PoseResult};
-use livepose::core::wire::control::{ModelKind, RunMode};
+use livepose::core::wire::control::{ModelKind, RunMode, SmoothingKind};
 use livepose::core::Timestamp;
 
 #[derive(Parser)]
@@ -51,6 +51,13 @@ enum Mode {
     Image,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum Smoothing {
+    OneEuro,
+    Ema,
+    None,
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// A video file, a directory of .jpg/.jpeg/.png files, or `-` for a video on stdin.
@@ -64,6 +71,10 @@ struct RunArgs {
     /// Most people to track.
     #[arg(long, default_value_t = 1)]
     num_poses: usize,
+    /// Landmark smoothing in live mode: One Euro with MediaPipe's parameters, EMA (alpha
+    /// 0.7), or none.
+    #[arg(long, value_enum, default_value = "one-euro")]
+    smoothing: Smoothing,
     /// Hand landmarks (not available yet: the hand models are the next step).
     #[arg(long)]
     hands: bool,
@@ -318,6 +329,11 @@ fn run(args: RunArgs) -> Result<(), Error> {
         .mode(match args.mode {
             Mode::Live => RunMode::Live,
             Mode::Image => RunMode::Image,
+        })
+        .smoothing(match args.smoothing {
+            Smoothing::OneEuro => SmoothingKind::OneEuro,
+            Smoothing::Ema => SmoothingKind::Ema,
+            Smoothing::None => SmoothingKind::None,
         })
         .num_poses(args.num_poses)
         .models_dir(&args.models)

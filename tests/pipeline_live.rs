@@ -17,9 +17,28 @@ struct Run {
     found: usize,
     reference_found: usize,
     detector_runs: usize,
+    /// Per matched reference pose: (frame, landmark error, world error in metres).
+    matched: Vec<(usize, f32, f32)>,
+}
+
+/// Median, 95th percentile and mean world error of a set of matched poses.
+struct Figures {
     median: f32,
     p95: f32,
     world_mean: f32,
+}
+
+impl Run {
+    /// Figures over the matched poses of the frames `keep` accepts.
+    fn figures(&self, keep: impl Fn(usize) -> bool) -> Figures {
+        let kept: Vec<_> = self.matched.iter().filter(|m| keep(m.0)).collect();
+        let errors: Vec<f32> = kept.iter().map(|m| m.1).collect();
+        Figures {
+            median: reference::quantile(&errors, 0.5),
+            p95: reference::quantile(&errors, 0.95),
+            world_mean: kept.iter().map(|m| m.2).sum::<f32>() / kept.len().max(1) as f32,
+        }
+    }
 }
 
 fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses: usize) -> Run {
@@ -38,10 +57,11 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
         .build()
         .unwrap();
     let (w, h) = (r.width as f32, r.height as f32);
-    let (mut errors, mut world_errors) = (Vec::new(), Vec::new());
+    let mut matched = Vec::new();
     let (mut found, mut reference_found, mut detector_runs) = (0, 0, 0);
     for (i, (pixels, references)) in frames.iter().zip(&r.frames).enumerate() {
-        let ts = Timestamp::from_micros((i as f64 * 1e6 / r.fps) as u64);
+        // MediaPipe's own timestamps (whole milliseconds): its smoothing saw these.
+        let ts = Timestamp::from_micros(r.timestamps_ms[i] * 1000);
         let image = RgbView::new(r.width, r.height, pixels).unwrap();
         let result = pipeline.process(Frame::Rgb(image), Some(ts)).unwrap();
         assert_eq!(result.timestamp, ts);
@@ -67,8 +87,10 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             if let Some((e, we)) = best {
-                errors.push(e);
-                world_errors.push(we);
+                if std::env::var_os("LIVEPOSE_PRINT_ERRORS").is_some() {
+                    println!("frame {i}: error {e:.4}, world {:.2} cm", 100.0 * we);
+                }
+                matched.push((i, e, we));
             }
         }
     }
@@ -76,21 +98,42 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
         found,
         reference_found,
         detector_runs,
-        median: reference::quantile(&errors, 0.5),
-        p95: reference::quantile(&errors, 0.95),
-        world_mean: world_errors.iter().sum::<f32>() / world_errors.len().max(1) as f32,
+        matched,
     };
+    let all = out.figures(|_| true);
     println!(
         "| {clip} | {model_name} | {mode_name} | poses {} (MediaPipe {}) | detector on {} of {} frames | {:.4} | {:.4} | {:.2} cm |",
         out.found,
         out.reference_found,
         out.detector_runs,
         frames.len(),
-        out.median,
-        out.p95,
-        100.0 * out.world_mean
+        all.median,
+        all.p95,
+        100.0 * all.world_mean
     );
     out
+}
+
+/// Frames on which MediaPipe's own video (tracking) output agrees with its image output
+/// (landmark error <= 0.05): where MediaPipe itself is stable. On the others (the dancer
+/// spinning) the landmark model flips left and right on sub-pixel changes of its region of
+/// interest, so any two implementations, and MediaPipe's two modes, disagree there.
+fn mediapipe_stable_frames(clip: &str) -> Vec<bool> {
+    let video = reference::load_reference(&format!("{clip}.full.video.jsonl"));
+    let image = reference::load_reference(&format!("{clip}.full.image.jsonl"));
+    let (w, h) = (video.width as f32, video.height as f32);
+    video
+        .frames
+        .iter()
+        .zip(&image.frames)
+        .map(|(v, i)| match (v.first(), i.first()) {
+            (Some(v), Some(i)) => {
+                let xy: Vec<[f32; 2]> = i.landmarks.iter().map(|l| [l[0], l[1]]).collect();
+                reference::landmark_error(&xy, v, w, h) <= 0.05
+            }
+            _ => false,
+        })
+        .collect()
 }
 
 fn assert_found_as_often_as_mediapipe(f: &Run) {
@@ -112,20 +155,32 @@ fn lite_pipeline() -> Pipeline {
 
 #[test]
 fn live_mode_tracks_the_lab_clip() {
-    let f = run(
-        "lab_dance_1080x1920_60fps",
-        ModelKind::Full,
-        "full",
-        RunMode::Live,
-        1,
-    );
-    assert_found_as_often_as_mediapipe(&f);
+    let clip = "lab_dance_1080x1920_60fps";
+    let run = run(clip, ModelKind::Full, "full", RunMode::Live, 1);
+    assert_found_as_often_as_mediapipe(&run);
     assert!(
-        f.detector_runs <= 2,
+        run.detector_runs <= 2,
         "tracking: the detector ran on {} frames",
-        f.detector_runs
+        run.detector_runs
     );
-    assert!(f.median <= 0.02, "median {}", f.median);
+    let all = run.figures(|_| true);
+    assert!(all.median <= 0.02, "median {}", all.median);
+    let stable = mediapipe_stable_frames(clip);
+    let f = run.figures(|i| stable[i]);
+    println!(
+        "lab clip, the {} frames where MediaPipe's video and image outputs agree: median {:.4}, p95 {:.4}, world {:.2} cm",
+        stable.iter().filter(|s| **s).count(),
+        f.median,
+        f.p95,
+        100.0 * f.world_mean
+    );
+    assert!(
+        f.median <= 0.02 && f.p95 <= 0.05 && f.world_mean <= 0.03,
+        "median {} p95 {} world {} m",
+        f.median,
+        f.p95,
+        f.world_mean
+    );
 }
 
 #[test]
@@ -138,6 +193,7 @@ fn live_mode_tracks_two_people_outdoors() {
         2,
     );
     assert_found_as_often_as_mediapipe(&f);
+    let f = f.figures(|_| true);
     assert!(
         f.median <= 0.02 && f.p95 <= 0.05,
         "median {} p95 {}",
@@ -157,6 +213,7 @@ fn image_mode_through_the_pipeline_matches_mediapipe() {
     );
     assert_eq!(f.found, f.reference_found);
     assert_eq!(f.detector_runs, 100, "image mode detects on every frame");
+    let f = f.figures(|_| true);
     assert!(f.median <= 0.02 && f.p95 <= 0.05 && f.world_mean <= 0.03);
 }
 

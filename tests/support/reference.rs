@@ -21,6 +21,9 @@ pub struct Reference {
     pub width: u32,
     pub height: u32,
     pub fps: f64,
+    /// Per frame, the timestamp MediaPipe was given (milliseconds, rounded as its video API
+    /// takes them).
+    pub timestamps_ms: Vec<u64>,
     pub frames: Vec<Vec<RefPose>>,
 }
 
@@ -36,9 +39,11 @@ pub fn load_reference(name: &str) -> Reference {
     let mut lines = text.lines();
     let header: serde_json::Value = serde_json::from_str(lines.next().expect("header")).unwrap();
     let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN) as f32;
+    let mut timestamps_ms = Vec::new();
     let frames = lines
         .map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            timestamps_ms.push(v["timestamp_ms"].as_u64().expect("timestamp_ms"));
             v["poses"]
                 .as_array()
                 .unwrap()
@@ -64,6 +69,7 @@ pub fn load_reference(name: &str) -> Reference {
         width: header["width"].as_u64().unwrap() as u32,
         height: header["height"].as_u64().unwrap() as u32,
         fps: header["fps"].as_f64().unwrap(),
+        timestamps_ms,
         frames,
     }
 }

@@ -187,8 +187,6 @@ struct Track {
     id: u32,
     /// Region for the next frame.
     roi: RotatedRect,
-    /// Region this frame's landmarks came from.
-    roi_used: RotatedRect,
     image: LandmarkSmoother,
     world: LandmarkSmoother,
 }
@@ -315,7 +313,6 @@ impl Pipeline {
             timings.landmarks += micros_since(t);
             if self.output.presence >= self.config.min_presence {
                 let t = Instant::now();
-                track.roi_used = track.roi;
                 emit(
                     &mut track,
                     &mut self.output,
@@ -362,7 +359,6 @@ fn new_track(next_id: &mut u32, config: &PipelineBuilder, roi: RotatedRect) -> T
     Track {
         id,
         roi,
-        roi_used: roi,
         image: LandmarkSmoother::new(pick(image)),
         world: LandmarkSmoother::new(pick(world)),
     }
@@ -421,8 +417,9 @@ fn emit(
             POSE_ROI_SCALE,
         );
     }
-    // Smoothing works in pixels, speed measured relative to the region's size (MediaPipe's
-    // OBJECT_SCALE_ROI).
+    // Smoothing works in pixels, speed measured relative to the size of the region just
+    // computed for the next frame (MediaPipe smooths with OBJECT_SCALE_ROI = the first
+    // pose's POSE_RECTS_NEXT_FRAME, pose_landmarks_detector_graph.cc).
     let to_px = |l: &mut Landmark| {
         l.x *= w;
         l.y *= h;
@@ -436,7 +433,7 @@ fn emit(
     let body_len = BODY_LANDMARKS.min(out.landmarks.len());
     let body = &mut out.landmarks[..body_len];
     body.iter_mut().for_each(to_px);
-    let scale = ((track.roi_used.width + track.roi_used.height) / 2.0).max(1e-6);
+    let scale = ((track.roi.width + track.roi.height) / 2.0).max(1e-6);
     track.image.apply(body, ts, 1.0 / scale);
     body.iter_mut().for_each(from_px);
     track.world.apply(&mut out.world, ts, 1.0);

@@ -93,15 +93,19 @@ impl Default for OneEuroParams {
 /// The One Euro filter on one scalar, time-aware: the sampling frequency comes from the
 /// timestamps, so a dropped frame (a longer gap) is filtered as the longer gap it is.
 ///
-/// Follows MediaPipe's `OneEuroFilter`: the derivative uses the last raw value, and a sample
-/// whose timestamp is not after the previous one passes through unfiltered (and does not
-/// disturb the state).
+/// Follows MediaPipe's `OneEuroFilter` exactly: the derivative uses the last raw value; a
+/// sample whose timestamp is not after the previous one passes through unfiltered (and does
+/// not disturb the state); the sampling frequency is state, the configured default until two
+/// timestamps give an interval, and an interval that starts at timestamp 0 does not update it
+/// (`one_euro_filter.cc` updates only when both timestamps are non-zero, so a stream that
+/// starts at 0 filters its second sample at the default frequency).
 #[derive(Debug, Clone, Copy)]
 pub struct OneEuro {
     params: OneEuroParams,
     value: LowPass,
     derivative: LowPass,
     last_time: Option<Timestamp>,
+    frequency: f32,
 }
 
 /// The smoothing factor of a first-order low-pass with cut-off `cutoff` Hz at `frequency` Hz.
@@ -119,20 +123,25 @@ impl OneEuro {
             value: LowPass::default(),
             derivative: LowPass::default(),
             last_time: None,
+            frequency: params.default_frequency,
         }
     }
 
     /// Filters `value` observed at `t`. `value_scale` multiplies the derivative (MediaPipe uses
     /// `1 / object size` so that speed is measured relative to the person's size).
     pub fn apply(&mut self, value: f32, t: Timestamp, value_scale: f32) -> f32 {
-        let frequency = match self.last_time {
-            Some(last) => match t.micros_since(last) {
-                Some(dt_us) => 1e6 / dt_us as f32,
-                None => return value,
-            },
-            None => self.params.default_frequency,
-        };
+        if let Some(last) = self.last_time {
+            match t.micros_since(last) {
+                Some(dt_us) if dt_us > 0 => {
+                    if last.as_micros() != 0 {
+                        self.frequency = 1e6 / dt_us as f32;
+                    }
+                }
+                _ => return value,
+            }
+        }
         self.last_time = Some(t);
+        let frequency = self.frequency;
         let dvalue = match self.value.last_raw() {
             Some(prev) => (value - prev) * value_scale * frequency,
             None => 0.0,
@@ -149,6 +158,7 @@ impl OneEuro {
         self.value.reset();
         self.derivative.reset();
         self.last_time = None;
+        self.frequency = self.params.default_frequency;
     }
 }
 
@@ -184,5 +194,25 @@ mod tests {
         // State untouched by the rejected samples.
         let next = f.apply(2.0, t(67_666), 1.0);
         assert!(next > smoothed && next < 2.0);
+    }
+
+    #[test]
+    fn frequency_comes_from_intervals_except_one_starting_at_zero() {
+        let params = OneEuroParams::MEDIAPIPE_IMAGE;
+        let t = Timestamp::from_micros;
+        // Expected second output for a step of 10 at frequency f (first derivative sample
+        // low-passed from 0, as MediaPipe does).
+        let expected = |f: f32| {
+            let edvalue = alpha(params.derivative_cutoff, f) * 10.0 * f;
+            alpha(params.min_cutoff + params.beta * edvalue, f) * 10.0
+        };
+        // A stream starting at 0: the interval 0 -> 10 ms leaves the default 30 Hz.
+        let mut from_zero = OneEuro::new(params);
+        from_zero.apply(0.0, t(0), 1.0);
+        assert!((from_zero.apply(10.0, t(10_000), 1.0) - expected(30.0)).abs() < 1e-4);
+        // Elsewhere the interval sets it: 10 ms -> 100 Hz.
+        let mut later = OneEuro::new(params);
+        later.apply(0.0, t(5_000), 1.0);
+        assert!((later.apply(10.0, t(15_000), 1.0) - expected(100.0)).abs() < 1e-4);
     }
 }
