@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use livepose::core::image::RgbView;
 use livepose::core::inference::{Frame, Pipeline, PoseResult};
+use livepose::core::types::Handedness;
 use livepose::core::wire::control::{ModelKind, RunMode, SmoothingKind};
 use livepose::core::Timestamp;
 
@@ -75,7 +76,7 @@ struct RunArgs {
     /// 0.7), or none.
     #[arg(long, value_enum, default_value = "one-euro")]
     smoothing: Smoothing,
-    /// Hand landmarks (not available yet: the hand models are the next step).
+    /// Hand landmarks too (palm_detection_full.onnx and hand_landmark_full.onnx).
     #[arg(long)]
     hands: bool,
     /// Write one JSON line per frame here.
@@ -235,41 +236,91 @@ fn dot(pixels: &mut [u8], width: u32, height: u32, x: f32, y: f32, radius: i32, 
     }
 }
 
-/// Draws the skeletons of `result` onto an RGB8 frame.
-fn draw(pixels: &mut [u8], width: u32, height: u32, result: &PoseResult) {
-    let thickness = ((width.max(height) as f32) / 400.0).ceil() as i32;
-    for pose in &result.poses {
-        let point = |i: usize| {
-            pose.landmarks
-                .get(i)
-                .map(|l| (l.x * width as f32, l.y * height as f32, l.visibility))
-        };
-        for (a, b) in CONNECTIONS {
-            if let (Some((x0, y0, v0)), Some((x1, y1, v1))) = (point(a), point(b)) {
-                if v0 < 0.5 || v1 < 0.5 {
-                    continue;
-                }
-                let steps = ((x1 - x0).abs().max((y1 - y0).abs()) as usize).max(1);
-                for s in 0..=steps {
-                    let t = s as f32 / steps as f32;
-                    dot(
-                        pixels,
-                        width,
-                        height,
-                        x0 + (x1 - x0) * t,
-                        y0 + (y1 - y0) * t,
-                        thickness,
-                        [0, 255, 0],
-                    );
-                }
+/// MediaPipe's hand connections.
+const HAND_CONNECTIONS: [(usize, usize); 21] = [
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (0, 5),
+    (5, 6),
+    (6, 7),
+    (7, 8),
+    (5, 9),
+    (9, 10),
+    (10, 11),
+    (11, 12),
+    (9, 13),
+    (13, 14),
+    (14, 15),
+    (15, 16),
+    (13, 17),
+    (0, 17),
+    (17, 18),
+    (18, 19),
+    (19, 20),
+];
+
+/// Draws `connections` between the visible ones of `points` (pixels) as lines, and the
+/// points as discs.
+fn draw_skeleton(
+    pixels: &mut [u8],
+    (width, height): (u32, u32),
+    points: &[Option<(f32, f32)>],
+    connections: &[(usize, usize)],
+    thickness: i32,
+    [line, joint]: [[u8; 3]; 2],
+) {
+    for &(a, b) in connections {
+        if let (Some(Some((x0, y0))), Some(Some((x1, y1)))) = (points.get(a), points.get(b)) {
+            let steps = ((x1 - x0).abs().max((y1 - y0).abs()) as usize).max(1);
+            for s in 0..=steps {
+                let t = s as f32 / steps as f32;
+                let (x, y) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
+                dot(pixels, width, height, x, y, thickness, line);
             }
         }
-        for i in 0..pose.landmarks.len() {
-            if let Some((x, y, v)) = point(i) {
-                if v >= 0.5 {
-                    dot(pixels, width, height, x, y, thickness * 2, [255, 40, 40]);
-                }
-            }
+    }
+    for (x, y) in points.iter().flatten() {
+        dot(pixels, width, height, *x, *y, thickness * 2, joint);
+    }
+}
+
+/// Draws the skeletons (and hands) of `result` onto an RGB8 frame.
+fn draw(pixels: &mut [u8], width: u32, height: u32, result: &PoseResult) {
+    let thickness = ((width.max(height) as f32) / 400.0).ceil() as i32;
+    let (w, h) = (width as f32, height as f32);
+    for pose in &result.poses {
+        let points: Vec<_> = pose
+            .landmarks
+            .iter()
+            .map(|l| (l.visibility >= 0.5).then_some((l.x * w, l.y * h)))
+            .collect();
+        let colours = [[0, 255, 0], [255, 40, 40]];
+        draw_skeleton(
+            pixels,
+            (width, height),
+            &points,
+            &CONNECTIONS,
+            thickness,
+            colours,
+        );
+        for hand in &pose.hands {
+            let points: Vec<_> = hand
+                .landmarks
+                .iter()
+                .map(|l| Some((l.x * w, l.y * h)))
+                .collect();
+            let colours = [[255, 220, 0], [40, 120, 255]];
+            let thin = (thickness / 2).max(1);
+            draw_skeleton(
+                pixels,
+                (width, height),
+                &points,
+                &HAND_CONNECTIONS,
+                thin,
+                colours,
+            );
         }
     }
 }
@@ -304,6 +355,16 @@ fn json_line(index: u64, result: &PoseResult) -> String {
                 "landmarks": p.landmarks.iter().map(|l| [l.x, l.y, l.z, l.visibility, l.presence]).collect::<Vec<_>>(),
                 "world_landmarks": p.world_landmarks.iter().map(|l| [l.x, l.y, l.z]).collect::<Vec<_>>(),
                 "angles": p.angles.iter().filter_map(|a| Some((a.joint.name()?.to_string(), serde_json::json!(a.degrees)))).collect::<serde_json::Map<_, _>>(),
+                "hands": p.hands.iter().map(|hand| serde_json::json!({
+                    "handedness": match hand.handedness {
+                        Handedness::Left => "left",
+                        Handedness::Right => "right",
+                        Handedness::Unknown => "unknown",
+                    },
+                    "score": hand.score,
+                    "landmarks": hand.landmarks.iter().map(|l| [l.x, l.y, l.z]).collect::<Vec<_>>(),
+                    "world_landmarks": hand.world_landmarks.iter().map(|l| [l.x, l.y, l.z]).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -312,16 +373,14 @@ fn json_line(index: u64, result: &PoseResult) -> String {
         "frame": index,
         "timestamp_us": result.timestamp.as_micros(),
         "poses": poses,
-        "timings_us": {"decode": t.decode, "detect": t.detect, "crop": t.crop, "landmarks": t.landmarks, "post": t.post, "total": t.total},
+        "timings_us": {"decode": t.decode, "detect": t.detect, "crop": t.crop, "landmarks": t.landmarks, "hands": t.hands, "post": t.post, "total": t.total},
     })
     .to_string()
 }
 
 fn run(args: RunArgs) -> Result<(), Error> {
-    if args.hands {
-        return Err("--hands: hand landmarks are not implemented yet".into());
-    }
     let mut pipeline = Pipeline::builder()
+        .hands(args.hands)
         .model(match args.model {
             Model::Lite => ModelKind::Lite,
             Model::Full => ModelKind::Full,

@@ -128,11 +128,17 @@ fn to_fixed(v: f32) -> Option<i64> {
 /// filled by `spec.border` (MediaPipe's `keep_aspect_ratio`). Returns the rectangle sampled,
 /// whose [`RotatedRect::project`] maps tensor coordinates back to the image.
 pub fn letterbox(src: RgbView<'_>, spec: &TensorSpec, out: &mut Vec<f32>) -> RotatedRect {
-    let (w, h) = (src.width() as f32, src.height() as f32);
-    let side = w.max(h);
-    let rect = RotatedRect::new(w * 0.5, h * 0.5, side, side, 0.0);
+    let rect = letterbox_rect(src.width(), src.height());
     crop_rotated(src, &rect, spec, out);
     rect
+}
+
+/// The square that [`letterbox`] samples: centred on a `width` x `height` image, side the
+/// longer edge.
+pub fn letterbox_rect(width: u32, height: u32) -> RotatedRect {
+    let (w, h) = (width as f32, height as f32);
+    let side = w.max(h);
+    RotatedRect::new(w * 0.5, h * 0.5, side, side, 0.0)
 }
 
 /// Fixed-point one of the interpolation weights: positions are rounded to 1/32 pixel and the

@@ -25,7 +25,7 @@ mod crop;
 mod decode;
 mod resize;
 
-pub use crop::{crop_rotated, letterbox, Border, RotatedRect, TensorSpec};
+pub use crop::{crop_rotated, letterbox, letterbox_rect, Border, RotatedRect, TensorSpec};
 pub use decode::{DecoderConfig, ImageDecoder, JpegBackend};
 pub use resize::Downscaler;
 

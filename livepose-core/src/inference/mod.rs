@@ -10,11 +10,15 @@
 //! - [`pipeline`]: [`Pipeline`] — decode, detect, landmarks, tracking, smoothing.
 
 pub mod detector;
+pub mod hand_landmarks;
+pub mod hands;
 pub mod landmarks;
+pub mod palm;
 pub mod pipeline;
 pub mod roi;
 pub mod runtime;
 pub mod session;
+pub mod ssd;
 
 pub use detector::{Detection, PoseDetector};
 pub use landmarks::{LandmarkOutput, PoseLandmarker};

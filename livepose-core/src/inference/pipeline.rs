@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::detector::{Detection, PoseDetector};
+use super::hands::{HandFinder, HandTrack};
 use super::landmarks::{LandmarkOutput, PoseLandmarker, BODY_LANDMARKS};
 use super::roi::{roi_from_alignment, POSE_ROI_SCALE};
 use super::session::{InferenceError, ModelSource, SessionConfig};
@@ -29,7 +30,7 @@ use crate::angles::joint_angles;
 use crate::clock::{MonotonicClock, Timestamp};
 use crate::image::{DecoderConfig, ImageDecoder, ImageError, RgbImage, RgbView, RotatedRect};
 use crate::smoothing::{LandmarkSmoother, SmoothingConfig};
-use crate::types::{BoundingBox, Landmark, Pose, StageTimings};
+use crate::types::{BoundingBox, Hand, Landmark, Pose, StageTimings};
 use crate::wire::control::{ModelKind, RunMode, SmoothingKind};
 use crate::wire::ResultFlags;
 
@@ -85,6 +86,7 @@ pub struct PipelineBuilder {
     session: SessionConfig,
     decoder: DecoderConfig,
     min_presence: f32,
+    hands: Option<ModelKind>,
 }
 
 impl Default for PipelineBuilder {
@@ -98,6 +100,7 @@ impl Default for PipelineBuilder {
             session: SessionConfig::default(),
             decoder: DecoderConfig::default(),
             min_presence: 0.5,
+            hands: None,
         }
     }
 }
@@ -123,7 +126,20 @@ impl PipelineBuilder {
         self.num_poses = n.max(1);
         self
     }
-    /// Directory holding `pose_detection.onnx` and `pose_landmark_{lite,full}.onnx`.
+    /// Hand landmarks with the full hand models (as MediaPipe Holistic uses), or off.
+    /// See [`hands`](super::hands) for how hands are found.
+    pub fn hands(mut self, on: bool) -> Self {
+        self.hands = on.then_some(ModelKind::Full);
+        self
+    }
+    /// Hand landmarks with the given hand models (`palm_detection_{lite,full}.onnx` and
+    /// `hand_landmark_{lite,full}.onnx`).
+    pub fn hand_model(mut self, model: ModelKind) -> Self {
+        self.hands = Some(model);
+        self
+    }
+    /// Directory holding `pose_detection.onnx`, `pose_landmark_{lite,full}.onnx` and, for
+    /// hands, `palm_detection_{lite,full}.onnx` and `hand_landmark_{lite,full}.onnx`.
     pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.models_dir = Some(dir.into());
         self
@@ -154,19 +170,29 @@ impl PipelineBuilder {
                 Err(PipelineError::MissingModel(path))
             }
         };
-        let landmark_file = match self.model {
-            ModelKind::Lite => "pose_landmark_lite.onnx",
-            ModelKind::Full => "pose_landmark_full.onnx",
+        let variant = |model: ModelKind| match model {
+            ModelKind::Lite => "lite",
+            ModelKind::Full => "full",
         };
+        let landmark_file = format!("pose_landmark_{}.onnx", variant(self.model));
         let detector = PoseDetector::load(
             ModelSource::Path(&file("pose_detection.onnx")?),
             &self.session,
         )?;
         let landmarker =
-            PoseLandmarker::load(ModelSource::Path(&file(landmark_file)?), &self.session)?;
+            PoseLandmarker::load(ModelSource::Path(&file(&landmark_file)?), &self.session)?;
+        let hands = match self.hands {
+            Some(model) => Some(HandFinder::load(
+                ModelSource::Path(&file(&format!("palm_detection_{}.onnx", variant(model)))?),
+                ModelSource::Path(&file(&format!("hand_landmark_{}.onnx", variant(model)))?),
+                &self.session,
+            )?),
+            None => None,
+        };
         Ok(Pipeline {
             detector,
             landmarker,
+            hands,
             decoder: ImageDecoder::new(self.decoder),
             frame: RgbImage::new(),
             clock: MonotonicClock::system(),
@@ -176,6 +202,7 @@ impl PipelineBuilder {
             output: LandmarkOutput::default(),
             result: PoseResult::default(),
             kept: Vec::new(),
+            hands_found: Vec::new(),
             config: self,
         })
     }
@@ -189,6 +216,8 @@ struct Track {
     roi: RotatedRect,
     image: LandmarkSmoother,
     world: LandmarkSmoother,
+    /// Left and right hand.
+    hands: [HandTrack; 2],
 }
 
 /// The pose pipeline. See the [module docs](self).
@@ -197,6 +226,7 @@ pub struct Pipeline {
     config: PipelineBuilder,
     detector: PoseDetector,
     landmarker: PoseLandmarker,
+    hands: Option<HandFinder>,
     decoder: ImageDecoder,
     frame: RgbImage,
     clock: MonotonicClock,
@@ -207,6 +237,8 @@ pub struct Pipeline {
     result: PoseResult,
     /// Scratch list of the tracks that survive a frame (reused).
     kept: Vec<Track>,
+    /// Hands found for the pose being emitted (swapped into it).
+    hands_found: Vec<Hand>,
 }
 
 fn micros_since(start: Instant) -> u32 {
@@ -312,6 +344,24 @@ impl Pipeline {
             self.landmarker.infer(&track.roi, w, h, &mut self.output)?;
             timings.landmarks += micros_since(t);
             if self.output.presence >= self.config.min_presence {
+                // Hands from this frame's raw pose landmarks: smoothing lags behind fast
+                // hands, and a region placed where the wrist was misses the hand.
+                match &mut self.hands {
+                    Some(finder) => {
+                        let t = Instant::now();
+                        let report = finder.find(
+                            image,
+                            &self.output.landmarks,
+                            &mut track.hands,
+                            &mut self.hands_found,
+                        )?;
+                        if report.palm_ran {
+                            flags |= ResultFlags::PALM_DETECTOR_RAN;
+                        }
+                        timings.hands += micros_since(t);
+                    }
+                    None => self.hands_found.clear(),
+                }
                 let t = Instant::now();
                 emit(
                     &mut track,
@@ -322,8 +372,10 @@ impl Pipeline {
                     &mut self.result,
                     emitted,
                 );
-                emitted += 1;
+                // Swapped, not copied: both vectors keep their capacity.
+                std::mem::swap(&mut self.result.poses[emitted].hands, &mut self.hands_found);
                 timings.post += micros_since(t);
+                emitted += 1;
                 kept.push(track);
             } else {
                 flags |= ResultFlags::TRACKING_RESET;
@@ -361,6 +413,7 @@ fn new_track(next_id: &mut u32, config: &PipelineBuilder, roi: RotatedRect) -> T
         roi,
         image: LandmarkSmoother::new(pick(image)),
         world: LandmarkSmoother::new(pick(world)),
+        hands: Default::default(),
     }
 }
 
@@ -462,5 +515,4 @@ fn emit(
     pose.world_landmarks.clear();
     pose.world_landmarks.extend_from_slice(&out.world);
     joint_angles(&out.world, &mut pose.angles);
-    pose.hands.clear();
 }

@@ -57,6 +57,9 @@ bitflags::bitflags! {
         const DETECTOR_RAN = 1 << 1;
         /// Tracking was reset on this frame (lost subject or client request).
         const TRACKING_RESET = 1 << 2;
+        /// The palm detector ran for at least one hand (otherwise hands came from the pose
+        /// or from tracking).
+        const PALM_DETECTOR_RAN = 1 << 3;
         const _ = !0;
     }
 }
