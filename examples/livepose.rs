@@ -85,6 +85,12 @@ struct RunArgs {
     /// Draw the skeletons onto the frames and encode them to this video file.
     #[arg(long)]
     render: Option<PathBuf>,
+    /// Stop after this many frames.
+    #[arg(long)]
+    max_frames: Option<u64>,
+    /// Frame rate for timestamps (default: the video's; 30 for folders and standard input).
+    #[arg(long)]
+    fps: Option<f64>,
     /// Directory with pose_detection.onnx and pose_landmark_{lite,full}.onnx.
     #[arg(long, env = "LIVEPOSE_MODELS", default_value = "models")]
     models: PathBuf,
@@ -94,10 +100,16 @@ type Error = Box<dyn std::error::Error>;
 
 /// Frames of the input, decoded to RGB8.
 enum Source {
+    /// Raw RGB frames of a probed size from ffmpeg.
     Video {
         child: Child,
         width: u32,
         height: u32,
+    },
+    /// PPM frames from ffmpeg reading standard input (each frame carries its size: a pipe
+    /// cannot be probed first without consuming it).
+    Piped {
+        child: Child,
     },
     Files(std::vec::IntoIter<PathBuf>),
 }
@@ -142,11 +154,12 @@ fn probe(input: &str) -> Result<VideoInfo, Error> {
     })
 }
 
-fn open_video(input: &str, width: u32, height: u32) -> Result<Source, Error> {
-    let child = Command::new("ffmpeg")
-        .args([
-            "-v", "error", "-i", input, "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
-        ])
+/// ffmpeg decoding `input` (`-` for standard input) to `format` on its standard output.
+fn ffmpeg_reader(input: &str, format: &[&str]) -> Result<Child, Error> {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-i", input])
+        .args(format)
+        .arg("-")
         .stdin(if input == "-" {
             Stdio::inherit()
         } else {
@@ -154,12 +167,46 @@ fn open_video(input: &str, width: u32, height: u32) -> Result<Source, Error> {
         })
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("ffmpeg (Debian package ffmpeg) is needed to read video: {e}"))?;
+        .map_err(|e| format!("ffmpeg (Debian package ffmpeg) is needed to read video: {e}").into())
+}
+
+fn open_video(input: &str, width: u32, height: u32) -> Result<Source, Error> {
+    let child = ffmpeg_reader(input, &["-f", "rawvideo", "-pix_fmt", "rgb24"])?;
     Ok(Source::Video {
         child,
         width,
         height,
     })
+}
+
+/// Reads one binary PPM header (`P6 <width> <height> 255` and one whitespace byte); `None`
+/// at the end of the stream.
+fn read_ppm_header(r: &mut impl Read) -> Result<Option<(u32, u32)>, Error> {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut token = String::new();
+    let mut byte = [0u8];
+    while tokens.len() < 4 {
+        if r.read(&mut byte)? == 0 {
+            return if tokens.is_empty() && token.is_empty() {
+                Ok(None)
+            } else {
+                Err("truncated PPM header from ffmpeg".into())
+            };
+        }
+        if byte[0].is_ascii_whitespace() {
+            if !token.is_empty() {
+                tokens.push(std::mem::take(&mut token));
+            }
+        } else if token.len() < 16 {
+            token.push(byte[0] as char);
+        } else {
+            return Err("malformed PPM header from ffmpeg".into());
+        }
+    }
+    match &tokens[..] {
+        [magic, w, h, max] if magic == "P6" && max == "255" => Ok(Some((w.parse()?, h.parse()?))),
+        _ => Err(format!("unexpected PPM header from ffmpeg: {tokens:?}").into()),
+    }
 }
 
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -402,6 +449,9 @@ fn run(args: RunArgs) -> Result<(), Error> {
         let files = image_files(Path::new(&args.input))?;
         let n = files.len() as u64;
         (Source::Files(files.into_iter()), 30.0, Some(n))
+    } else if args.input == "-" {
+        let child = ffmpeg_reader("-", &["-f", "image2pipe", "-c:v", "ppm"])?;
+        (Source::Piped { child }, 30.0, None)
     } else {
         let info = probe(&args.input)?;
         (
@@ -410,6 +460,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
             info.frames,
         )
     };
+    let fps = args.fps.unwrap_or(fps);
     let bar = match total {
         Some(n) => ProgressBar::new(n),
         None => ProgressBar::new_spinner(),
@@ -424,13 +475,13 @@ fn run(args: RunArgs) -> Result<(), Error> {
         .transpose()?
         .map(BufWriter::new);
     let mut render: Option<(Child, ChildStdin)> = None;
-    let (mut frames, mut with_pose) = (0u64, 0u64);
+    let (mut frames, mut with_pose, mut skipped) = (0u64, 0u64, 0u64);
     let started = Instant::now();
     let mut rgb = Vec::new();
     let mut bytes = Vec::new();
     let mut decoded = livepose::core::image::RgbImage::new();
     let mut decoder = livepose::core::image::ImageDecoder::default();
-    loop {
+    while args.max_frames.is_none_or(|max| frames < max) {
         let (width, height) = match &mut source {
             Source::Video {
                 child,
@@ -444,10 +495,23 @@ fn run(args: RunArgs) -> Result<(), Error> {
                 }
                 (*width, *height)
             }
+            Source::Piped { child } => {
+                let stdout = child.stdout.as_mut().ok_or("ffmpeg stdout")?;
+                let Some((width, height)) = read_ppm_header(stdout)? else {
+                    break;
+                };
+                rgb.resize((width * height * 3) as usize, 0);
+                stdout.read_exact(&mut rgb)?;
+                (width, height)
+            }
             Source::Files(files) => {
                 let Some(path) = files.next() else { break };
                 bytes = std::fs::read(&path)?;
-                decoder.decode(&bytes, &mut decoded)?;
+                if let Err(e) = decoder.decode(&bytes, &mut decoded) {
+                    bar.suspend(|| eprintln!("livepose: skipping {}: {e}", path.display()));
+                    skipped += 1;
+                    continue;
+                }
                 rgb.clear();
                 rgb.extend_from_slice(decoded.data());
                 (decoded.width(), decoded.height())
@@ -481,12 +545,14 @@ fn run(args: RunArgs) -> Result<(), Error> {
         drop(stdin);
         child.wait()?;
     }
-    if let Source::Video { mut child, .. } = source {
+    if let Source::Video { mut child, .. } | Source::Piped { mut child } = source {
+        // Stopped early (--max-frames): ffmpeg may still be writing.
+        let _ = child.kill();
         child.wait()?;
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "{frames} frames in {seconds:.2} s ({:.1} fps), a pose on {with_pose} frames, 0 dropped (offline: every frame processed)",
+        "{frames} frames in {seconds:.2} s ({:.1} fps), a pose on {with_pose} frames, 0 dropped (offline: every frame processed), {skipped} unreadable files skipped",
         frames as f64 / seconds.max(1e-9)
     );
     if let Some(path) = &args.out {

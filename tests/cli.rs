@@ -1,0 +1,228 @@
+//! The `livepose` command line (`examples/livepose.rs`) as a user runs it: on each shared
+//! clip with rendering (a rendered frame of each is saved under `target/artifacts/` and
+//! checked for the skeleton drawn on the person), on a folder of JPEGs with an unreadable
+//! file in it, on a video piped to standard input, and with missing models.
+
+#[path = "support/frames.rs"]
+mod frames;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The example binary, built (once, up to date) in the profile of this test binary:
+/// `cargo test` builds examples only when it builds every target.
+fn livepose() -> Command {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let bin = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo.args(["build", "--quiet", "--example", "livepose"]);
+        if dir.ends_with("release") {
+            cargo.arg("--release");
+        }
+        let status = cargo
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the livepose example");
+        dir.join("examples").join("livepose")
+    });
+    let mut cmd = Command::new(bin);
+    cmd.env("LIVEPOSE_MODELS", frames::shared_dir().join("models"));
+    cmd
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ok(output: Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Frame `index` of a video as RGB8 (ffmpeg), and a PNG copy at `png`.
+fn video_frame(video: &Path, index: usize, width: usize, height: usize, png: &Path) -> Vec<u8> {
+    let select = format!("select=eq(n\\,{index})");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(video)
+        .args(["-vf", &select, "-frames:v", "1"])
+        .arg(png)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(png)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout.len(), width * height * 3);
+    out.stdout
+}
+
+/// Renders `frames` frames of a clip with poses and hands and checks, on frame `index`, that
+/// the joints of every person are drawn (red discs) where the JSON says they are.
+fn render_clip(clip: &str, num_poses: usize, index: usize, (width, height): (usize, usize)) {
+    let dir = scratch(clip);
+    let (out, video) = (dir.join("poses.jsonl"), dir.join("rendered.mp4"));
+    let input = frames::shared_dir().join("media").join(clip);
+    let stdout = ok(livepose()
+        .args(["run", "--model", "lite", "--hands", "--max-frames"])
+        .arg((index + 1).to_string())
+        .args(["--num-poses", &num_poses.to_string(), "--out"])
+        .arg(&out)
+        .arg("--render")
+        .arg(&video)
+        .arg(&input)
+        .output()
+        .unwrap());
+    assert!(
+        stdout.contains(&format!("{} frames in", index + 1)),
+        "{stdout}"
+    );
+    let results = lines(&out);
+    assert_eq!(results.len(), index + 1);
+    let poses = results[index]["poses"].as_array().unwrap();
+    assert_eq!(poses.len(), num_poses, "everyone found on frame {index}");
+    let name = clip.trim_end_matches(".mp4");
+    let png = artifacts().join(format!("rendered_{name}_frame{index}.png"));
+    let rgb = video_frame(&video, index, width, height, &png);
+    let (mut drawn, mut visible) = (0, 0);
+    for pose in poses {
+        for l in pose["landmarks"].as_array().unwrap() {
+            let v = |i: usize| l[i].as_f64().unwrap();
+            if v(3) < 0.5 {
+                continue;
+            }
+            visible += 1;
+            let (x, y) = (
+                (v(0) * width as f64) as usize,
+                (v(1) * height as f64) as usize,
+            );
+            if x < width && y < height {
+                let p = &rgb[(y * width + x) * 3..][..3];
+                // The joint colour (255, 40, 40) after video compression.
+                drawn += usize::from(p[0] > 150 && p[1] < 130 && p[2] < 130);
+            }
+        }
+    }
+    println!("{clip}: {drawn} of {visible} visible joints drawn on frame {index}, saved {png:?}");
+    assert!(visible >= 10 * num_poses && drawn * 10 >= visible * 8);
+}
+
+#[test]
+fn renders_the_skeletons_on_the_outdoor_clip() {
+    render_clip(frames::OUTDOOR, 2, 70, (1768, 994));
+}
+
+#[test]
+fn renders_the_skeleton_on_the_dance_clip() {
+    render_clip(frames::LAB, 1, 20, (1080, 1920));
+}
+
+#[test]
+fn reads_a_folder_of_jpegs_and_skips_an_unreadable_file() {
+    let dir = scratch("folder");
+    for i in 0..3 {
+        let jpeg = frames::jpeg_frame(frames::LAB, i * 10, 540, 960);
+        std::fs::write(dir.join(format!("frame{i}.jpg")), jpeg).unwrap();
+    }
+    std::fs::write(dir.join("frame1b.jpg"), b"not a jpeg").unwrap();
+    let out = dir.join("poses.jsonl");
+    let output = livepose()
+        .args(["run", "--mode", "image", "--out"])
+        .arg(&out)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let stdout = ok(output);
+    assert!(
+        stderr.contains("skipping") && stderr.contains("frame1b.jpg"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("3 frames") && stdout.contains("1 unreadable"),
+        "{stdout}"
+    );
+    let results = lines(&out);
+    assert_eq!(results.len(), 3);
+    assert!(results
+        .iter()
+        .all(|r| r["poses"].as_array().unwrap().len() == 1));
+    let timings = &results[0]["timings_us"];
+    assert!(
+        timings["detect"].as_u64().unwrap() > 0,
+        "image mode: detector on every frame"
+    );
+}
+
+#[test]
+fn reads_a_video_on_standard_input() {
+    let input = frames::shared_dir().join("media").join(frames::OUTDOOR);
+    let mut ffmpeg = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&input)
+        .args([
+            "-frames:v",
+            "5",
+            "-vf",
+            "scale=640:-2",
+            "-f",
+            "matroska",
+            "-",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = livepose()
+        .args(["run", "--num-poses", "2", "-"])
+        .stdin(ffmpeg.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    ffmpeg.wait().unwrap();
+    let stdout = ok(output);
+    assert!(stdout.contains("5 frames in"), "{stdout}");
+}
+
+#[test]
+fn missing_models_are_a_clear_error() {
+    let output = livepose()
+        .args(["run", "--models", "/nonexistent", "x.mp4"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("pose_detection.onnx") && stderr.contains("not found"),
+        "{stderr}"
+    );
+}
