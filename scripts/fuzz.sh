@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode)
+[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune)
 
 corpus=fuzz/corpus
-mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode}
+mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune}
 # Seeds: the golden vectors (valid and invalid), routed by message type.
 for hex in tests/vectors/*.hex; do
   name=$(basename "$hex" .hex)
@@ -27,6 +27,9 @@ printf '%s' '{"type":"hello","protocol":1,"results":"json","model":"lite","hands
 printf '%s' '{"type":"config","smoothing":"ema","max_result_fps":15}' > "$corpus/control_decode/config"
 printf '%s' '{"type":"error","code":"truncated","message":"x","sequence":3,"fatal":false}' > "$corpus/control_decode/error"
 printf '%s' '{"image":"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==","timestamp":1.5,"sequence":1}' > "$corpus/compat_decode/jpeg"
+# A small ONNX graph (x -> a -> Identity; a, w -> c -> Identity_2), as in onnx_graph's tests.
+echo 08083a670a0a0a017812016122024f700a110a016112084964656e7469747922024f700a0d0a01610a017712016322024f700a130a0163120a4964656e746974795f3222024f702a034201775a030a0178620a0a084964656e74697479620c0a0a4964656e746974795f3242056f70736574 \
+  | xxd -r -p > "$corpus/onnx_prune/tiny_graph"
 # Small real images for the image decoders.
 clip=../shared/media/outdoor_two_people_1768x994_30fps.mp4
 if command -v ffmpeg >/dev/null && [ -f "$clip" ]; then

@@ -15,6 +15,7 @@ pub const DETECTOR_SIGNATURE: ModelSignature = ModelSignature {
     name: "pose_detection",
     input: ("input_1", &[1, 224, 224, 3]),
     outputs: &[("Identity", &[1, 2254, 12]), ("Identity_1", &[1, 2254, 1])],
+    pruned: &[],
 };
 
 /// Anchors of `pose_detection_cpu.pbtxt`: strides 8, 16, 32, 32, 32.

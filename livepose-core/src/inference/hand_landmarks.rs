@@ -24,6 +24,7 @@ pub const HAND_SIGNATURE: ModelSignature = ModelSignature {
         ("Identity_2", &[1, 1]),
         ("Identity_3", &[1, 63]),
     ],
+    pruned: &[],
 };
 
 /// Tensor spec of the hand input: values in [0, 1], replicated border.

@@ -19,17 +19,19 @@ const HEATMAP_SIZE: usize = 64;
 const HEATMAP_KERNEL: usize = 7;
 const MIN_CONFIDENCE_TO_REFINE: f32 = 0.5;
 
-/// The landmark model's signature (lite and full share it).
+/// The landmark model's signature (lite and full share it). The segmentation mask
+/// (`Identity_2`, 1x256x256x1) is pruned at load: its head is more than half of the model's
+/// time and livepose does not output a mask.
 pub const LANDMARK_SIGNATURE: ModelSignature = ModelSignature {
     name: "pose_landmark",
     input: ("input_1", &[1, 256, 256, 3]),
     outputs: &[
         ("Identity", &[1, 195]),
         ("Identity_1", &[1, 1]),
-        ("Identity_2", &[1, 256, 256, 1]),
         ("Identity_3", &[1, 64, 64, 39]),
         ("Identity_4", &[1, 117]),
     ],
+    pruned: &["Identity_2"],
 };
 
 /// Tensor spec of the landmark input: values in [0, 1], replicated border.
@@ -88,7 +90,7 @@ impl PoseLandmarker {
         let refine = self.refine_with_heatmap;
         let outputs = self.model.run(&self.tensor)?;
         let extract = |i: usize| output_f32(&outputs, i, LANDMARK_SIGNATURE.name);
-        let (raw, flag, heatmap, world) = (extract(0)?, extract(1)?, extract(3)?, extract(4)?);
+        let (raw, flag, heatmap, world) = (extract(0)?, extract(1)?, extract(2)?, extract(3)?);
         out.presence = flag.first().copied().unwrap_or(0.0);
         out.landmarks.clear();
         let size = LANDMARK_SIZE as f32;

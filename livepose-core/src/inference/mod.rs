@@ -13,6 +13,7 @@ pub mod detector;
 pub mod hand_landmarks;
 pub mod hands;
 pub mod landmarks;
+pub mod onnx_graph;
 pub mod palm;
 pub mod pipeline;
 pub mod roi;

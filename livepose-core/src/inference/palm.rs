@@ -14,6 +14,7 @@ pub const PALM_SIGNATURE: ModelSignature = ModelSignature {
     name: "palm_detection",
     input: ("input_1", &[1, 192, 192, 3]),
     outputs: &[("Identity", &[1, 2016, 18]), ("Identity_1", &[1, 2016, 1])],
+    pruned: &[],
 };
 
 /// Anchors of `palm_detection_cpu.pbtxt`: strides 8, 16, 16, 16 (2016 anchors).

@@ -10,6 +10,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionOutputs};
 use ort::value::{TensorRef, ValueType};
 
+use super::onnx_graph::prune_outputs;
 use super::runtime::{runtime, RuntimeError};
 
 /// ONNX Runtime's graph optimisation level.
@@ -149,8 +150,11 @@ pub struct ModelSignature {
     pub name: &'static str,
     /// The single input: name and shape.
     pub input: (&'static str, &'static [i64]),
-    /// The outputs, in order: name and shape.
+    /// The outputs livepose reads, in order: name and shape.
     pub outputs: &'static [(&'static str, &'static [i64])],
+    /// Outputs the model has but livepose does not read: removed at load together with the
+    /// nodes only they need ([`prune_outputs`]), so ONNX Runtime does not compute them.
+    pub pruned: &'static [&'static str],
 }
 
 impl ModelSignature {
@@ -220,9 +224,23 @@ impl Model {
                     reason: e.to_string(),
                 })?;
         }
-        let session = match source {
-            ModelSource::Path(path) => builder.commit_from_file(path),
-            ModelSource::Bytes(bytes) => builder.commit_from_memory(bytes),
+        let session = if signature.pruned.is_empty() {
+            match source {
+                ModelSource::Path(path) => builder.commit_from_file(path),
+                ModelSource::Bytes(bytes) => builder.commit_from_memory(bytes),
+            }
+        } else {
+            let file;
+            let bytes = match source {
+                ModelSource::Path(path) => {
+                    file = std::fs::read(path)
+                        .map_err(|e| load_err(&format!("{}: {e}", path.display())))?;
+                    &file[..]
+                }
+                ModelSource::Bytes(bytes) => bytes,
+            };
+            let pruned = prune_outputs(bytes, signature.pruned).map_err(|e| load_err(&e))?;
+            builder.commit_from_memory(&pruned)
         }
         .map_err(|e| load_err(&e))?;
         check_signature(&session, &signature)?;
@@ -312,7 +330,7 @@ fn check_signature(session: &Session, signature: &ModelSignature) -> Result<(), 
 }
 
 /// The `i`-th output of a run as f32 values, or a [`InferenceError::Run`] naming `model`.
-pub(crate) fn output_f32<'a>(
+pub fn output_f32<'a>(
     outputs: &'a SessionOutputs<'_>,
     i: usize,
     model: &str,
