@@ -15,6 +15,7 @@ mod frames;
 use std::time::Instant;
 
 use livepose_core::inference::landmarks::LANDMARK_SIGNATURE;
+use livepose_core::inference::session::ModelSignature;
 use livepose_core::inference::{
     Frame, GraphOptimization, Model, ModelSource, Pipeline, SessionConfig,
 };
@@ -31,15 +32,38 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// The landmark model with its segmentation head kept (what ONNX Runtime computes for the
+/// model file as published).
+const UNPRUNED: ModelSignature = ModelSignature {
+    outputs: &[
+        ("Identity", &[1, 195]),
+        ("Identity_1", &[1, 1]),
+        ("Identity_2", &[1, 256, 256, 1]),
+        ("Identity_3", &[1, 64, 64, 39]),
+        ("Identity_4", &[1, 117]),
+    ],
+    pruned: &[],
+    ..LANDMARK_SIGNATURE
+};
+
 /// Median time of `model.run` on a fixed crop-like tensor, in µs.
 fn model_run_us(model: ModelKind, config: &SessionConfig, iterations: usize) -> f64 {
+    signature_run_us(model, LANDMARK_SIGNATURE, config, iterations)
+}
+
+fn signature_run_us(
+    model: ModelKind,
+    signature: ModelSignature,
+    config: &SessionConfig,
+    iterations: usize,
+) -> f64 {
     let file = match model {
         ModelKind::Lite => "pose_landmark_lite.onnx",
         ModelKind::Full => "pose_landmark_full.onnx",
     };
     let mut m = Model::load(
         ModelSource::Path(&models_dir().join(file)),
-        LANDMARK_SIGNATURE,
+        signature,
         config,
     )
     .unwrap();
@@ -119,6 +143,7 @@ fn main() {
     }
 
     println!("\n== throughput per core, live mode, 854x480 JPEG frames, decode included");
+    println!("(MediaPipe's Python package on these machines: 79 fps lite, 57 fps full)");
     for (clip, count) in [(frames::OUTDOOR, 230usize), (frames::LAB, 100)] {
         let (w, h) = if clip == frames::LAB {
             (480, 854)
@@ -143,16 +168,23 @@ fn main() {
                     .unwrap();
             }
             let elapsed = started.elapsed();
+            let fps = n as f64 / elapsed.as_secs_f64();
+            let mediapipe = if model == ModelKind::Lite { 79.0 } else { 57.0 };
             println!(
-                "{clip} {w}x{h} {name}: {:.1} fps ({} frames in {:.2?})",
-                n as f64 / elapsed.as_secs_f64(),
-                n,
-                elapsed
+                "{clip} {w}x{h} {name}: {fps:.1} fps ({n} frames in {elapsed:.2?}), {:.2}x MediaPipe",
+                fps / mediapipe
             );
         }
     }
 
-    println!("\n== ONNX Runtime options, lite landmark model run alone (median µs)");
+    println!("\n== ONNX Runtime options, landmark model run alone (median µs)");
+    for (model, name) in [(ModelKind::Lite, "lite"), (ModelKind::Full, "full")] {
+        println!(
+            "{name}: segmentation head pruned (default) {:.0} µs, kept {:.0} µs",
+            model_run_us(model, &config, iterations),
+            signature_run_us(model, UNPRUNED, &config, iterations)
+        );
+    }
     for (label, cfg) in [
         (
             "optimisation all, no spinning (default)",
@@ -177,7 +209,7 @@ fn main() {
         ),
     ] {
         println!(
-            "{label}: {:.0} µs",
+            "lite, {label}: {:.0} µs",
             model_run_us(ModelKind::Lite, &cfg, iterations)
         );
     }
