@@ -225,3 +225,59 @@ fn pose_pipeline_allocates_only_inside_onnx_runtime() {
         "everything outside ort's run is allocation-free"
     );
 }
+
+#[test]
+fn hands_allocate_only_inside_onnx_runtime() {
+    use livepose_core::inference::hand_landmarks::HAND_SIGNATURE;
+    use livepose_core::inference::landmarks::LANDMARK_SIGNATURE;
+    use livepose_core::inference::{Frame, Model, ModelSource, Pipeline, SessionConfig};
+
+    let models = frames::shared_dir().join("models");
+    let per_run = |file: &str, signature| {
+        let mut model = Model::load(
+            ModelSource::Path(&models.join(file)),
+            signature,
+            &SessionConfig::default(),
+        )
+        .unwrap();
+        let input = vec![
+            0.5f32;
+            LANDMARK_SIGNATURE
+                .input_len()
+                .max(HAND_SIGNATURE.input_len())
+        ];
+        let n = steady_state(|| {
+            model.run(&input[..signature.input_len()]).unwrap();
+        });
+        n as f64 / 50.0
+    };
+    let pose_run = per_run("pose_landmark_lite.onnx", LANDMARK_SIGNATURE);
+    let hand_run = per_run("hand_landmark_full.onnx", HAND_SIGNATURE);
+    // A frame where both hands are found and then tracked: one pose run and one hand run
+    // per hand per frame.
+    let jpeg = frames::jpeg_frame(frames::LAB, 50, 1080, 1920);
+    let mut decoded = RgbImage::new();
+    ImageDecoder::default().decode(&jpeg, &mut decoded).unwrap();
+    let mut pipeline = Pipeline::builder()
+        .models_dir(&models)
+        .hands(true)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        pipeline.process(Frame::Rgb(decoded.view()), None).unwrap();
+    }
+    let hands = pipeline
+        .process(Frame::Rgb(decoded.view()), None)
+        .unwrap()
+        .poses[0]
+        .hands
+        .len();
+    assert_eq!(hands, 2, "both hands tracked on this frame");
+    let per_frame = steady_state(|| {
+        let result = pipeline.process(Frame::Rgb(decoded.view()), None).unwrap();
+        assert_eq!(result.poses[0].hands.len(), 2);
+    }) as f64
+        / 50.0;
+    println!("heap allocations: {pose_run:.1} per pose run and {hand_run:.1} per hand run inside ort, {per_frame:.1} per tracked frame with two hands");
+    assert_eq!(per_frame, pose_run + 2.0 * hand_run);
+}
