@@ -270,3 +270,44 @@ fn missing_models_are_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().contains("pose_detection.onnx"), "{err}");
 }
+
+#[test]
+fn segmentation_mask_covers_the_people_and_is_off_by_default() {
+    let jpeg = frames::jpeg_frame(frames::LAB, 50, 540, 960);
+    let mut plain = lite_pipeline();
+    assert!(plain
+        .process(Frame::Encoded(&jpeg), None)
+        .unwrap()
+        .segmentation
+        .is_none());
+    let mut pipeline = Pipeline::builder()
+        .segmentation(true)
+        .models_dir(reference::shared_dir().join("models"))
+        .build()
+        .unwrap();
+    let result = pipeline.process(Frame::Encoded(&jpeg), None).unwrap();
+    assert_eq!(result.poses.len(), 1);
+    let mask = result.segmentation.as_ref().unwrap();
+    assert_eq!((mask.width(), mask.height()), result.frame_size);
+    let (w, h) = (mask.width() as f32, mask.height() as f32);
+    // The middle of the torso (shoulders and hips) is person; the frame as a whole is not.
+    for pose in &result.poses {
+        let [a, b, c, d] = [11, 12, 23, 24].map(|i| &pose.landmarks[i]);
+        let x = (a.x + b.x + c.x + d.x) / 4.0 * w;
+        let y = (a.y + b.y + c.y + d.y) / 4.0 * h;
+        let value = mask.get(x as u32, y as u32).unwrap();
+        assert!(value > 200, "torso centre {value}");
+    }
+    // Saved for a person to look at (PGM, any image viewer or ffmpeg reads it).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut pgm = format!("P5\n{} {}\n255\n", mask.width(), mask.height()).into_bytes();
+    pgm.extend_from_slice(mask.data());
+    std::fs::write(dir.join("segmentation_lab_frame50.pgm"), pgm).unwrap();
+    let covered = mask.data().iter().filter(|v| **v >= 128).count() as f32 / (w * h);
+    println!(
+        "segmentation: {:.1}% of the frame is person",
+        100.0 * covered
+    );
+    assert!(covered > 0.01 && covered < 0.3, "{covered}");
+}

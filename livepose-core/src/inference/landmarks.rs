@@ -34,6 +34,19 @@ pub const LANDMARK_SIGNATURE: ModelSignature = ModelSignature {
     pruned: &["Identity_2"],
 };
 
+/// The landmark model's signature with the segmentation mask kept (`Identity_2`, logits).
+pub const LANDMARK_SIGNATURE_WITH_MASK: ModelSignature = ModelSignature {
+    outputs: &[
+        ("Identity", &[1, 195]),
+        ("Identity_1", &[1, 1]),
+        ("Identity_2", &[1, 256, 256, 1]),
+        ("Identity_3", &[1, 64, 64, 39]),
+        ("Identity_4", &[1, 117]),
+    ],
+    pruned: &[],
+    ..LANDMARK_SIGNATURE
+};
+
 /// Tensor spec of the landmark input: values in [0, 1], replicated border.
 pub const LANDMARK_INPUT: TensorSpec = TensorSpec {
     size: LANDMARK_SIZE,
@@ -51,6 +64,9 @@ pub struct LandmarkOutput {
     pub landmarks: Vec<Landmark>,
     /// 33 world landmarks in metres, origin between the hips, rotated back to the frame.
     pub world: Vec<Point3>,
+    /// The 256x256 segmentation logits of the crop (empty unless the model was loaded with
+    /// its mask).
+    pub mask: Vec<f32>,
 }
 
 /// The landmark model with its reused buffers.
@@ -58,16 +74,32 @@ pub struct LandmarkOutput {
 pub struct PoseLandmarker {
     model: Model,
     tensor: Vec<f32>,
+    with_mask: bool,
     /// Use the heatmap to refine landmark positions (MediaPipe does).
     pub refine_with_heatmap: bool,
 }
 
 impl PoseLandmarker {
-    /// Loads a landmark model (lite or full).
+    /// Loads a landmark model (lite or full), without its segmentation head.
     pub fn load(source: ModelSource<'_>, config: &SessionConfig) -> Result<Self, InferenceError> {
+        Self::load_with(source, config, false)
+    }
+
+    /// Loads a landmark model, with its segmentation mask if `mask` (about twice the time).
+    pub fn load_with(
+        source: ModelSource<'_>,
+        config: &SessionConfig,
+        mask: bool,
+    ) -> Result<Self, InferenceError> {
+        let signature = if mask {
+            LANDMARK_SIGNATURE_WITH_MASK
+        } else {
+            LANDMARK_SIGNATURE
+        };
         Ok(PoseLandmarker {
-            model: Model::load(source, LANDMARK_SIGNATURE, config)?,
+            model: Model::load(source, signature, config)?,
             tensor: Vec::new(),
+            with_mask: mask,
             refine_with_heatmap: true,
         })
     }
@@ -90,7 +122,13 @@ impl PoseLandmarker {
         let refine = self.refine_with_heatmap;
         let outputs = self.model.run(&self.tensor)?;
         let extract = |i: usize| output_f32(&outputs, i, LANDMARK_SIGNATURE.name);
-        let (raw, flag, heatmap, world) = (extract(0)?, extract(1)?, extract(2)?, extract(3)?);
+        let (raw, flag) = (extract(0)?, extract(1)?);
+        let skip = usize::from(self.with_mask);
+        let (heatmap, world) = (extract(2 + skip)?, extract(3 + skip)?);
+        out.mask.clear();
+        if self.with_mask {
+            out.mask.extend_from_slice(extract(2)?);
+        }
         out.presence = flag.first().copied().unwrap_or(0.0);
         out.landmarks.clear();
         let size = LANDMARK_SIZE as f32;

@@ -1,13 +1,19 @@
-//! Inference on ONNX Runtime: MediaPipe BlazePose detector and landmark models.
+//! Inference on ONNX Runtime: MediaPipe's BlazePose and hand models.
 //!
 //! - [`runtime`]: finds and loads the ONNX Runtime library (explicit path, `ORT_DYLIB_PATH`,
 //!   the Python `onnxruntime` package), with typed errors.
 //! - [`session`]: one model per session, [`SessionConfig`] (threads, spinning, graph
 //!   optimisation, execution providers), signature checks and warm-up at load.
-//! - [`detector`]: SSD anchors, decoding, weighted NMS.
-//! - [`roi`]: regions of interest from alignment points.
+//! - [`onnx_graph`]: prunes outputs livepose does not read (the segmentation head).
+//! - [`ssd`]: SSD anchors, decoding, weighted NMS; [`detector`] (people) and [`palm`]
+//!   (palms) on top of it.
+//! - [`roi`]: regions of interest (pose, palm, hand from pose, hand from landmarks).
 //! - [`landmarks`]: crop, landmark model, heatmap refinement, projection, world landmarks.
-//! - [`pipeline`]: [`Pipeline`] — decode, detect, landmarks, tracking, smoothing.
+//! - [`hand_landmarks`] and [`hands`]: the hand landmark model; finding and tracking each
+//!   person's hands.
+//! - [`segmentation`]: the optional person mask.
+//! - [`pipeline`]: [`Pipeline`] — decode, detect, landmarks, tracking, smoothing, angles,
+//!   hands, segmentation.
 
 pub mod detector;
 pub mod hand_landmarks;
@@ -18,6 +24,7 @@ pub mod palm;
 pub mod pipeline;
 pub mod roi;
 pub mod runtime;
+pub mod segmentation;
 pub mod session;
 pub mod ssd;
 

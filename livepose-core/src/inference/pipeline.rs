@@ -25,6 +25,7 @@ use super::detector::{Detection, PoseDetector};
 use super::hands::{HandFinder, HandTrack};
 use super::landmarks::{LandmarkOutput, PoseLandmarker, BODY_LANDMARKS};
 use super::roi::{roi_from_alignment, POSE_ROI_SCALE};
+use super::segmentation::SegmentationMask;
 use super::session::{InferenceError, ModelSource, SessionConfig};
 use crate::angles::joint_angles;
 use crate::clock::{MonotonicClock, Timestamp};
@@ -71,6 +72,9 @@ pub struct PoseResult {
     pub timestamp: Timestamp,
     /// Frame width and height in pixels.
     pub frame_size: (u32, u32),
+    /// Where people are in the frame, when the pipeline was built with
+    /// [`segmentation`](PipelineBuilder::segmentation) (not carried by the wire protocol).
+    pub segmentation: Option<SegmentationMask>,
 }
 
 /// Builder of a [`Pipeline`]. Defaults: lite model, live mode, one person, One Euro
@@ -87,6 +91,7 @@ pub struct PipelineBuilder {
     decoder: DecoderConfig,
     min_presence: f32,
     hands: Option<ModelKind>,
+    segmentation: bool,
 }
 
 impl Default for PipelineBuilder {
@@ -101,6 +106,7 @@ impl Default for PipelineBuilder {
             decoder: DecoderConfig::default(),
             min_presence: 0.5,
             hands: None,
+            segmentation: false,
         }
     }
 }
@@ -124,6 +130,12 @@ impl PipelineBuilder {
     /// Most people to track (at least 1).
     pub fn num_poses(mut self, n: usize) -> Self {
         self.num_poses = n.max(1);
+        self
+    }
+    /// The person segmentation mask in [`PoseResult::segmentation`] (off by default, as in
+    /// MediaPipe: it roughly doubles the landmark model's time).
+    pub fn segmentation(mut self, on: bool) -> Self {
+        self.segmentation = on;
         self
     }
     /// Hand landmarks with the full hand models (as MediaPipe Holistic uses), or off.
@@ -179,8 +191,11 @@ impl PipelineBuilder {
             ModelSource::Path(&file("pose_detection.onnx")?),
             &self.session,
         )?;
-        let landmarker =
-            PoseLandmarker::load(ModelSource::Path(&file(&landmark_file)?), &self.session)?;
+        let landmarker = PoseLandmarker::load_with(
+            ModelSource::Path(&file(&landmark_file)?),
+            &self.session,
+            self.segmentation,
+        )?;
         let hands = match self.hands {
             Some(model) => Some(HandFinder::load(
                 ModelSource::Path(&file(&format!("palm_detection_{}.onnx", variant(model)))?),
@@ -335,6 +350,12 @@ impl Pipeline {
             }
             self.tracks.truncate(self.config.num_poses);
         }
+        if self.config.segmentation {
+            self.result
+                .segmentation
+                .get_or_insert_with(SegmentationMask::default)
+                .reset(image.width(), image.height());
+        }
         let mut kept = std::mem::take(&mut self.kept);
         for mut track in self.tracks.drain(..) {
             let t = Instant::now();
@@ -344,6 +365,11 @@ impl Pipeline {
             self.landmarker.infer(&track.roi, w, h, &mut self.output)?;
             timings.landmarks += micros_since(t);
             if self.output.presence >= self.config.min_presence {
+                if let Some(mask) = &mut self.result.segmentation {
+                    let t = Instant::now();
+                    mask.paste(&self.output.mask, &track.roi);
+                    timings.post += micros_since(t);
+                }
                 // Hands from this frame's raw pose landmarks: smoothing lags behind fast
                 // hands, and a region placed where the wrist was misses the hand.
                 match &mut self.hands {
