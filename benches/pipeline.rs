@@ -14,7 +14,7 @@ mod frames;
 
 use std::time::Instant;
 
-use livepose_core::inference::landmarks::LANDMARK_SIGNATURE;
+use livepose_core::inference::landmarks::{LANDMARK_SIGNATURE, LANDMARK_SIGNATURE_WITH_MASK};
 use livepose_core::inference::session::ModelSignature;
 use livepose_core::inference::{
     Frame, GraphOptimization, Model, ModelSource, Pipeline, SessionConfig,
@@ -31,20 +31,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
-
-/// The landmark model with its segmentation head kept (what ONNX Runtime computes for the
-/// model file as published).
-const UNPRUNED: ModelSignature = ModelSignature {
-    outputs: &[
-        ("Identity", &[1, 195]),
-        ("Identity_1", &[1, 1]),
-        ("Identity_2", &[1, 256, 256, 1]),
-        ("Identity_3", &[1, 64, 64, 39]),
-        ("Identity_4", &[1, 117]),
-    ],
-    pruned: &[],
-    ..LANDMARK_SIGNATURE
-};
 
 /// Median time of `model.run` on a fixed crop-like tensor, in µs.
 fn model_run_us(model: ModelKind, config: &SessionConfig, iterations: usize) -> f64 {
@@ -182,7 +168,7 @@ fn main() {
         println!(
             "{name}: segmentation head pruned (default) {:.0} µs, kept {:.0} µs",
             model_run_us(model, &config, iterations),
-            signature_run_us(model, UNPRUNED, &config, iterations)
+            signature_run_us(model, LANDMARK_SIGNATURE_WITH_MASK, &config, iterations)
         );
     }
     for (label, cfg) in [

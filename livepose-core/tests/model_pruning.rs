@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use livepose_core::image::{crop_rotated, ImageDecoder, RgbImage, RotatedRect};
-use livepose_core::inference::landmarks::{LANDMARK_INPUT, LANDMARK_SIGNATURE};
+use livepose_core::inference::landmarks::{
+    LANDMARK_INPUT, LANDMARK_SIGNATURE, LANDMARK_SIGNATURE_WITH_MASK,
+};
 use livepose_core::inference::session::{output_f32, ModelSignature};
 use livepose_core::inference::{Model, ModelSource, SessionConfig};
 
@@ -15,18 +17,7 @@ fn shared() -> PathBuf {
 }
 
 /// The unpruned model: every output, segmentation included.
-const UNPRUNED: ModelSignature = ModelSignature {
-    name: "pose_landmark (unpruned)",
-    input: ("input_1", &[1, 256, 256, 3]),
-    outputs: &[
-        ("Identity", &[1, 195]),
-        ("Identity_1", &[1, 1]),
-        ("Identity_2", &[1, 256, 256, 1]),
-        ("Identity_3", &[1, 64, 64, 39]),
-        ("Identity_4", &[1, 117]),
-    ],
-    pruned: &[],
-};
+const UNPRUNED: ModelSignature = LANDMARK_SIGNATURE_WITH_MASK;
 
 /// Crops of real frames: a JPEG of each clip's frames, several regions each.
 fn crops() -> Vec<Vec<f32>> {

@@ -46,6 +46,7 @@ def session(model, profile=False):
     o.intra_op_num_threads = 1
     o.add_session_config_entry("session.intra_op.allow_spinning", "0")
     o.enable_profiling = profile
+    o.profile_file_prefix = os.path.join(tempfile.gettempdir(), "livepose_ort_profile")
     return ort.InferenceSession(model, o)
 
 
