@@ -311,3 +311,59 @@ fn segmentation_mask_covers_the_people_and_is_off_by_default() {
     );
     assert!(covered > 0.01 && covered < 0.3, "{covered}");
 }
+
+#[test]
+fn one_engine_serves_several_streams_each_with_its_own_tracking() {
+    use livepose::core::inference::Tracker;
+
+    let builder = Pipeline::builder()
+        .num_poses(2)
+        .models_dir(reference::shared_dir().join("models"));
+    let clips = [frames::LAB, frames::OUTDOOR];
+    let jpegs: Vec<Vec<Vec<u8>>> = clips
+        .iter()
+        .map(|clip| {
+            (0..6)
+                .map(|i| frames::jpeg_frame(clip, 60 + i, 540, 540))
+                .collect()
+        })
+        .collect();
+    // Reference: one pipeline per stream.
+    let mut expected = Vec::new();
+    for stream in &jpegs {
+        let mut pipeline = builder.clone().build().unwrap();
+        let results: Vec<_> = stream
+            .iter()
+            .enumerate()
+            .map(|(i, jpeg)| {
+                let ts = Timestamp::from_micros(i as u64 * 33_333);
+                pipeline
+                    .process(Frame::Encoded(jpeg), Some(ts))
+                    .unwrap()
+                    .poses
+                    .clone()
+            })
+            .collect();
+        expected.push(results);
+    }
+    // One engine, two trackers, frames interleaved.
+    let mut engine = builder.build_engine().unwrap();
+    let mut trackers = [builder.tracker(), Tracker::new(builder.tracker_options())];
+    for i in 0..6 {
+        for (s, tracker) in trackers.iter_mut().enumerate() {
+            let ts = Timestamp::from_micros(i as u64 * 33_333);
+            let result = engine
+                .process(tracker, Frame::Encoded(&jpegs[s][i]), Some(ts))
+                .unwrap();
+            assert_eq!(result.poses, expected[s][i], "stream {s} frame {i}");
+        }
+    }
+    let found: Vec<usize> = expected
+        .iter()
+        .map(|s| s.iter().filter(|p| !p.is_empty()).count())
+        .collect();
+    assert!(
+        found.iter().all(|n| *n >= 3),
+        "frames with people per stream: {found:?}"
+    );
+}

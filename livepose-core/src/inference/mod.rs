@@ -30,7 +30,9 @@ pub mod ssd;
 
 pub use detector::{Detection, PoseDetector};
 pub use landmarks::{LandmarkOutput, PoseLandmarker};
-pub use pipeline::{Frame, Pipeline, PipelineBuilder, PipelineError, PoseResult};
+pub use pipeline::{
+    Engine, Frame, Pipeline, PipelineBuilder, PipelineError, PoseResult, Tracker, TrackerOptions,
+};
 pub use runtime::RuntimeError;
 pub use session::{
     ExecutionProvider, GraphOptimization, InferenceError, Model, ModelSource, SessionConfig,

@@ -1,9 +1,27 @@
-//! [`Pipeline`]: frames in, poses out — decode, detect, crop, landmarks, tracking, smoothing.
+//! [`Pipeline`]: frames in, poses out — decode, detect, crop, landmarks, tracking,
+//! smoothing, angles, hands, segmentation.
 //!
 //! Live mode follows MediaPipe's Pose Landmarker: the detector runs until it finds people,
-//! then each person's next region of interest comes from this frame's (smoothed) auxiliary
+//! then each person's next region of interest comes from this frame's raw auxiliary
 //! landmarks, and the detector runs again only when a track is lost or fewer than
 //! `num_poses` people are tracked. Image mode runs detector and landmarks on every frame.
+//!
+//! A `Pipeline` is an [`Engine`] (the models and their buffers; ONNX Runtime sessions run
+//! with `&mut self`, so one per worker) and a [`Tracker`] (one stream's clock, tracked
+//! people, smoothers and last result). A server keeps one tracker per stream and lets any
+//! worker's engine process its next frame:
+//!
+//! ```no_run
+//! use livepose_core::inference::{Frame, Pipeline};
+//!
+//! let builder = Pipeline::builder().models_dir("models");
+//! let mut engine = builder.build_engine()?;
+//! let (mut camera_a, mut camera_b) = (builder.tracker(), builder.tracker());
+//! let jpeg = std::fs::read("frame.jpg")?;
+//! engine.process(&mut camera_a, Frame::Encoded(&jpeg), None)?;
+//! engine.process(&mut camera_b, Frame::Encoded(&jpeg), None)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ```no_run
 //! use livepose_core::inference::{Frame, Pipeline};
@@ -167,8 +185,32 @@ impl PipelineBuilder {
         self
     }
 
-    /// Loads the models and builds the pipeline.
+    /// Loads the models and builds the pipeline: an [`Engine`] and one [`Tracker`].
     pub fn build(self) -> Result<Pipeline, PipelineError> {
+        Ok(Pipeline {
+            engine: self.build_engine()?,
+            tracker: self.tracker(),
+        })
+    }
+
+    /// The per-stream options of this builder: mode, smoothing, number of people, hands.
+    pub fn tracker_options(&self) -> TrackerOptions {
+        TrackerOptions {
+            mode: self.mode,
+            smoothing: self.smoothing,
+            num_poses: self.num_poses,
+            min_presence: self.min_presence,
+            hands: self.hands.is_some(),
+        }
+    }
+
+    /// A [`Tracker`] (per-stream state) with this builder's options.
+    pub fn tracker(&self) -> Tracker {
+        Tracker::new(self.tracker_options())
+    }
+
+    /// Loads the models into an [`Engine`] (per worker; serves any number of [`Tracker`]s).
+    pub fn build_engine(&self) -> Result<Engine, PipelineError> {
         let dir = self
             .models_dir
             .clone()
@@ -204,21 +246,16 @@ impl PipelineBuilder {
             )?),
             None => None,
         };
-        Ok(Pipeline {
+        Ok(Engine {
             detector,
             landmarker,
             hands,
+            segmentation: self.segmentation,
             decoder: ImageDecoder::new(self.decoder),
             frame: RgbImage::new(),
-            clock: MonotonicClock::system(),
-            tracks: Vec::new(),
-            next_id: 1,
             detections: Vec::new(),
             output: LandmarkOutput::default(),
-            result: PoseResult::default(),
-            kept: Vec::new(),
             hands_found: Vec::new(),
-            config: self,
         })
     }
 }
@@ -235,25 +272,95 @@ struct Track {
     hands: [HandTrack; 2],
 }
 
-/// The pose pipeline. See the [module docs](self).
+/// Per-stream options of a [`Tracker`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackerOptions {
+    /// Live (tracking) or image mode.
+    pub mode: RunMode,
+    /// Smoothing of tracked people (live mode).
+    pub smoothing: SmoothingKind,
+    /// Most people to track (at least 1).
+    pub num_poses: usize,
+    /// Minimum pose presence (MediaPipe: 0.5).
+    pub min_presence: f32,
+    /// Look for hands (when the engine has hand models).
+    pub hands: bool,
+}
+
+impl Default for TrackerOptions {
+    fn default() -> Self {
+        PipelineBuilder::default().tracker_options()
+    }
+}
+
+/// The state of one stream: its clock, its tracked people (regions, smoothers, hands) and
+/// its last result. Cheap to create; the models live in an [`Engine`], so a server keeps one
+/// tracker per stream and one engine per worker.
 #[derive(Debug)]
-pub struct Pipeline {
-    config: PipelineBuilder,
+pub struct Tracker {
+    options: TrackerOptions,
+    clock: MonotonicClock,
+    tracks: Vec<Track>,
+    /// Scratch list of the tracks that survive a frame (reused).
+    kept: Vec<Track>,
+    next_id: u32,
+    result: PoseResult,
+}
+
+impl Tracker {
+    /// A tracker with no one tracked yet.
+    pub fn new(options: TrackerOptions) -> Self {
+        Tracker {
+            options: TrackerOptions {
+                num_poses: options.num_poses.max(1),
+                ..options
+            },
+            clock: MonotonicClock::system(),
+            tracks: Vec::new(),
+            kept: Vec::new(),
+            next_id: 1,
+            result: PoseResult::default(),
+        }
+    }
+
+    /// Its options.
+    pub fn options(&self) -> &TrackerOptions {
+        &self.options
+    }
+
+    /// Forgets every tracked person (ids continue).
+    pub fn reset(&mut self) {
+        self.tracks.clear();
+    }
+
+    /// The last result.
+    pub fn result(&self) -> &PoseResult {
+        &self.result
+    }
+}
+
+/// The models and their reused buffers: processes frames for any [`Tracker`]. One per
+/// worker (ONNX Runtime sessions run with `&mut self`).
+#[derive(Debug)]
+pub struct Engine {
     detector: PoseDetector,
     landmarker: PoseLandmarker,
     hands: Option<HandFinder>,
+    segmentation: bool,
     decoder: ImageDecoder,
     frame: RgbImage,
-    clock: MonotonicClock,
-    tracks: Vec<Track>,
-    next_id: u32,
     detections: Vec<Detection>,
     output: LandmarkOutput,
-    result: PoseResult,
-    /// Scratch list of the tracks that survive a frame (reused).
-    kept: Vec<Track>,
     /// Hands found for the pose being emitted (swapped into it).
     hands_found: Vec<Hand>,
+}
+
+/// The pose pipeline for one stream: an [`Engine`] and a [`Tracker`]. See the
+/// [module docs](self).
+#[derive(Debug)]
+pub struct Pipeline {
+    engine: Engine,
+    tracker: Tracker,
 }
 
 fn micros_since(start: Instant) -> u32 {
@@ -268,7 +375,7 @@ impl Pipeline {
 
     /// Forgets every tracked person.
     pub fn reset(&mut self) {
-        self.tracks.clear();
+        self.tracker.reset();
     }
 
     /// Processes one frame observed at `timestamp` (the caller's clock, microseconds). A
@@ -279,18 +386,36 @@ impl Pipeline {
         frame: Frame<'_>,
         timestamp: Option<Timestamp>,
     ) -> Result<&PoseResult, PipelineError> {
+        self.engine.process(&mut self.tracker, frame, timestamp)
+    }
+
+    /// The models, to serve more [`Tracker`]s.
+    pub fn engine(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+}
+
+impl Engine {
+    /// Processes one frame of the stream `tracker` (see [`Pipeline::process`]); the result
+    /// is kept in the tracker.
+    pub fn process<'t>(
+        &mut self,
+        tracker: &'t mut Tracker,
+        frame: Frame<'_>,
+        timestamp: Option<Timestamp>,
+    ) -> Result<&'t PoseResult, PipelineError> {
         let started = Instant::now();
         let mut timings = StageTimings::default();
         let mut flags = ResultFlags::empty();
         let ts = match timestamp {
             Some(ts) => {
-                let (ordered, adjusted) = self.clock.order(ts);
+                let (ordered, adjusted) = tracker.clock.order(ts);
                 if adjusted {
                     flags |= ResultFlags::TIMESTAMP_ADJUSTED;
                 }
                 ordered
             }
-            None => self.clock.now(),
+            None => tracker.clock.now(),
         };
         let t = Instant::now();
         let image = match frame {
@@ -302,9 +427,9 @@ impl Pipeline {
         };
         timings.decode = micros_since(t);
         let (w, h) = (image.width() as f32, image.height() as f32);
-        let live = self.config.mode == RunMode::Live;
+        let live = tracker.options.mode == RunMode::Live;
         if !live {
-            self.tracks.clear();
+            tracker.tracks.clear();
         }
         // Poses are written over last frame's (their vectors keep their capacity): no
         // allocation per frame once the number of people is stable.
@@ -316,63 +441,67 @@ impl Pipeline {
         // its track); then landmarks run on every region.
         // Regions that converged on the same person merge (the later one wins).
         let mut i = 0;
-        while i < self.tracks.len() {
-            let roi = self.tracks[i].roi;
-            if self.tracks[..i]
+        while i < tracker.tracks.len() {
+            let roi = tracker.tracks[i].roi;
+            if tracker.tracks[..i]
                 .iter()
                 .any(|t| iou(&t.roi, &roi) > ASSOCIATION_IOU)
             {
-                self.tracks
+                tracker
+                    .tracks
                     .retain_mut(|t| !(iou(&t.roi, &roi) > ASSOCIATION_IOU && t.roi != roi));
                 i = 0;
             } else {
                 i += 1;
             }
         }
-        if self.tracks.len() < self.config.num_poses {
+        if tracker.tracks.len() < tracker.options.num_poses {
             flags |= ResultFlags::DETECTOR_RAN;
             let t = Instant::now();
             self.detector
-                .detect(image, self.config.num_poses, &mut self.detections)?;
+                .detect(image, tracker.options.num_poses, &mut self.detections)?;
             timings.detect = micros_since(t);
             for d in &self.detections {
                 let roi = roi_from_alignment(d.keypoints[0], d.keypoints[1], w, h, POSE_ROI_SCALE);
-                match self
+                match tracker
                     .tracks
                     .iter_mut()
                     .find(|tr| iou(&tr.roi, &roi) > ASSOCIATION_IOU)
                 {
                     Some(track) => track.roi = roi,
-                    None => self
-                        .tracks
-                        .push(new_track(&mut self.next_id, &self.config, roi)),
+                    None => {
+                        tracker
+                            .tracks
+                            .push(new_track(&mut tracker.next_id, &tracker.options, roi))
+                    }
                 }
             }
-            self.tracks.truncate(self.config.num_poses);
+            tracker.tracks.truncate(tracker.options.num_poses);
         }
-        if self.config.segmentation {
-            self.result
+        if self.segmentation {
+            tracker
+                .result
                 .segmentation
                 .get_or_insert_with(SegmentationMask::default)
                 .reset(image.width(), image.height());
         }
-        let mut kept = std::mem::take(&mut self.kept);
-        for mut track in self.tracks.drain(..) {
+        let mut kept = std::mem::take(&mut tracker.kept);
+        for mut track in tracker.tracks.drain(..) {
             let t = Instant::now();
             self.landmarker.crop(image, &track.roi);
             timings.crop += micros_since(t);
             let t = Instant::now();
             self.landmarker.infer(&track.roi, w, h, &mut self.output)?;
             timings.landmarks += micros_since(t);
-            if self.output.presence >= self.config.min_presence {
-                if let Some(mask) = &mut self.result.segmentation {
+            if self.output.presence >= tracker.options.min_presence {
+                if let Some(mask) = &mut tracker.result.segmentation {
                     let t = Instant::now();
                     mask.paste(&self.output.mask, &track.roi);
                     timings.post += micros_since(t);
                 }
                 // Hands from this frame's raw pose landmarks: smoothing lags behind fast
                 // hands, and a region placed where the wrist was misses the hand.
-                match &mut self.hands {
+                match self.hands.as_mut().filter(|_| tracker.options.hands) {
                     Some(finder) => {
                         let t = Instant::now();
                         let report = finder.find(
@@ -395,11 +524,14 @@ impl Pipeline {
                     ts,
                     w,
                     h,
-                    &mut self.result,
+                    &mut tracker.result,
                     emitted,
                 );
                 // Swapped, not copied: both vectors keep their capacity.
-                std::mem::swap(&mut self.result.poses[emitted].hands, &mut self.hands_found);
+                std::mem::swap(
+                    &mut tracker.result.poses[emitted].hands,
+                    &mut self.hands_found,
+                );
                 timings.post += micros_since(t);
                 emitted += 1;
                 kept.push(track);
@@ -407,21 +539,21 @@ impl Pipeline {
                 flags |= ResultFlags::TRACKING_RESET;
             }
         }
-        std::mem::swap(&mut self.tracks, &mut kept);
-        self.kept = kept;
-        self.result.poses.truncate(emitted);
+        std::mem::swap(&mut tracker.tracks, &mut kept);
+        tracker.kept = kept;
+        tracker.result.poses.truncate(emitted);
         timings.total = micros_since(started);
-        let result = &mut self.result;
+        let result = &mut tracker.result;
         result.timings = timings;
         result.flags = flags;
         result.timestamp = ts;
         result.frame_size = (image.width(), image.height());
-        Ok(&self.result)
+        Ok(&tracker.result)
     }
 }
 
 /// A new track with the next id and fresh smoothers (no smoothing in image mode).
-fn new_track(next_id: &mut u32, config: &PipelineBuilder, roi: RotatedRect) -> Track {
+fn new_track(next_id: &mut u32, config: &TrackerOptions, roi: RotatedRect) -> Track {
     let id = *next_id;
     *next_id = next_id.wrapping_add(1);
     let (image, world) = match config.smoothing {
