@@ -4,10 +4,8 @@
 //! workspace's crates so applications depend on one name:
 //!
 //! - [`core`] (`livepose-core`): latest-wins frame slot, monotonic clock, landmark smoothing,
-//!   wire protocol v1, image operations and statistics.
-//!
-//! The WebSocket server (`livepose-ws`) will be re-exported behind the `ws` feature when it
-//! lands.
+//!   wire protocol v1, image operations, statistics and the inference pipeline.
+//! - `ws` (`livepose-ws`, feature `ws`, on by default): the WebSocket server.
 //!
 //! ```
 //! use livepose::core::wire::{FrameHeader, FrameView, ImageFormat};
@@ -24,6 +22,8 @@
 
 pub use livepose_core as core;
 pub use livepose_core::{Error, LatestSlot, MonotonicClock, Timestamp};
+#[cfg(feature = "ws")]
+pub use livepose_ws as ws;
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[doc = include_str!("../README.md")]

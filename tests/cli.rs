@@ -3,33 +3,17 @@
 //! checked for the skeleton drawn on the person), on a folder of JPEGs with an unreadable
 //! file in it, on a video piped to standard input, and with missing models.
 
+#[path = "support/examples.rs"]
+mod examples;
 #[path = "support/frames.rs"]
 mod frames;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-/// The example binary, built (once, up to date) in the profile of this test binary:
-/// `cargo test` builds examples only when it builds every target.
+/// The `livepose` example with the shared models.
 fn livepose() -> Command {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let bin = BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "--example", "livepose"]);
-        if dir.ends_with("release") {
-            cargo.arg("--release");
-        }
-        let status = cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the livepose example");
-        dir.join("examples").join("livepose")
-    });
-    let mut cmd = Command::new(bin);
+    let mut cmd = examples::example("livepose");
     cmd.env("LIVEPOSE_MODELS", frames::shared_dir().join("models"));
     cmd
 }

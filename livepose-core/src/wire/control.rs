@@ -34,7 +34,7 @@ pub enum ResultFormat {
 }
 
 /// Which landmark model to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     /// BlazePose lite: fastest.

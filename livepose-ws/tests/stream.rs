@@ -1,0 +1,211 @@
+//! The server on a real socket with the real models (`../shared/models`) and real frames of
+//! the shared clips: binary and JSON clients, bad input, latest-wins, and cleanup on close.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use livepose_core::image::Codec;
+use livepose_core::wire::{compat, FrameHeader, ImageFormat, ResultView};
+use livepose_ws::{Server, ServerConfig};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn shared() -> PathBuf {
+    std::env::var_os("LIVEPOSE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+/// Frames `first..first + count` of the dance clip as 540x960 JPEGs (ffmpeg).
+fn jpegs(first: usize, count: usize) -> Vec<Vec<u8>> {
+    (first..first + count)
+        .map(|i| {
+            let out = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(shared().join("media/lab_dance_1080x1920_60fps.mp4"))
+                .args(["-vf", &format!("select=eq(n\\,{i}),scale=540:960")])
+                .args(["-frames:v", "1", "-q:v", "4", "-f", "mjpeg", "-"])
+                .output()
+                .expect("ffmpeg");
+            assert!(!out.stdout.is_empty());
+            out.stdout
+        })
+        .collect()
+}
+
+async fn server() -> Server {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .workers(2)
+        .models_dir(shared().join("models"));
+    Server::start(config).await.unwrap()
+}
+
+async fn connect(server: &Server) -> Socket {
+    let url = format!("ws://{}/ws", server.local_addr());
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+fn frame(sequence: u64, jpeg: &[u8]) -> Message {
+    let header = FrameHeader::new(
+        sequence,
+        1_000 * sequence as i64,
+        ImageFormat::Encoded(Codec::Jpeg),
+    );
+    let mut bytes = Vec::new();
+    header.encode_with_payload(jpeg, &mut bytes).unwrap();
+    Message::Binary(bytes.into())
+}
+
+/// The next message, or panic after 20 s.
+async fn next(socket: &mut Socket) -> Message {
+    tokio::time::timeout(Duration::from_secs(20), socket.next())
+        .await
+        .expect("a message within 20 s")
+        .expect("socket open")
+        .expect("no socket error")
+}
+
+async fn next_text(socket: &mut Socket) -> serde_json::Value {
+    match next(socket).await {
+        Message::Text(text) => serde_json::from_str(text.as_str()).unwrap(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_frames_get_binary_results_with_poses() {
+    let server = server().await;
+    let mut socket = connect(&server).await;
+    socket
+        .send(Message::Text(
+            r#"{"type":"hello","protocol":1,"model":"lite"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let welcome = next_text(&mut socket).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(welcome["options"]["results"], "binary");
+    for (i, jpeg) in jpegs(30, 4).iter().enumerate() {
+        socket.send(frame(i as u64 + 1, jpeg)).await.unwrap();
+        let Message::Binary(bytes) = next(&mut socket).await else {
+            panic!("binary result expected")
+        };
+        let result = ResultView::parse(&bytes).unwrap();
+        assert_eq!(result.sequence, i as u64 + 1, "sequence echoed");
+        assert_eq!(
+            result.capture_ts_us,
+            1_000 * (i as i64 + 1),
+            "timestamp echoed"
+        );
+        assert_eq!(result.pose_count(), 1);
+        assert!(result.server_end_us >= result.server_start_us);
+        assert!(result.timings().landmarks > 0);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_clients_get_json_results() {
+    let server = server().await;
+    let mut socket = connect(&server).await;
+    let mut text = String::new();
+    compat::encode_frame(&jpegs(40, 1)[0], Codec::Jpeg, 1234.5, 7, &mut text);
+    socket.send(Message::Text(text.into())).await.unwrap();
+    // The implied hello's welcome, then the result in the Python backends' shape.
+    let welcome = next_text(&mut socket).await;
+    assert_eq!(welcome["options"]["results"], "json");
+    let result = next_text(&mut socket).await;
+    assert!(
+        result["body"].as_array().is_some_and(|b| !b.is_empty()),
+        "{result}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_an_error_naming_it_and_the_stream_keeps_working() {
+    let server = server().await;
+    let mut socket = connect(&server).await;
+    let jpeg = &jpegs(50, 1)[0];
+    let Message::Binary(good) = frame(9, jpeg) else {
+        unreachable!()
+    };
+    let cases: Vec<(Message, &str)> = vec![
+        (Message::Binary(good[..30].to_vec().into()), "truncated"),
+        (
+            Message::Binary(b"GET / HTTP/1.1".to_vec().into()),
+            "bad_magic",
+        ),
+        (Message::Text("{\"image\": 5}".into()), "bad_json"),
+    ];
+    for (message, code) in cases {
+        socket.send(message).await.unwrap();
+        let error = next_text(&mut socket).await;
+        assert_eq!(error["type"], "error", "{error}");
+        assert_eq!(error["code"], code, "{error}");
+        assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    // A corrupt JPEG inside a valid frame: the decoder's error, then a good frame works.
+    let mut corrupt = jpeg.clone();
+    corrupt.truncate(jpeg.len() / 3);
+    socket.send(frame(10, &corrupt)).await.unwrap();
+    let error = next_text(&mut socket).await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["sequence"], 10);
+    socket.send(frame(11, jpeg)).await.unwrap();
+    let Message::Binary(bytes) = next(&mut socket).await else {
+        panic!("result expected")
+    };
+    assert_eq!(ResultView::parse(&bytes).unwrap().pose_count(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_is_latest_wins_and_closing_stops_inference_at_once() {
+    let server = server().await;
+    let mut socket = connect(&server).await;
+    let frames = jpegs(60, 3);
+    // 30 frames back to back: the server keeps only the newest waiting one.
+    for i in 0..30u64 {
+        socket
+            .send(frame(i + 1, &frames[i as usize % 3]))
+            .await
+            .unwrap();
+    }
+    let mut last = 0;
+    let mut dropped = 0;
+    while last < 30 {
+        let Message::Binary(bytes) = next(&mut socket).await else {
+            panic!("result expected")
+        };
+        let result = ResultView::parse(&bytes).unwrap();
+        assert!(result.sequence > last, "never older after newer");
+        last = result.sequence;
+        dropped = result.frames_dropped;
+    }
+    assert!(dropped > 0, "frames were displaced, not queued");
+    let processed = server.inferences();
+    assert!(processed < 30, "{processed} inferences for 30 frames");
+    println!("30 frames sent back to back: {processed} inferred, {dropped} dropped");
+
+    // Another burst, then close: inference stops within 100 ms of the close.
+    for i in 0..30u64 {
+        socket.send(frame(100 + i, &frames[0])).await.unwrap();
+    }
+    socket.close(None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let at_close = server.inferences();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        server.inferences(),
+        at_close,
+        "no inference after the close"
+    );
+    assert_eq!(server.stream_count(), 0, "stream resources released");
+    server.shutdown().await;
+}
