@@ -1,5 +1,6 @@
 //! The example server: pose estimation over WebSocket at `ws://HOST:PORT/ws`, plus
-//! `GET /health` and `GET /streams`.
+//! `GET /health`, `GET /streams`, `GET /metrics` and `POST /estimate_pose`. Every option
+//! is a flag, most also an environment variable.
 //!
 //! ```text
 //! cargo run --release --example serve -- --models ../shared/models
@@ -42,6 +43,27 @@ struct Args {
     /// Inference worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// Require this bearer token (`Authorization: Bearer …` or `?token=…`).
+    #[arg(long, env = "LIVEPOSE_TOKEN")]
+    token: Option<String>,
+    /// Origins allowed to open a socket (repeat; default: any).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// Most open streams in total.
+    #[arg(long, default_value_t = 256)]
+    max_connections: usize,
+    /// Most open streams per IP address.
+    #[arg(long, default_value_t = 32)]
+    max_connections_per_ip: usize,
+    /// Most frames per second per connection.
+    #[arg(long, default_value_t = 60)]
+    max_fps: u32,
+    /// Largest message in bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_message_bytes: usize,
+    /// Seconds between pings (a connection that answers none of two is closed).
+    #[arg(long, default_value_t = 10.0)]
+    heartbeat_secs: f64,
 }
 
 #[tokio::main]
@@ -60,7 +82,17 @@ async fn main() {
             Model::Lite => ModelKind::Lite,
             Model::Full => ModelKind::Full,
         })
-        .hands(args.hands);
+        .hands(args.hands)
+        .allowed_origins(args.allowed_origins)
+        .max_connections(args.max_connections, args.max_connections_per_ip)
+        .max_fps(args.max_fps)
+        .max_message_bytes(args.max_message_bytes)
+        .heartbeat(std::time::Duration::from_secs_f64(
+            args.heartbeat_secs.max(0.01),
+        ));
+    if let Some(token) = args.token {
+        config = config.token(token);
+    }
     if let Some(n) = args.workers {
         config = config.workers(n);
     }

@@ -2,13 +2,16 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use livepose_core::image::DecoderConfig;
 use livepose_core::inference::PipelineBuilder;
 use livepose_core::wire::control::ModelKind;
 
 /// How the server runs. Defaults: `127.0.0.1:8765`, one worker per core, the lite model, no
-/// hands, models from `LIVEPOSE_MODELS` or `./models`, 16 MiB messages, 40 megapixel images.
+/// hands, models from `LIVEPOSE_MODELS` or `./models`, 16 MiB messages, 40 megapixel
+/// images, 256 connections (32 per IP), 60 frames per second per connection, a ping every
+/// 10 s (closed after two unanswered), any origin, no token.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Address to listen on (port 0: any free port).
@@ -25,6 +28,20 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// Largest image accepted, in pixels (checked from the image header before decoding).
     pub max_pixels: u64,
+    /// Most open streams in total.
+    pub max_connections: usize,
+    /// Most open streams from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Most frames per second accepted from one connection (more get a `rate_limited`
+    /// error and are not inferred).
+    pub max_fps: u32,
+    /// Ping interval; a connection that answers none of two pings is closed.
+    pub heartbeat: Duration,
+    /// Origins allowed to open a socket (`Origin` header); empty: any.
+    pub allowed_origins: Vec<String>,
+    /// Bearer token required on `/ws` and `/estimate_pose` (`Authorization: Bearer …` or
+    /// `?token=…`, which browsers can send on a WebSocket); `None`: open.
+    pub token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +54,12 @@ impl Default for ServerConfig {
             models_dir: None,
             max_message_bytes: 16 << 20,
             max_pixels: 40_000_000,
+            max_connections: 256,
+            max_connections_per_ip: 32,
+            max_fps: 60,
+            heartbeat: Duration::from_secs(10),
+            allowed_origins: Vec::new(),
+            token: None,
         }
     }
 }
@@ -70,6 +93,38 @@ impl ServerConfig {
     /// Largest message.
     pub fn max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes;
+        self
+    }
+
+    /// Largest image in pixels.
+    pub fn max_pixels(mut self, pixels: u64) -> Self {
+        self.max_pixels = pixels;
+        self
+    }
+    /// Most open streams, in total and per IP address.
+    pub fn max_connections(mut self, total: usize, per_ip: usize) -> Self {
+        self.max_connections = total;
+        self.max_connections_per_ip = per_ip;
+        self
+    }
+    /// Most frames per second per connection.
+    pub fn max_fps(mut self, fps: u32) -> Self {
+        self.max_fps = fps;
+        self
+    }
+    /// Ping interval.
+    pub fn heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = interval;
+        self
+    }
+    /// Origins allowed to connect.
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = String>) -> Self {
+        self.allowed_origins = origins.into_iter().collect();
+        self
+    }
+    /// Require this bearer token.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
         self
     }
 

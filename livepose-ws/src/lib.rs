@@ -18,6 +18,7 @@
 //! ```
 
 pub mod config;
+pub mod metrics;
 pub mod scheduler;
 pub mod server;
 

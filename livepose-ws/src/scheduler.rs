@@ -21,6 +21,8 @@ use livepose_core::wire::compat;
 use livepose_core::wire::control::{ModelKind, ResultFormat};
 use livepose_core::wire::{ResultFlags, ResultMessage};
 
+use crate::metrics::Metrics;
+
 /// A frame waiting for inference.
 #[derive(Debug)]
 pub struct InFrame {
@@ -150,7 +152,7 @@ impl std::fmt::Debug for WorkerPool {
 impl WorkerPool {
     /// Starts `workers` threads whose engines come from `builder` (models directory, hands,
     /// session options); each builds an engine per landmark model on first use.
-    pub fn start(workers: usize, builder: PipelineBuilder) -> Self {
+    pub fn start(workers: usize, builder: PipelineBuilder, metrics: Arc<Metrics>) -> Self {
         let queue = Arc::new(Queue {
             streams: Mutex::new((VecDeque::new(), false)),
             ready: Condvar::new(),
@@ -158,11 +160,15 @@ impl WorkerPool {
         let inferences = Arc::new(AtomicU64::new(0));
         let workers = (0..workers.max(1))
             .map(|i| {
-                let (queue, builder, inferences) =
-                    (queue.clone(), builder.clone(), inferences.clone());
+                let (queue, builder, inferences, metrics) = (
+                    queue.clone(),
+                    builder.clone(),
+                    inferences.clone(),
+                    metrics.clone(),
+                );
                 std::thread::Builder::new()
                     .name(format!("livepose-worker-{i}"))
-                    .spawn(move || worker(&queue, &builder, &inferences))
+                    .spawn(move || worker(&queue, &builder, &inferences, &metrics))
                     .expect("spawn worker thread")
             })
             .collect();
@@ -220,8 +226,15 @@ fn enqueue(queue: &Queue, stream: &Arc<StreamCore>) {
     queue.ready.notify_one();
 }
 
-fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64) {
+fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64, metrics: &Metrics) {
     let mut engines: HashMap<ModelKind, Engine> = HashMap::new();
+    // The default model's engine now, so the first frame does not wait for model loading.
+    match builder.build_engine() {
+        Ok(engine) => {
+            engines.insert(builder.model_kind(), engine);
+        }
+        Err(e) => tracing::error!("worker cannot load the models: {e}"),
+    }
     let clock = MonotonicClock::system();
     let mut message = ResultMessage::default();
     let mut text = String::new();
@@ -262,11 +275,20 @@ fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64) {
         inferences.fetch_add(1, Ordering::SeqCst);
         let out = match engine.process(&mut tracker, Frame::Encoded(&frame.image), None) {
             Ok(result) => {
-                fill(&mut message, result, &frame, started, clock.now_wall_us());
+                let ended = clock.now_wall_us();
+                fill(&mut message, result, &frame, started, ended);
                 message.frames_dropped = stream.frames_dropped();
+                metrics.record_result(ended.saturating_sub(frame.received_us), &result.timings);
                 encode(&message, result, settings.results, &mut text)
             }
-            Err(e) => OutMessage::Text(error_json("inference", &e.to_string(), frame.sequence)),
+            Err(e) => {
+                metrics.errors.fetch_add(1, Ordering::Relaxed);
+                let code = match &e {
+                    livepose_core::inference::PipelineError::Image(_) => "bad_image",
+                    _ => "inference",
+                };
+                OutMessage::Text(error_json(code, &e.to_string(), frame.sequence))
+            }
         };
         drop(tracker);
         stream.processed.fetch_add(1, Ordering::SeqCst);

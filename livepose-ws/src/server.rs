@@ -1,15 +1,18 @@
 //! The HTTP and WebSocket server: `GET /ws` (one pose stream per socket), `GET /health`,
-//! `GET /streams`.
+//! `GET /streams`, `GET /metrics`, `POST /estimate_pose`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::clock::MonotonicClock;
@@ -23,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::config::ServerConfig;
+use crate::metrics::Metrics;
 use crate::scheduler::{error_json, InFrame, OutMessage, StreamCore, StreamSettings, WorkerPool};
 
 /// Why the server could not start.
@@ -45,7 +49,9 @@ pub enum ServerError {
 struct AppState {
     config: ServerConfig,
     pool: WorkerPool,
+    metrics: Arc<Metrics>,
     streams: Mutex<HashMap<String, Arc<StreamCore>>>,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
     next_id: AtomicU64,
     clock: MonotonicClock,
 }
@@ -82,10 +88,13 @@ impl Server {
             addr: config.addr,
             source,
         })?;
+        let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
-            pool: WorkerPool::start(config.workers, builder),
+            pool: WorkerPool::start(config.workers, builder, metrics.clone()),
+            metrics,
             config,
             streams: Mutex::new(HashMap::new()),
+            per_ip: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             clock: MonotonicClock::system(),
         });
@@ -93,7 +102,10 @@ impl Server {
             .route("/ws", get(ws_upgrade))
             .route("/health", get(health))
             .route("/streams", get(streams))
-            .with_state(state.clone());
+            .route("/metrics", get(metrics_text))
+            .route("/estimate_pose", post(estimate_pose))
+            .with_state(state.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -110,6 +122,11 @@ impl Server {
             shutdown: Some(tx),
             task,
         })
+    }
+
+    /// The server's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.state.metrics
     }
 
     /// The address it listens on (the real port when asked for port 0).
@@ -169,11 +186,159 @@ async fn streams(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
     Json(serde_json::json!({ "streams": list }))
 }
 
-async fn ws_upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    let (count, received, dropped) = {
+        let streams = state.streams.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            streams.len(),
+            streams.values().map(|s| s.frames_received()).sum(),
+            streams.values().map(|s| s.frames_dropped()).sum(),
+        )
+    };
+    let text = state.metrics.render(
+        count,
+        received,
+        dropped,
+        state.pool.inferences.load(Ordering::SeqCst),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The refusal of a request that lacks the configured token, naming what is missing.
+fn token_refusal(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Option<Response> {
+    let token = state.config.token.as_ref()?;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer == Some(token.as_str()) || query.get("token") == Some(token) {
+        return None;
+    }
+    Some(refuse(
+        state,
+        StatusCode::UNAUTHORIZED,
+        "a token is required: send `Authorization: Bearer <token>` or `?token=<token>`".into(),
+    ))
+}
+
+fn refuse(state: &AppState, status: StatusCode, why: String) -> Response {
+    state.metrics.rejected_total.fetch_add(1, Ordering::Relaxed);
+    (status, why).into_response()
+}
+
+async fn ws_upgrade(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Some(refusal) = token_refusal(&state, &headers, &query) {
+        return refusal;
+    }
+    if !state.config.allowed_origins.is_empty() {
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {
+            return refuse(
+                &state,
+                StatusCode::FORBIDDEN,
+                format!("origin {origin:?} is not allowed"),
+            );
+        }
+    }
+    {
+        let open = state
+            .streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        if open >= state.config.max_connections {
+            return refuse(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the server is full ({open} streams)"),
+            );
+        }
+        let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let count = per_ip.entry(peer.ip()).or_insert(0);
+        if *count >= state.config.max_connections_per_ip {
+            let n = *count;
+            drop(per_ip);
+            return refuse(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("{n} streams are open from {} already", peer.ip()),
+            );
+        }
+        *count += 1;
+    }
+    state
+        .metrics
+        .connections_total
+        .fetch_add(1, Ordering::Relaxed);
     let max = state.config.max_message_bytes;
     ws.max_message_size(max)
-        .on_upgrade(move |socket| stream_session(state, socket))
+        .on_upgrade(move |socket| async move {
+            stream_session(state.clone(), socket).await;
+            let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(count) = per_ip.get_mut(&peer.ip()) {
+                *count -= 1;
+                if *count == 0 {
+                    per_ip.remove(&peer.ip());
+                }
+            }
+        })
         .into_response()
+}
+
+/// One image in, one JSON result out (image mode, the compatibility shape), for clients
+/// that cannot hold a socket.
+async fn estimate_pose(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if let Some(refusal) = token_refusal(&state, &headers, &query) {
+        return refusal;
+    }
+    let builder = state
+        .config
+        .pipeline_builder()
+        .mode(livepose_core::wire::control::RunMode::Image);
+    let id = format!("r{}", state.next_id.fetch_add(1, Ordering::SeqCst));
+    let stream = StreamCore::new(
+        id,
+        builder.tracker(),
+        StreamSettings {
+            model: state.config.model,
+            results: ResultFormat::Json,
+        },
+    );
+    let frame = InFrame {
+        image: body.to_vec(),
+        sequence: 0,
+        capture_ts_us: 0,
+        received_us: state.clock.now_wall_us(),
+    };
+    state.pool.submit(&stream, frame);
+    let answer = tokio::time::timeout(Duration::from_secs(30), stream.outbound.wait()).await;
+    stream.close();
+    match answer {
+        Ok(Some(OutMessage::Text(text))) => {
+            let status = if text.contains("\"type\":\"error\"") {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+        }
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "no result within 30 s").into_response(),
+    }
 }
 
 /// What a connection remembers between messages.
@@ -182,6 +347,38 @@ struct Session {
     options: StreamOptions,
     said_hello: bool,
     image: Vec<u8>,
+    /// Start of the current one-second window and frames admitted in it.
+    window: (Instant, u32),
+}
+
+impl Session {
+    /// Counts a frame against the per-connection rate cap; false (and an error message) if
+    /// it is over.
+    fn admit(&mut self, state: &AppState) -> bool {
+        let now = Instant::now();
+        if now.duration_since(self.window.0) >= Duration::from_secs(1) {
+            self.window = (now, 0);
+        }
+        self.window.1 += 1;
+        if self.window.1 <= state.config.max_fps {
+            return true;
+        }
+        state
+            .metrics
+            .rate_limited_total
+            .fetch_add(1, Ordering::Relaxed);
+        if self.window.1 == state.config.max_fps + 1 {
+            self.stream.send_text(error_json(
+                "rate_limited",
+                &format!(
+                    "more than {} frames per second: frames are refused until the next second",
+                    state.config.max_fps
+                ),
+                0,
+            ));
+        }
+        false
+    }
 }
 
 async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
@@ -199,13 +396,33 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
         .insert(id.clone(), stream.clone());
     tracing::debug!(stream = %id, "connected");
     let (mut sink, mut source) = socket.split();
+    let started = Instant::now();
+    let millis = move || started.elapsed().as_millis() as u64;
+    let last_pong = Arc::new(AtomicU64::new(0));
+    let dead = Arc::new(tokio::sync::Notify::new());
     let writer = {
-        let stream = stream.clone();
+        let (stream, last_pong, dead) = (stream.clone(), last_pong.clone(), dead.clone());
+        let interval = state.config.heartbeat;
         tokio::spawn(async move {
-            while let Some(out) = stream.outbound.wait().await {
-                let message = match out {
-                    OutMessage::Binary(bytes) => Message::Binary(bytes.into()),
-                    OutMessage::Text(text) => Message::Text(text.into()),
+            let mut ticks =
+                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            loop {
+                let message = tokio::select! {
+                    out = stream.outbound.wait() => match out {
+                        Some(OutMessage::Binary(bytes)) => Message::Binary(bytes.into()),
+                        Some(OutMessage::Text(text)) => Message::Text(text.into()),
+                        None => break,
+                    },
+                    _ = ticks.tick() => {
+                        let silent = millis().saturating_sub(last_pong.load(Ordering::SeqCst));
+                        if silent > 2 * interval.as_millis() as u64 + 50 {
+                            tracing::debug!(stream = %stream.id, "no pong: closing");
+                            stream.close();
+                            dead.notify_one();
+                            break;
+                        }
+                        Message::Ping(Bytes::new())
+                    }
                 };
                 if sink.send(message).await.is_err() {
                     break;
@@ -219,13 +436,28 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
         options: StreamOptions::default(),
         said_hello: false,
         image: Vec::new(),
+        window: (Instant::now(), 0),
     };
-    while let Some(Ok(message)) = source.next().await {
+    loop {
+        let message = tokio::select! {
+            message = source.next() => message,
+            _ = dead.notified() => break,
+        };
+        let Some(Ok(message)) = message else { break };
         match message {
-            Message::Binary(bytes) => on_binary(&state, &mut session, &bytes),
-            Message::Text(text) => on_text(&state, &mut session, text.as_str()),
+            Message::Binary(bytes) => {
+                if session.admit(&state) {
+                    on_binary(&state, &mut session, &bytes);
+                }
+            }
+            Message::Text(text) => {
+                if text.starts_with('{') && text.contains("\"type\"") || session.admit(&state) {
+                    on_text(&state, &mut session, text.as_str());
+                }
+            }
+            Message::Pong(_) => last_pong.store(millis(), Ordering::SeqCst),
             Message::Close(_) => break,
-            Message::Ping(_) | Message::Pong(_) => {}
+            Message::Ping(_) => {}
         }
     }
     // Disconnected: no further inference for this stream.
@@ -260,9 +492,12 @@ fn on_binary(state: &AppState, session: &mut Session, bytes: &[u8]) {
                 view.header.sequence,
             )),
         },
-        Err(e) => session
-            .stream
-            .send_text(error_json(e.code(), &e.to_string(), 0)),
+        Err(e) => {
+            state.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            session
+                .stream
+                .send_text(error_json(e.code(), &e.to_string(), 0))
+        }
     }
 }
 

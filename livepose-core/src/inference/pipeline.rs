@@ -135,6 +135,10 @@ impl PipelineBuilder {
         self.model = model;
         self
     }
+    /// The landmark model this builder loads.
+    pub fn model_kind(&self) -> ModelKind {
+        self.model
+    }
     /// Live (tracking) or image mode.
     pub fn mode(mut self, mode: RunMode) -> Self {
         self.mode = mode;
