@@ -227,17 +227,22 @@ fn enqueue(queue: &Queue, stream: &Arc<StreamCore>) {
 }
 
 fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64, metrics: &Metrics) {
-    let mut engines: HashMap<ModelKind, Engine> = HashMap::new();
+    let mut state = WorkerState {
+        engines: HashMap::new(),
+        builder,
+        clock: MonotonicClock::system(),
+        inferences,
+        metrics,
+        message: ResultMessage::default(),
+        text: String::new(),
+    };
     // The default model's engine now, so the first frame does not wait for model loading.
     match builder.build_engine() {
         Ok(engine) => {
-            engines.insert(builder.model_kind(), engine);
+            state.engines.insert(builder.model_kind(), engine);
         }
         Err(e) => tracing::error!("worker cannot load the models: {e}"),
     }
-    let clock = MonotonicClock::system();
-    let mut message = ResultMessage::default();
-    let mut text = String::new();
     loop {
         let stream = {
             let mut guard = queue.streams.lock().unwrap_or_else(|e| e.into_inner());
@@ -251,56 +256,77 @@ fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64, metr
                 guard = queue.ready.wait(guard).unwrap_or_else(|e| e.into_inner());
             }
         };
-        let frame = stream.inbound.take();
-        stream.queued.store(false, Ordering::SeqCst);
-        let Some(frame) = frame else { continue };
-        if stream.is_closed() {
-            continue;
+        // `queued` stays set while the frame is in flight: at most one frame of a stream is
+        // processed at a time, and results leave in order.
+        if let Some(frame) = stream.inbound.take().filter(|_| !stream.is_closed()) {
+            let out = state.infer(&stream, &frame);
+            stream.processed.fetch_add(1, Ordering::SeqCst);
+            if !stream.is_closed() {
+                if let Ok(Some(_)) = stream.outbound.put(out) {
+                    stream.results_dropped.fetch_add(1, Ordering::SeqCst);
+                }
+            }
         }
+        stream.queued.store(false, Ordering::SeqCst);
+        // A frame that arrived while this one was processed: back of the queue.
+        let c = stream.inbound.counters();
+        if !stream.is_closed() && c.puts > c.taken + c.dropped {
+            enqueue(queue, &stream);
+        }
+    }
+}
+
+/// One worker's engines and reused buffers.
+struct WorkerState<'a> {
+    engines: HashMap<ModelKind, Engine>,
+    builder: &'a PipelineBuilder,
+    clock: MonotonicClock,
+    inferences: &'a AtomicU64,
+    metrics: &'a Metrics,
+    message: ResultMessage,
+    text: String,
+}
+
+impl WorkerState<'_> {
+    /// Runs one frame of `stream` on the engine for its model (built on first use) and
+    /// encodes the result, or an error message.
+    fn infer(&mut self, stream: &StreamCore, frame: &InFrame) -> OutMessage {
         let settings = *stream.settings.lock().unwrap_or_else(|e| e.into_inner());
-        let engine = match engines.entry(settings.model) {
+        let engine = match self.engines.entry(settings.model) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                match builder.clone().model(settings.model).build_engine() {
+                match self.builder.clone().model(settings.model).build_engine() {
                     Ok(engine) => v.insert(engine),
                     Err(e) => {
-                        stream.send_text(error_json("models", &e.to_string(), frame.sequence));
-                        continue;
+                        return OutMessage::Text(error_json(
+                            "models",
+                            &e.to_string(),
+                            frame.sequence,
+                        ))
                     }
                 }
             }
         };
-        let started = clock.now_wall_us();
+        let started = self.clock.now_wall_us();
         let mut tracker = stream.tracker.lock().unwrap_or_else(|e| e.into_inner());
-        inferences.fetch_add(1, Ordering::SeqCst);
-        let out = match engine.process(&mut tracker, Frame::Encoded(&frame.image), None) {
+        self.inferences.fetch_add(1, Ordering::SeqCst);
+        match engine.process(&mut tracker, Frame::Encoded(&frame.image), None) {
             Ok(result) => {
-                let ended = clock.now_wall_us();
-                fill(&mut message, result, &frame, started, ended);
-                message.frames_dropped = stream.frames_dropped();
-                metrics.record_result(ended.saturating_sub(frame.received_us), &result.timings);
-                encode(&message, result, settings.results, &mut text)
+                let ended = self.clock.now_wall_us();
+                fill(&mut self.message, result, frame, started, ended);
+                self.message.frames_dropped = stream.frames_dropped();
+                self.metrics
+                    .record_result(ended.saturating_sub(frame.received_us), &result.timings);
+                encode(&self.message, result, settings.results, &mut self.text)
             }
             Err(e) => {
-                metrics.errors.fetch_add(1, Ordering::Relaxed);
+                self.metrics.errors.fetch_add(1, Ordering::Relaxed);
                 let code = match &e {
                     livepose_core::inference::PipelineError::Image(_) => "bad_image",
                     _ => "inference",
                 };
                 OutMessage::Text(error_json(code, &e.to_string(), frame.sequence))
             }
-        };
-        drop(tracker);
-        stream.processed.fetch_add(1, Ordering::SeqCst);
-        if !stream.is_closed() {
-            if let Ok(Some(_)) = stream.outbound.put(out) {
-                stream.results_dropped.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        // A frame that arrived while this one was processed: back of the queue.
-        let c = stream.inbound.counters();
-        if !stream.is_closed() && c.puts > c.taken + c.dropped {
-            enqueue(queue, &stream);
         }
     }
 }
