@@ -209,3 +209,43 @@ async fn a_burst_is_latest_wins_and_closing_stops_inference_at_once() {
     assert_eq!(server.stream_count(), 0, "stream resources released");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_streams_each_get_ordered_results_and_none_starves() {
+    let server = server().await;
+    let frames = jpegs(70, 2);
+    let mut clients = Vec::new();
+    for c in 0..3 {
+        let mut socket = connect(&server).await;
+        let frames = frames.clone();
+        clients.push(tokio::spawn(async move {
+            for round in 0..3u64 {
+                for i in 0..10u64 {
+                    let sequence = round * 10 + i + 1;
+                    socket
+                        .send(frame(sequence, &frames[(c + i as usize) % 2]))
+                        .await
+                        .unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let (mut last, mut results) = (0, 0);
+            while last < 30 {
+                let Message::Binary(bytes) = next(&mut socket).await else {
+                    panic!("result expected")
+                };
+                let sequence = ResultView::parse(&bytes).unwrap().sequence;
+                assert!(sequence > last, "stream {c}: {sequence} after {last}");
+                last = sequence;
+                results += 1;
+            }
+            results
+        }));
+    }
+    for (c, client) in clients.into_iter().enumerate() {
+        let results = client.await.unwrap();
+        assert!(results >= 1, "stream {c} got {results} results");
+        println!("stream {c}: {results} results for 30 frames");
+    }
+    server.shutdown().await;
+}
