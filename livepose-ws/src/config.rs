@@ -11,7 +11,7 @@ use livepose_core::wire::control::ModelKind;
 /// How the server runs. Defaults: `127.0.0.1:8765`, one worker per core, the lite model, no
 /// hands, models from `LIVEPOSE_MODELS` or `./models`, 16 MiB messages, 40 megapixel
 /// images, 256 connections (32 per IP), 60 frames per second per connection, a ping every
-/// 10 s (closed after two unanswered), any origin, no token.
+/// 10 s (closed after two unanswered), stats every second, any origin, no token.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Address to listen on (port 0: any free port).
@@ -37,6 +37,9 @@ pub struct ServerConfig {
     pub max_fps: u32,
     /// Ping interval; a connection that answers none of two pings is closed.
     pub heartbeat: Duration,
+    /// Interval of the `stats` messages (and `rate` hints when a client sends faster than
+    /// its stream is processed).
+    pub stats_interval: Duration,
     /// Origins allowed to open a socket (`Origin` header); empty: any.
     pub allowed_origins: Vec<String>,
     /// Bearer token required on `/ws` and `/estimate_pose` (`Authorization: Bearer …` or
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             max_connections_per_ip: 32,
             max_fps: 60,
             heartbeat: Duration::from_secs(10),
+            stats_interval: Duration::from_secs(1),
             allowed_origins: Vec::new(),
             token: None,
         }
@@ -115,6 +119,11 @@ impl ServerConfig {
     /// Ping interval.
     pub fn heartbeat(mut self, interval: Duration) -> Self {
         self.heartbeat = interval;
+        self
+    }
+    /// Interval of the `stats` messages.
+    pub fn stats_interval(mut self, interval: Duration) -> Self {
+        self.stats_interval = interval;
         self
     }
     /// Origins allowed to connect.

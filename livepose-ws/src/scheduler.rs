@@ -17,11 +17,16 @@ use std::thread::JoinHandle;
 use livepose_core::clock::MonotonicClock;
 use livepose_core::inference::{Engine, Frame, PipelineBuilder, PoseResult, Tracker};
 use livepose_core::slot::LatestSlot;
+use livepose_core::stats::{LatencyHistogram, LatencySummary};
+use livepose_core::types::StageTimings;
 use livepose_core::wire::compat;
 use livepose_core::wire::control::{ModelKind, ResultFormat};
 use livepose_core::wire::{ResultFlags, ResultMessage};
 
 use crate::metrics::Metrics;
+
+/// Control messages that may wait for a slow client before new ones are dropped.
+pub const CONTROL_QUEUE: usize = 16;
 
 /// A frame waiting for inference.
 #[derive(Debug)]
@@ -70,12 +75,25 @@ pub struct StreamCore {
     pub processed: AtomicU64,
     /// Results displaced in the outbound slot before the writer sent them.
     pub results_dropped: AtomicU64,
+    /// Control messages (welcome, errors, stats): a small queue of their own, so they never
+    /// displace a result and results never displace them.
+    control: tokio::sync::mpsc::Sender<String>,
+    control_rx: Mutex<Option<tokio::sync::mpsc::Receiver<String>>>,
+    /// Server-side latency of this stream's results.
+    latency: Mutex<LatencyHistogram>,
+    /// Stage timings of the latest result.
+    last_timings: Mutex<StageTimings>,
 }
 
 impl StreamCore {
     /// A stream with `tracker` (per-stream options) and `settings`.
     pub fn new(id: String, tracker: Tracker, settings: StreamSettings) -> Arc<Self> {
+        let (control, control_rx) = tokio::sync::mpsc::channel(CONTROL_QUEUE);
         Arc::new(StreamCore {
+            control,
+            control_rx: Mutex::new(Some(control_rx)),
+            latency: Mutex::new(LatencyHistogram::new()),
+            last_timings: Mutex::new(StageTimings::default()),
             id,
             inbound: LatestSlot::new(),
             outbound: LatestSlot::new(),
@@ -121,10 +139,31 @@ impl StreamCore {
         self.closed.load(Ordering::SeqCst)
     }
 
-    /// Queues a control message for the writer (replaces an unsent result: control messages
-    /// are rare and the next result follows).
+    /// Queues a control message for the writer; if the client is so slow that
+    /// [`CONTROL_QUEUE`] of them wait already, this one is dropped.
     pub fn send_text(&self, text: String) {
-        let _ = self.outbound.put(OutMessage::Text(text));
+        if self.control.try_send(text).is_err() {
+            tracing::debug!(stream = %self.id, "control queue full: message dropped");
+        }
+    }
+
+    /// The receiving end of the control messages (for the socket writer; once).
+    pub fn take_control(&self) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        self.control_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Latency summary and latest stage timings of this stream's results.
+    pub fn result_stats(&self) -> (LatencySummary, StageTimings) {
+        (
+            self.latency
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .summary(),
+            *self.last_timings.lock().unwrap_or_else(|e| e.into_inner()),
+        )
     }
 }
 
@@ -315,8 +354,17 @@ impl WorkerState<'_> {
                 let ended = self.clock.now_wall_us();
                 fill(&mut self.message, result, frame, started, ended);
                 self.message.frames_dropped = stream.frames_dropped();
-                self.metrics
-                    .record_result(ended.saturating_sub(frame.received_us), &result.timings);
+                let latency = ended.saturating_sub(frame.received_us);
+                self.metrics.record_result(latency, &result.timings);
+                stream
+                    .latency
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(latency);
+                *stream
+                    .last_timings
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = result.timings;
                 encode(&self.message, result, settings.results, &mut self.text)
             }
             Err(e) => {

@@ -19,7 +19,8 @@ use livepose_core::clock::MonotonicClock;
 use livepose_core::inference::PipelineBuilder;
 use livepose_core::wire::compat;
 use livepose_core::wire::control::{
-    AnnouncedLimits, ClientMessage, ResultFormat, ServerMessage, StreamOptions, Welcome,
+    AnnouncedLimits, ClientMessage, RateHint, ResultFormat, ServerMessage, Stats, StreamOptions,
+    Welcome,
 };
 use livepose_core::wire::{FrameView, ImageFormat, Limits};
 use tokio::net::TcpListener;
@@ -341,6 +342,66 @@ async fn estimate_pose(
     }
 }
 
+/// The next control message, or never if there is no receiver.
+async fn recv(control: &mut Option<tokio::sync::mpsc::Receiver<String>>) -> Option<String> {
+    match control {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Frames in and results out since the last report, for the `stats` and `rate` messages.
+struct RateWindow {
+    since: Instant,
+    received: u64,
+    results: u64,
+    total_results: u64,
+}
+
+impl RateWindow {
+    fn new(stream: &StreamCore) -> Self {
+        RateWindow {
+            since: Instant::now(),
+            received: stream.frames_received(),
+            results: 0,
+            total_results: 0,
+        }
+    }
+
+    /// The `stats` message, and a `rate` hint when the client sends faster than the server
+    /// processes its stream; starts the next window.
+    fn report(&mut self, stream: &StreamCore) -> Vec<String> {
+        let seconds = self.since.elapsed().as_secs_f64().max(1e-3);
+        let received = stream.frames_received();
+        let fps_in = (received - self.received) as f64 / seconds;
+        let fps_out = self.results as f64 / seconds;
+        self.total_results += self.results;
+        let (latency_us, timings_us) = stream.result_stats();
+        let mut out = vec![ServerMessage::Stats(Stats {
+            fps_in,
+            fps_out,
+            dropped: stream.frames_dropped(),
+            results: self.total_results,
+            latency_us,
+            timings_us,
+        })
+        .to_json()];
+        if fps_in > fps_out * 1.2 && fps_out > 0.0 {
+            out.push(
+                ServerMessage::Rate(RateHint {
+                    processing_fps: fps_out,
+                    max_send_fps: fps_out,
+                })
+                .to_json(),
+            );
+        }
+        self.since = Instant::now();
+        self.received = received;
+        self.results = 0;
+        out
+    }
+}
+
 /// What a connection remembers between messages.
 struct Session {
     stream: Arc<StreamCore>,
@@ -403,17 +464,28 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
     let writer = {
         let (stream, last_pong, dead) = (stream.clone(), last_pong.clone(), dead.clone());
         let interval = state.config.heartbeat;
+        let stats_every = state.config.stats_interval;
+        let mut control = stream.take_control();
         tokio::spawn(async move {
-            let mut ticks =
-                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            let start = tokio::time::Instant::now();
+            let mut pings = tokio::time::interval_at(start + interval, interval);
+            let mut stats_ticks = tokio::time::interval_at(start + stats_every, stats_every);
+            let mut rates = RateWindow::new(&stream);
             loop {
                 let message = tokio::select! {
                     out = stream.outbound.wait() => match out {
-                        Some(OutMessage::Binary(bytes)) => Message::Binary(bytes.into()),
-                        Some(OutMessage::Text(text)) => Message::Text(text.into()),
+                        Some(OutMessage::Binary(bytes)) => {
+                            rates.results += 1;
+                            Message::Binary(bytes.into())
+                        }
+                        Some(OutMessage::Text(text)) => {
+                            rates.results += 1;
+                            Message::Text(text.into())
+                        }
                         None => break,
                     },
-                    _ = ticks.tick() => {
+                    Some(text) = recv(&mut control) => Message::Text(text.into()),
+                    _ = pings.tick() => {
                         let silent = millis().saturating_sub(last_pong.load(Ordering::SeqCst));
                         if silent > 2 * interval.as_millis() as u64 + 50 {
                             tracing::debug!(stream = %stream.id, "no pong: closing");
@@ -422,6 +494,12 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
                             break;
                         }
                         Message::Ping(Bytes::new())
+                    }
+                    _ = stats_ticks.tick() => {
+                        for text in rates.report(&stream) {
+                            stream.send_text(text);
+                        }
+                        continue;
                     }
                 };
                 if sink.send(message).await.is_err() {

@@ -41,7 +41,9 @@ async fn server() -> Server {
     let config = ServerConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(2)
-        .models_dir(shared().join("models"));
+        .models_dir(shared().join("models"))
+        // Stats messages have their own test; elsewhere they would interleave with results.
+        .stats_interval(Duration::from_secs(3600));
     Server::start(config).await.unwrap()
 }
 
@@ -247,5 +249,65 @@ async fn concurrent_streams_each_get_ordered_results_and_none_starves() {
         assert!(results >= 1, "stream {c} got {results} results");
         println!("stream {c}: {results} results for 30 frames");
     }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_and_rate_hints_arrive_for_an_overlay() {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .workers(1)
+        .models_dir(shared().join("models"))
+        .stats_interval(Duration::from_millis(300));
+    let server = Server::start(config).await.unwrap();
+    let socket = connect(&server).await;
+    let frames = jpegs(80, 2);
+    // Send at about 200 fps for a second: far faster than one worker processes.
+    let (mut stats, mut rate, mut results) = (None, None, 0);
+    let sender = {
+        let frames = frames.clone();
+        let (mut sink, mut source) = socket.split();
+        let task = tokio::spawn(async move {
+            for i in 0..200u64 {
+                sink.send(frame(i + 1, &frames[i as usize % 2]))
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            sink
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, source.next()).await {
+            match message {
+                Message::Binary(_) => results += 1,
+                Message::Text(text) => {
+                    let v: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                    match v["type"].as_str() {
+                        Some("stats") => stats = Some(v),
+                        Some("rate") => rate = Some(v),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            if stats.is_some() && rate.is_some() && results > 3 {
+                break;
+            }
+        }
+        task
+    };
+    let stats = stats.expect("a stats message");
+    assert!(stats["fps_in"].as_f64().unwrap() > 0.0, "{stats}");
+    assert!(stats["results"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["dropped"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["latency_us"]["p50"].as_u64().unwrap() > 0, "{stats}");
+    assert!(
+        stats["timings_us"]["landmarks"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
+    let rate = rate.expect("a rate hint: the client sends faster than its stream is processed");
+    let max = rate["max_send_fps"].as_f64().unwrap();
+    assert!(max > 0.0 && max < 150.0, "{rate}");
+    let _ = sender.await;
     server.shutdown().await;
 }
