@@ -31,8 +31,10 @@ pub const CONTROL_QUEUE: usize = 16;
 /// A frame waiting for inference.
 #[derive(Debug)]
 pub struct InFrame {
-    /// The image file (JPEG, PNG or WebP).
+    /// The image: a JPEG, PNG or WebP file, or packed RGB8 pixels if `raw` is set.
     pub image: Vec<u8>,
+    /// Width and height of raw RGB8 pixels (`None`: an encoded image).
+    pub raw: Option<(u32, u32)>,
     /// Client sequence number, echoed.
     pub sequence: u64,
     /// Client capture timestamp (µs), echoed, never used for ordering.
@@ -81,6 +83,8 @@ pub struct StreamCore {
     control_rx: Mutex<Option<tokio::sync::mpsc::Receiver<String>>>,
     /// Server-side latency of this stream's results.
     latency: Mutex<LatencyHistogram>,
+    /// Least time between two results sent, µs (the client's `max_result_fps`; 0: none).
+    pub min_result_interval_us: AtomicU64,
     /// Stage timings of the latest result.
     last_timings: Mutex<StageTimings>,
 }
@@ -93,6 +97,7 @@ impl StreamCore {
             control,
             control_rx: Mutex::new(Some(control_rx)),
             latency: Mutex::new(LatencyHistogram::new()),
+            min_result_interval_us: AtomicU64::new(0),
             last_timings: Mutex::new(StageTimings::default()),
             id,
             inbound: LatestSlot::new(),
@@ -349,7 +354,15 @@ impl WorkerState<'_> {
         let started = self.clock.now_wall_us();
         let mut tracker = stream.tracker.lock().unwrap_or_else(|e| e.into_inner());
         self.inferences.fetch_add(1, Ordering::SeqCst);
-        match engine.process(&mut tracker, Frame::Encoded(&frame.image), None) {
+        let input = match frame.raw {
+            None => Ok(Frame::Encoded(&frame.image)),
+            Some((w, h)) => livepose_core::image::RgbView::new(w, h, &frame.image).map(Frame::Rgb),
+        };
+        let processed = match input {
+            Ok(input) => engine.process(&mut tracker, input, None),
+            Err(e) => Err(e.into()),
+        };
+        match processed {
             Ok(result) => {
                 let ended = self.clock.now_wall_us();
                 fill(&mut self.message, result, frame, started, ended);

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::clock::MonotonicClock;
+use livepose_core::image::PixelLayout;
 use livepose_core::inference::PipelineBuilder;
 use livepose_core::wire::compat;
 use livepose_core::wire::control::{
@@ -322,6 +323,7 @@ async fn estimate_pose(
     );
     let frame = InFrame {
         image: body.to_vec(),
+        raw: None,
         sequence: 0,
         capture_ts_us: 0,
         received_us: state.clock.now_wall_us(),
@@ -471,16 +473,22 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
             let mut pings = tokio::time::interval_at(start + interval, interval);
             let mut stats_ticks = tokio::time::interval_at(start + stats_every, stats_every);
             let mut rates = RateWindow::new(&stream);
+            let mut next_result = tokio::time::Instant::now();
             loop {
+                // With a `max_result_fps`, results wait for their turn; meanwhile a newer
+                // one replaces a waiting one (latest wins).
+                let ready = tokio::time::Instant::now() >= next_result;
                 let message = tokio::select! {
-                    out = stream.outbound.wait() => match out {
-                        Some(OutMessage::Binary(bytes)) => {
+                    _ = tokio::time::sleep_until(next_result), if !ready => continue,
+                    out = stream.outbound.wait(), if ready => match out {
+                        Some(out) => {
                             rates.results += 1;
-                            Message::Binary(bytes.into())
-                        }
-                        Some(OutMessage::Text(text)) => {
-                            rates.results += 1;
-                            Message::Text(text.into())
+                            let gap = stream.min_result_interval_us.load(Ordering::Relaxed);
+                            next_result = tokio::time::Instant::now() + Duration::from_micros(gap);
+                            match out {
+                                OutMessage::Binary(bytes) => Message::Binary(bytes.into()),
+                                OutMessage::Text(text) => Message::Text(text.into()),
+                            }
                         }
                         None => break,
                     },
@@ -558,17 +566,48 @@ fn on_binary(state: &AppState, session: &mut Session, bytes: &[u8]) {
             ImageFormat::Encoded(_) => {
                 let frame = InFrame {
                     image: view.payload.to_vec(),
+                    raw: None,
                     sequence: view.header.sequence,
                     capture_ts_us: view.header.capture_ts_us,
                     received_us: state.clock.now_wall_us(),
                 };
                 state.pool.submit(&session.stream, frame);
             }
-            ImageFormat::Raw { .. } => session.stream.send_text(error_json(
-                "unsupported_format",
-                "raw RGB frames are not accepted by this server yet; send JPEG, PNG or WebP",
-                view.header.sequence,
-            )),
+            ImageFormat::Raw {
+                layout,
+                width,
+                height,
+            } => {
+                let pixels = u64::from(width) * u64::from(height);
+                if pixels > state.config.max_pixels {
+                    session.stream.send_text(error_json(
+                        "image_too_large",
+                        &format!(
+                            "{width}x{height} is {pixels} pixels, more than the {} allowed",
+                            state.config.max_pixels
+                        ),
+                        view.header.sequence,
+                    ));
+                    return;
+                }
+                // RGBA arrives from canvases; the pipeline takes RGB.
+                let image = match layout {
+                    PixelLayout::Rgb8 => view.payload.to_vec(),
+                    PixelLayout::Rgba8 => view
+                        .payload
+                        .chunks_exact(4)
+                        .flat_map(|p| [p[0], p[1], p[2]])
+                        .collect(),
+                };
+                let frame = InFrame {
+                    image,
+                    raw: Some((width, height)),
+                    sequence: view.header.sequence,
+                    capture_ts_us: view.header.capture_ts_us,
+                    received_us: state.clock.now_wall_us(),
+                };
+                state.pool.submit(&session.stream, frame);
+            }
         },
         Err(e) => {
             state.metrics.errors.fetch_add(1, Ordering::Relaxed);
@@ -608,6 +647,7 @@ fn on_text(state: &AppState, session: &mut Session, text: &str) {
             }
             let frame = InFrame {
                 image: std::mem::take(&mut session.image),
+                raw: None,
                 sequence: meta.sequence.unwrap_or(0),
                 capture_ts_us: meta.timestamp.map_or(0, |t| (t * 1000.0) as i64),
                 received_us: state.clock.now_wall_us(),
@@ -633,6 +673,14 @@ fn apply_options(state: &AppState, session: &mut Session, update: StreamOptions)
     o.smoothing = update.smoothing.or(o.smoothing);
     o.mode = update.mode.or(o.mode);
     o.max_result_fps = update.max_result_fps.or(o.max_result_fps);
+    let gap = o
+        .max_result_fps
+        .filter(|fps| *fps > 0.0)
+        .map_or(0, |fps| (1e6 / f64::from(fps)) as u64);
+    session
+        .stream
+        .min_result_interval_us
+        .store(gap, Ordering::Relaxed);
     let model = o.model.unwrap_or(state.config.model);
     session.stream.set_settings(StreamSettings {
         model,

@@ -311,3 +311,97 @@ async fn stats_and_rate_hints_arrive_for_an_overlay() {
     let _ = sender.await;
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_rgb_and_rgba_frames_are_accepted() {
+    use livepose_core::image::{ImageDecoder, PixelLayout, RgbImage};
+    let server = server().await;
+    let mut socket = connect(&server).await;
+    let mut image = RgbImage::new();
+    ImageDecoder::default()
+        .decode(&jpegs(30, 1)[0], &mut image)
+        .unwrap();
+    let (w, h) = (image.width(), image.height());
+    let rgba: Vec<u8> = image
+        .data()
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    for (sequence, layout, pixels) in [
+        (1, PixelLayout::Rgb8, image.data().to_vec()),
+        (2, PixelLayout::Rgba8, rgba),
+    ] {
+        let format = ImageFormat::Raw {
+            layout,
+            width: w,
+            height: h,
+        };
+        let mut bytes = Vec::new();
+        FrameHeader::new(sequence, 0, format)
+            .encode_with_payload(&pixels, &mut bytes)
+            .unwrap();
+        socket.send(Message::Binary(bytes.into())).await.unwrap();
+        let Message::Binary(result) = next(&mut socket).await else {
+            panic!("result expected")
+        };
+        let result = ResultView::parse(&result).unwrap();
+        assert_eq!((result.sequence, result.pose_count()), (sequence, 1));
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_result_fps_spaces_results_and_keeps_the_newest() {
+    let server = server().await;
+    let mut socket = connect(&server).await;
+    socket
+        .send(Message::Text(
+            r#"{"type":"hello","protocol":1,"max_result_fps":4}"#.into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut socket).await["type"], "welcome");
+    let frames = jpegs(90, 2);
+    let (mut sink, mut source) = socket.split();
+    let sender = tokio::spawn(async move {
+        for i in 0..40u64 {
+            sink.send(frame(i + 1, &frames[i as usize % 2]))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        sink
+    });
+    let started = std::time::Instant::now();
+    let mut arrivals = Vec::new();
+    let mut last = 0;
+    while last < 40 {
+        let Message::Binary(bytes) = tokio::time::timeout(Duration::from_secs(20), source.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        else {
+            panic!("result expected")
+        };
+        last = ResultView::parse(&bytes).unwrap().sequence;
+        arrivals.push(started.elapsed());
+    }
+    let _ = sender.await;
+    let gaps: Vec<_> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
+    println!(
+        "{} results for 40 frames over {:?}",
+        arrivals.len(),
+        started.elapsed()
+    );
+    assert!(
+        arrivals.len() <= 8,
+        "at most ~4 per second: {}",
+        arrivals.len()
+    );
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(200)),
+        "results spaced by 1/4 s: {gaps:?}"
+    );
+    server.shutdown().await;
+}
