@@ -46,6 +46,12 @@ struct Args {
     /// Require this bearer token (`Authorization: Bearer …` or `?token=…`).
     #[arg(long, env = "LIVEPOSE_TOKEN")]
     token: Option<String>,
+    /// Enable rooms: the token a room's camera must present to publish.
+    #[arg(long, env = "LIVEPOSE_ROOM_TOKEN")]
+    room_token: Option<String>,
+    /// The token a room's viewers must present (default: anyone may view).
+    #[arg(long, env = "LIVEPOSE_VIEW_TOKEN")]
+    view_token: Option<String>,
     /// Origins allowed to open a socket (repeat; default: any).
     #[arg(long = "allowed-origin")]
     allowed_origins: Vec<String>,
@@ -92,6 +98,9 @@ async fn main() {
         ));
     if let Some(token) = args.token {
         config = config.token(token);
+    }
+    if let Some(publish) = args.room_token {
+        config = config.rooms(publish, args.view_token);
     }
     if let Some(n) = args.workers {
         config = config.workers(n);

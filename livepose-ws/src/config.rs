@@ -42,6 +42,11 @@ pub struct ServerConfig {
     pub stats_interval: Duration,
     /// Origins allowed to open a socket (`Origin` header); empty: any.
     pub allowed_origins: Vec<String>,
+    /// Token a room's camera must present to publish (`/ws/rooms/{room}/camera`); without
+    /// one, rooms are off.
+    pub room_token: Option<String>,
+    /// Token a viewer must present (`/ws/rooms/{room}/view`); `None`: anyone may view.
+    pub view_token: Option<String>,
     /// Bearer token required on `/ws` and `/estimate_pose` (`Authorization: Bearer …` or
     /// `?token=…`, which browsers can send on a WebSocket); `None`: open.
     pub token: Option<String>,
@@ -63,6 +68,8 @@ impl Default for ServerConfig {
             heartbeat: Duration::from_secs(10),
             stats_interval: Duration::from_secs(1),
             allowed_origins: Vec::new(),
+            room_token: None,
+            view_token: None,
             token: None,
         }
     }
@@ -129,6 +136,12 @@ impl ServerConfig {
     /// Origins allowed to connect.
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = String>) -> Self {
         self.allowed_origins = origins.into_iter().collect();
+        self
+    }
+    /// Enable rooms: cameras publish with `publish`, viewers need `view` if given.
+    pub fn rooms(mut self, publish: impl Into<String>, view: Option<String>) -> Self {
+        self.room_token = Some(publish.into());
+        self.view_token = view;
         self
     }
     /// Require this bearer token.

@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod rooms;
 pub mod scheduler;
 pub mod server;
 

@@ -24,6 +24,7 @@ use livepose_core::wire::control::{ModelKind, ResultFormat};
 use livepose_core::wire::{ResultFlags, ResultMessage};
 
 use crate::metrics::Metrics;
+use crate::rooms::Room;
 
 /// Control messages that may wait for a slow client before new ones are dropped.
 pub const CONTROL_QUEUE: usize = 16;
@@ -85,6 +86,8 @@ pub struct StreamCore {
     latency: Mutex<LatencyHistogram>,
     /// Least time between two results sent, µs (the client's `max_result_fps`; 0: none).
     pub min_result_interval_us: AtomicU64,
+    /// The room this stream publishes to, if it is a room's camera.
+    room: Mutex<Option<Arc<Room>>>,
     /// Stage timings of the latest result.
     last_timings: Mutex<StageTimings>,
 }
@@ -98,6 +101,7 @@ impl StreamCore {
             control_rx: Mutex::new(Some(control_rx)),
             latency: Mutex::new(LatencyHistogram::new()),
             min_result_interval_us: AtomicU64::new(0),
+            room: Mutex::new(None),
             last_timings: Mutex::new(StageTimings::default()),
             id,
             inbound: LatestSlot::new(),
@@ -129,6 +133,11 @@ impl StreamCore {
     /// Replaces the tracker (new options; tracking starts over).
     pub fn set_tracker(&self, tracker: Tracker) {
         *self.tracker.lock().unwrap_or_else(|e| e.into_inner()) = tracker;
+    }
+
+    /// Makes this stream a room's camera: its results go to the room's viewers too.
+    pub fn publish_to(&self, room: Arc<Room>) {
+        *self.room.lock().unwrap_or_else(|e| e.into_inner()) = Some(room);
     }
 
     /// Ends the stream: no frame of it is processed after this returns (one already in a
@@ -306,6 +315,9 @@ fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64, metr
             let out = state.infer(&stream, &frame);
             stream.processed.fetch_add(1, Ordering::SeqCst);
             if !stream.is_closed() {
+                if let Some(room) = &*stream.room.lock().unwrap_or_else(|e| e.into_inner()) {
+                    room.publish_result(&out);
+                }
                 if let Ok(Some(_)) = stream.outbound.put(out) {
                     stream.results_dropped.fetch_add(1, Ordering::SeqCst);
                 }

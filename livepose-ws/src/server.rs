@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,6 +29,7 @@ use tokio::sync::oneshot;
 
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
+use crate::rooms::{Room, Rooms, Viewer};
 use crate::scheduler::{error_json, InFrame, OutMessage, StreamCore, StreamSettings, WorkerPool};
 
 /// Why the server could not start.
@@ -54,6 +55,7 @@ struct AppState {
     metrics: Arc<Metrics>,
     streams: Mutex<HashMap<String, Arc<StreamCore>>>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    rooms: Rooms,
     next_id: AtomicU64,
     clock: MonotonicClock,
 }
@@ -97,11 +99,14 @@ impl Server {
             config,
             streams: Mutex::new(HashMap::new()),
             per_ip: Mutex::new(HashMap::new()),
+            rooms: Rooms::default(),
             next_id: AtomicU64::new(1),
             clock: MonotonicClock::system(),
         });
         let app = Router::new()
             .route("/ws", get(ws_upgrade))
+            .route("/ws/rooms/{room}/camera", get(camera_upgrade))
+            .route("/ws/rooms/{room}/view", get(view_upgrade))
             .route("/health", get(health))
             .route("/streams", get(streams))
             .route("/metrics", get(metrics_text))
@@ -213,11 +218,7 @@ fn token_refusal(
     query: &HashMap<String, String>,
 ) -> Option<Response> {
     let token = state.config.token.as_ref()?;
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer == Some(token.as_str()) || query.get("token") == Some(token) {
+    if has_token(token, headers, query) {
         return None;
     }
     Some(refuse(
@@ -232,6 +233,129 @@ fn refuse(state: &AppState, status: StatusCode, why: String) -> Response {
     (status, why).into_response()
 }
 
+/// Whether `headers`/`query` carry `token` (bearer header or `?token=`).
+fn has_token(token: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer == Some(token) || query.get("token").map(String::as_str) == Some(token)
+}
+
+/// Checks the origin and the connection limits and counts the connection (released by
+/// [`release`]); the refusal, if any.
+fn admission_refusal(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    if !state.config.allowed_origins.is_empty() {
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {
+            return Some(refuse(
+                state,
+                StatusCode::FORBIDDEN,
+                format!("origin {origin:?} is not allowed"),
+            ));
+        }
+    }
+    let open = state
+        .streams
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    if open >= state.config.max_connections {
+        return Some(refuse(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the server is full ({open} streams)"),
+        ));
+    }
+    let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+    let count = per_ip.entry(peer.ip()).or_insert(0);
+    if *count >= state.config.max_connections_per_ip {
+        let n = *count;
+        drop(per_ip);
+        return Some(refuse(
+            state,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{n} streams are open from {} already", peer.ip()),
+        ));
+    }
+    *count += 1;
+    state
+        .metrics
+        .connections_total
+        .fetch_add(1, Ordering::Relaxed);
+    None
+}
+
+/// Undoes [`admission_refusal`]'s count when a connection ends.
+fn release(state: &AppState, peer: SocketAddr) {
+    let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(count) = per_ip.get_mut(&peer.ip()) {
+        *count -= 1;
+        if *count == 0 {
+            per_ip.remove(&peer.ip());
+        }
+    }
+}
+
+/// What a socket is for.
+enum Role {
+    /// A pose stream of its own.
+    Stream,
+    /// A room's camera.
+    Camera(String),
+    /// A room's viewer; `true`: also the camera's frames.
+    Viewer(String, bool),
+}
+
+async fn upgrade(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+    role: Role,
+) -> Response {
+    if let Some(refusal) = admission_refusal(&state, peer, &headers) {
+        return refusal;
+    }
+    let max = state.config.max_message_bytes;
+    ws.max_message_size(max)
+        .on_upgrade(move |socket| async move {
+            match role {
+                Role::Stream => stream_session(state.clone(), socket, None).await,
+                Role::Camera(name) => {
+                    let room = state.rooms.get(&name);
+                    if room.claim_camera() {
+                        stream_session(state.clone(), socket, Some(room.clone())).await;
+                        room.release_camera();
+                    } else {
+                        refuse_socket(socket, "camera_taken", "this room has a camera already")
+                            .await;
+                    }
+                    state.rooms.tidy(&name);
+                }
+                Role::Viewer(name, frames) => {
+                    viewer_session(&state, socket, &name, frames).await;
+                    state.rooms.tidy(&name);
+                }
+            }
+            release(&state, peer);
+        })
+        .into_response()
+}
+
+/// Sends a fatal error and closes.
+async fn refuse_socket(mut socket: WebSocket, code: &str, message: &str) {
+    let text = ServerMessage::Error(livepose_core::wire::control::ErrorReport {
+        code: code.to_string(),
+        message: message.to_string(),
+        sequence: None,
+        fatal: true,
+    })
+    .to_json();
+    let _ = socket.send(Message::Text(text.into())).await;
+    let _ = socket.close().await;
+}
+
 async fn ws_upgrade(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -242,59 +366,100 @@ async fn ws_upgrade(
     if let Some(refusal) = token_refusal(&state, &headers, &query) {
         return refusal;
     }
-    if !state.config.allowed_origins.is_empty() {
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {
+    upgrade(state, peer, headers, ws, Role::Stream).await
+}
+
+async fn camera_upgrade(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(token) = &state.config.room_token else {
+        return refuse(
+            &state,
+            StatusCode::FORBIDDEN,
+            "rooms are off: the server has no room token configured".into(),
+        );
+    };
+    if !has_token(token, &headers, &query) {
+        return refuse(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "publishing to a room needs the room token (`?token=` or a bearer header)".into(),
+        );
+    }
+    upgrade(state, peer, headers, ws, Role::Camera(room)).await
+}
+
+async fn view_upgrade(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if state.config.room_token.is_none() {
+        return refuse(
+            &state,
+            StatusCode::FORBIDDEN,
+            "rooms are off: the server has no room token configured".into(),
+        );
+    }
+    if let Some(token) = &state.config.view_token {
+        if !has_token(token, &headers, &query) {
             return refuse(
                 &state,
-                StatusCode::FORBIDDEN,
-                format!("origin {origin:?} is not allowed"),
+                StatusCode::UNAUTHORIZED,
+                "viewing this room needs the view token".into(),
             );
         }
     }
-    {
-        let open = state
-            .streams
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len();
-        if open >= state.config.max_connections {
-            return refuse(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the server is full ({open} streams)"),
-            );
-        }
-        let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        let count = per_ip.entry(peer.ip()).or_insert(0);
-        if *count >= state.config.max_connections_per_ip {
-            let n = *count;
-            drop(per_ip);
-            return refuse(
-                &state,
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("{n} streams are open from {} already", peer.ip()),
-            );
-        }
-        *count += 1;
-    }
-    state
-        .metrics
-        .connections_total
-        .fetch_add(1, Ordering::Relaxed);
-    let max = state.config.max_message_bytes;
-    ws.max_message_size(max)
-        .on_upgrade(move |socket| async move {
-            stream_session(state.clone(), socket).await;
-            let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(count) = per_ip.get_mut(&peer.ip()) {
-                *count -= 1;
-                if *count == 0 {
-                    per_ip.remove(&peer.ip());
+    let frames = query.get("frames").is_some_and(|v| v == "1" || v == "true");
+    upgrade(state, peer, headers, ws, Role::Viewer(room, frames)).await
+}
+
+/// A viewer: the room's results (and frames, if asked) until the socket closes.
+async fn viewer_session(state: &AppState, socket: WebSocket, name: &str, frames: bool) {
+    let room = state.rooms.get(name);
+    let viewer = Viewer::new(frames);
+    room.join(viewer.clone());
+    let (mut sink, mut source) = socket.split();
+    let writer = {
+        let viewer = viewer.clone();
+        tokio::spawn(async move {
+            loop {
+                let frame = async {
+                    match &viewer.frames {
+                        Some(frames) => frames.wait().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let message = tokio::select! {
+                    out = viewer.results.wait() => match out {
+                        Some(OutMessage::Binary(bytes)) => Message::Binary(bytes.into()),
+                        Some(OutMessage::Text(text)) => Message::Text(text.into()),
+                        None => break,
+                    },
+                    Some(bytes) = frame => Message::Binary(bytes.into()),
+                };
+                if sink.send(message).await.is_err() {
+                    break;
                 }
             }
+            let _ = sink.close().await;
         })
-        .into_response()
+    };
+    while let Some(Ok(message)) = source.next().await {
+        if matches!(message, Message::Close(_)) {
+            break;
+        }
+    }
+    room.leave(&viewer);
+    let _ = writer.await;
 }
 
 /// One image in, one JSON result out (image mode, the compatibility shape), for clients
@@ -412,6 +577,8 @@ struct Session {
     image: Vec<u8>,
     /// Start of the current one-second window and frames admitted in it.
     window: (Instant, u32),
+    /// The room whose camera this is: its viewers may get the frames too.
+    room: Option<Arc<Room>>,
 }
 
 impl Session {
@@ -444,7 +611,7 @@ impl Session {
     }
 }
 
-async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
+async fn stream_session(state: Arc<AppState>, socket: WebSocket, room: Option<Arc<Room>>) {
     let id = format!("s{}", state.next_id.fetch_add(1, Ordering::SeqCst));
     let builder = state.config.pipeline_builder();
     let settings = StreamSettings {
@@ -452,6 +619,9 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
         results: ResultFormat::Binary,
     };
     let stream = StreamCore::new(id.clone(), builder.tracker(), settings);
+    if let Some(room) = &room {
+        stream.publish_to(room.clone());
+    }
     state
         .streams
         .lock()
@@ -523,6 +693,7 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket) {
         said_hello: false,
         image: Vec::new(),
         window: (Instant::now(), 0),
+        room,
     };
     loop {
         let message = tokio::select! {
@@ -562,53 +733,58 @@ fn on_binary(state: &AppState, session: &mut Session, bytes: &[u8]) {
         max_message_bytes: state.config.max_message_bytes,
     };
     match FrameView::parse_with(bytes, &limits) {
-        Ok(view) => match view.header.format {
-            ImageFormat::Encoded(_) => {
-                let frame = InFrame {
-                    image: view.payload.to_vec(),
-                    raw: None,
-                    sequence: view.header.sequence,
-                    capture_ts_us: view.header.capture_ts_us,
-                    received_us: state.clock.now_wall_us(),
-                };
-                state.pool.submit(&session.stream, frame);
+        Ok(view) => {
+            if let Some(room) = &session.room {
+                room.publish_frame(bytes);
             }
-            ImageFormat::Raw {
-                layout,
-                width,
-                height,
-            } => {
-                let pixels = u64::from(width) * u64::from(height);
-                if pixels > state.config.max_pixels {
-                    session.stream.send_text(error_json(
-                        "image_too_large",
-                        &format!(
-                            "{width}x{height} is {pixels} pixels, more than the {} allowed",
-                            state.config.max_pixels
-                        ),
-                        view.header.sequence,
-                    ));
-                    return;
+            match view.header.format {
+                ImageFormat::Encoded(_) => {
+                    let frame = InFrame {
+                        image: view.payload.to_vec(),
+                        raw: None,
+                        sequence: view.header.sequence,
+                        capture_ts_us: view.header.capture_ts_us,
+                        received_us: state.clock.now_wall_us(),
+                    };
+                    state.pool.submit(&session.stream, frame);
                 }
-                // RGBA arrives from canvases; the pipeline takes RGB.
-                let image = match layout {
-                    PixelLayout::Rgb8 => view.payload.to_vec(),
-                    PixelLayout::Rgba8 => view
-                        .payload
-                        .chunks_exact(4)
-                        .flat_map(|p| [p[0], p[1], p[2]])
-                        .collect(),
-                };
-                let frame = InFrame {
-                    image,
-                    raw: Some((width, height)),
-                    sequence: view.header.sequence,
-                    capture_ts_us: view.header.capture_ts_us,
-                    received_us: state.clock.now_wall_us(),
-                };
-                state.pool.submit(&session.stream, frame);
+                ImageFormat::Raw {
+                    layout,
+                    width,
+                    height,
+                } => {
+                    let pixels = u64::from(width) * u64::from(height);
+                    if pixels > state.config.max_pixels {
+                        session.stream.send_text(error_json(
+                            "image_too_large",
+                            &format!(
+                                "{width}x{height} is {pixels} pixels, more than the {} allowed",
+                                state.config.max_pixels
+                            ),
+                            view.header.sequence,
+                        ));
+                        return;
+                    }
+                    // RGBA arrives from canvases; the pipeline takes RGB.
+                    let image = match layout {
+                        PixelLayout::Rgb8 => view.payload.to_vec(),
+                        PixelLayout::Rgba8 => view
+                            .payload
+                            .chunks_exact(4)
+                            .flat_map(|p| [p[0], p[1], p[2]])
+                            .collect(),
+                    };
+                    let frame = InFrame {
+                        image,
+                        raw: Some((width, height)),
+                        sequence: view.header.sequence,
+                        capture_ts_us: view.header.capture_ts_us,
+                        received_us: state.clock.now_wall_us(),
+                    };
+                    state.pool.submit(&session.stream, frame);
+                }
             }
-        },
+        }
         Err(e) => {
             state.metrics.errors.fetch_add(1, Ordering::Relaxed);
             session
