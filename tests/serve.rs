@@ -78,3 +78,56 @@ fn refuses_to_start_without_models() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("pose_detection.onnx"), "{stderr}");
 }
+
+#[test]
+fn the_stream_example_streams_a_clip_through_the_server() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = examples::example("serve")
+        .args(["--port", &port.to_string(), "--models"])
+        .arg(examples::shared().join("models"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let out = std::env::temp_dir().join(format!("livepose-stream-{port}.jsonl"));
+    let output = examples::example("stream")
+        .arg(examples::shared().join("media/lab_dance_1080x1920_60fps.mp4"))
+        .args(["--url", &format!("ws://127.0.0.1:{port}/ws")])
+        .args(["--max-frames", "20", "--fps", "30", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("20 frames sent"), "{text}");
+    let lines = std::fs::read_to_string(&out).unwrap();
+    let results: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        results.len() >= 10,
+        "{} results for 20 frames at 30 fps",
+        results.len()
+    );
+    assert!(results
+        .iter()
+        .all(|r| r["latency_us"].as_i64().unwrap() > 0));
+    assert!(results
+        .iter()
+        .any(|r| r["poses"].as_array().unwrap().len() == 1));
+    let _ = std::fs::remove_file(out);
+}

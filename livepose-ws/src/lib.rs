@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod client;
 pub mod config;
 pub mod metrics;
 pub mod rooms;
