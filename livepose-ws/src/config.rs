@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub room_token: Option<String>,
     /// Token a viewer must present (`/ws/rooms/{room}/view`); `None`: anyone may view.
     pub view_token: Option<String>,
+    /// Run the models (default). Off, every frame is answered at once with an empty result
+    /// (no decode, no inference): the transport alone, for measuring it.
+    pub inference: bool,
     /// Bearer token required on `/ws` and `/estimate_pose` (`Authorization: Bearer …` or
     /// `?token=…`, which browsers can send on a WebSocket); `None`: open.
     pub token: Option<String>,
@@ -70,6 +73,7 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             room_token: None,
             view_token: None,
+            inference: true,
             token: None,
         }
     }
@@ -142,6 +146,11 @@ impl ServerConfig {
     pub fn rooms(mut self, publish: impl Into<String>, view: Option<String>) -> Self {
         self.room_token = Some(publish.into());
         self.view_token = view;
+        self
+    }
+    /// Run the models, or answer every frame with an empty result (transport only).
+    pub fn inference(mut self, on: bool) -> Self {
+        self.inference = on;
         self
     }
     /// Require this bearer token.

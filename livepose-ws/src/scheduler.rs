@@ -205,7 +205,13 @@ impl std::fmt::Debug for WorkerPool {
 impl WorkerPool {
     /// Starts `workers` threads whose engines come from `builder` (models directory, hands,
     /// session options); each builds an engine per landmark model on first use.
-    pub fn start(workers: usize, builder: PipelineBuilder, metrics: Arc<Metrics>) -> Self {
+    /// With `inference` off, workers answer every frame with an empty result at once.
+    pub fn start(
+        workers: usize,
+        builder: PipelineBuilder,
+        inference: bool,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let queue = Arc::new(Queue {
             streams: Mutex::new((VecDeque::new(), false)),
             ready: Condvar::new(),
@@ -221,7 +227,7 @@ impl WorkerPool {
                 );
                 std::thread::Builder::new()
                     .name(format!("livepose-worker-{i}"))
-                    .spawn(move || worker(&queue, &builder, &inferences, &metrics))
+                    .spawn(move || worker(&queue, &builder, inference, &inferences, &metrics))
                     .expect("spawn worker thread")
             })
             .collect();
@@ -279,8 +285,15 @@ fn enqueue(queue: &Queue, stream: &Arc<StreamCore>) {
     queue.ready.notify_one();
 }
 
-fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64, metrics: &Metrics) {
+fn worker(
+    queue: &Queue,
+    builder: &PipelineBuilder,
+    inference: bool,
+    inferences: &AtomicU64,
+    metrics: &Metrics,
+) {
     let mut state = WorkerState {
+        echo: !inference,
         engines: HashMap::new(),
         builder,
         clock: MonotonicClock::system(),
@@ -290,11 +303,13 @@ fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64, metr
         text: String::new(),
     };
     // The default model's engine now, so the first frame does not wait for model loading.
-    match builder.build_engine() {
-        Ok(engine) => {
-            state.engines.insert(builder.model_kind(), engine);
+    if inference {
+        match builder.build_engine() {
+            Ok(engine) => {
+                state.engines.insert(builder.model_kind(), engine);
+            }
+            Err(e) => tracing::error!("worker cannot load the models: {e}"),
         }
-        Err(e) => tracing::error!("worker cannot load the models: {e}"),
     }
     loop {
         let stream = {
@@ -334,6 +349,8 @@ fn worker(queue: &Queue, builder: &PipelineBuilder, inferences: &AtomicU64, metr
 
 /// One worker's engines and reused buffers.
 struct WorkerState<'a> {
+    /// Answer with empty results, without decoding or inference.
+    echo: bool,
     engines: HashMap<ModelKind, Engine>,
     builder: &'a PipelineBuilder,
     clock: MonotonicClock,
@@ -348,6 +365,17 @@ impl WorkerState<'_> {
     /// encodes the result, or an error message.
     fn infer(&mut self, stream: &StreamCore, frame: &InFrame) -> OutMessage {
         let settings = *stream.settings.lock().unwrap_or_else(|e| e.into_inner());
+        if self.echo {
+            let now = self.clock.now_wall_us();
+            fill(&mut self.message, &PoseResult::default(), frame, now, now);
+            self.message.frames_dropped = stream.frames_dropped();
+            return encode(
+                &self.message,
+                &PoseResult::default(),
+                settings.results,
+                &mut self.text,
+            );
+        }
         let engine = match self.engines.entry(settings.model) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {

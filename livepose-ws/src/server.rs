@@ -80,7 +80,9 @@ impl Server {
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         let builder = config.pipeline_builder();
         // Fail now, not on the first frame, if the models are missing.
-        builder.build_engine()?;
+        if config.inference {
+            builder.build_engine()?;
+        }
         let listener =
             TcpListener::bind(config.addr)
                 .await
@@ -94,7 +96,7 @@ impl Server {
         })?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
-            pool: WorkerPool::start(config.workers, builder, metrics.clone()),
+            pool: WorkerPool::start(config.workers, builder, config.inference, metrics.clone()),
             metrics,
             config,
             streams: Mutex::new(HashMap::new()),
