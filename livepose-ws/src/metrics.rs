@@ -95,6 +95,14 @@ impl Metrics {
             "Results produced.",
             load(&self.results),
         );
+        if let Some(bytes) = resident_bytes() {
+            metric(
+                "livepose_process_resident_bytes",
+                "gauge",
+                "Resident memory of the server process.",
+                bytes,
+            );
+        }
         metric(
             "livepose_errors_total",
             "counter",
@@ -136,4 +144,12 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The process's resident memory (Linux: `VmRSS` of `/proc/self/status`).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

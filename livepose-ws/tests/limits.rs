@@ -111,6 +111,7 @@ async fn connections_per_ip_are_capped_and_counted_in_metrics() {
         "livepose_inferences_total 1",
         "livepose_latency_microseconds{quantile=\"0.5\"}",
         "livepose_stage_microseconds_total{stage=\"landmarks\"}",
+        "livepose_process_resident_bytes ",
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
@@ -181,7 +182,7 @@ async fn frames_over_the_rate_cap_get_an_error() {
             .metrics()
             .rate_limited_total
             .load(std::sync::atomic::Ordering::SeqCst)
-            >= 3
+            >= 1
     );
     server.shutdown().await;
 }
