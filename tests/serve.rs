@@ -7,7 +7,7 @@ mod examples;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::Stdio;
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::Duration;
 
 fn get(addr: &str, path: &str) -> String {
@@ -25,8 +25,9 @@ fn get(addr: &str, path: &str) -> String {
     response
 }
 
-#[test]
-fn serves_health_and_streams_and_stops_on_sigint() {
+/// The serve example on a free port with the shared models: the process, its port, its
+/// standard output after the first line, and that line.
+fn start_serve() -> (Child, u16, BufReader<ChildStdout>, String) {
     // A free port: bind, note, release.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -43,6 +44,12 @@ fn serves_health_and_streams_and_stops_on_sigint() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
+    (child, port, stdout, first)
+}
+
+#[test]
+fn serves_health_and_streams_and_stops_on_sigint() {
+    let (mut child, port, mut stdout, first) = start_serve();
     assert!(
         first.contains(&format!("ws://127.0.0.1:{port}/ws")),
         "{first}"
@@ -81,21 +88,7 @@ fn refuses_to_start_without_models() {
 
 #[test]
 fn the_stream_example_streams_a_clip_through_the_server() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = examples::example("serve")
-        .args(["--port", &port.to_string(), "--models"])
-        .arg(examples::shared().join("models"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (mut server, port, _stdout, _first) = start_serve();
     let out = std::env::temp_dir().join(format!("livepose-stream-{port}.jsonl"));
     let output = examples::example("stream")
         .arg(examples::shared().join("media/lab_dance_1080x1920_60fps.mp4"))

@@ -205,13 +205,14 @@ impl std::fmt::Debug for WorkerPool {
 impl WorkerPool {
     /// Starts `workers` threads whose engines come from `builder` (models directory, hands,
     /// session options); each builds an engine per landmark model on first use.
-    /// With `inference` off, workers answer every frame with an empty result at once.
+    /// With `inference` off, workers answer every frame with an empty result at once. Fails
+    /// if the OS refuses a thread.
     pub fn start(
         workers: usize,
         builder: PipelineBuilder,
         inference: bool,
         metrics: Arc<Metrics>,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         let queue = Arc::new(Queue {
             streams: Mutex::new((VecDeque::new(), false)),
             ready: Condvar::new(),
@@ -228,14 +229,13 @@ impl WorkerPool {
                 std::thread::Builder::new()
                     .name(format!("livepose-worker-{i}"))
                     .spawn(move || worker(&queue, &builder, inference, &inferences, &metrics))
-                    .expect("spawn worker thread")
             })
-            .collect();
-        WorkerPool {
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(WorkerPool {
             queue,
             workers,
             inferences,
-        }
+        })
     }
 
     /// Hands `frame` to `stream` (latest wins) and queues the stream if it is not queued.

@@ -47,6 +47,9 @@ pub enum ServerError {
     /// The models could not be loaded.
     #[error(transparent)]
     Models(#[from] livepose_core::inference::PipelineError),
+    /// The worker threads could not be started.
+    #[error("cannot start the inference workers: {0}")]
+    Workers(std::io::Error),
 }
 
 struct AppState {
@@ -96,7 +99,8 @@ impl Server {
         })?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
-            pool: WorkerPool::start(config.workers, builder, config.inference, metrics.clone()),
+            pool: WorkerPool::start(config.workers, builder, config.inference, metrics.clone())
+                .map_err(ServerError::Workers)?,
             metrics,
             config,
             streams: Mutex::new(HashMap::new()),

@@ -1,29 +1,19 @@
 //! The Rust client against the real server: hello and welcome, results for its frames,
 //! and reconnection when the server goes away and comes back on the same port.
 
+#[path = "support/media.rs"]
+mod media;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use livepose_core::wire::control::ServerMessage;
 use livepose_ws::client::{Client, ClientConfig, Event};
 use livepose_ws::{Server, ServerConfig};
-
-fn shared() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
+use media::{dance_jpeg, shared};
 
 fn jpeg() -> Vec<u8> {
-    std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(shared().join("media/lab_dance_1080x1920_60fps.mp4"))
-        .args(["-vf", "select=eq(n\\,35),scale=540:960", "-frames:v", "1"])
-        .args(["-q:v", "4", "-f", "mjpeg", "-"])
-        .output()
-        .expect("ffmpeg")
-        .stdout
+    dance_jpeg(35)
 }
 
 async fn server(addr: SocketAddr) -> Server {

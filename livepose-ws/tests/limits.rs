@@ -3,32 +3,22 @@
 //! that answers no pings is dropped, frames over the rate cap are refused with an error,
 //! `/metrics` counts what happened, `POST /estimate_pose` answers one image.
 
-use std::path::PathBuf;
+#[path = "support/media.rs"]
+mod media;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{FrameHeader, ImageFormat};
 use livepose_ws::{Server, ServerConfig};
+use media::{dance_jpeg, shared};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-fn shared() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
-
 fn jpeg() -> Vec<u8> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(shared().join("media/lab_dance_1080x1920_60fps.mp4"))
-        .args(["-vf", "select=eq(n\\,20),scale=540:960", "-frames:v", "1"])
-        .args(["-q:v", "4", "-f", "mjpeg", "-"])
-        .output()
-        .expect("ffmpeg");
-    out.stdout
+    dance_jpeg(20)
 }
 
 fn config() -> ServerConfig {

@@ -2,30 +2,20 @@
 //! several viewers get its results (and, if they ask, its frames), tokens are enforced, a
 //! second camera is refused.
 
-use std::path::PathBuf;
+#[path = "support/media.rs"]
+mod media;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{peek_type, FrameHeader, ImageFormat, MessageType, ResultView};
 use livepose_ws::{Server, ServerConfig};
+use media::{dance_jpeg, shared};
 use tokio_tungstenite::tungstenite::{self, Message};
 
-fn shared() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
-
 fn jpeg() -> Vec<u8> {
-    std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(shared().join("media/lab_dance_1080x1920_60fps.mp4"))
-        .args(["-vf", "select=eq(n\\,25),scale=540:960", "-frames:v", "1"])
-        .args(["-q:v", "4", "-f", "mjpeg", "-"])
-        .output()
-        .expect("ffmpeg")
-        .stdout
+    dance_jpeg(25)
 }
 
 fn frame(sequence: u64, jpeg: &[u8]) -> Message {

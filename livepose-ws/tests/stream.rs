@@ -1,40 +1,25 @@
 //! The server on a real socket with the real models (`../shared/models`) and real frames of
 //! the shared clips: binary and JSON clients, bad input, latest-wins, and cleanup on close.
 
-use std::path::PathBuf;
+#[path = "support/media.rs"]
+mod media;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{compat, FrameHeader, ImageFormat, ResultView};
 use livepose_ws::{Server, ServerConfig};
+use media::{dance_jpeg, shared};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-fn shared() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
-
-/// Frames `first..first + count` of the dance clip as 540x960 JPEGs (ffmpeg).
+/// Frames `first..first + count` of the dance clip as 540x960 JPEGs.
 fn jpegs(first: usize, count: usize) -> Vec<Vec<u8>> {
-    (first..first + count)
-        .map(|i| {
-            let out = std::process::Command::new("ffmpeg")
-                .args(["-v", "error", "-i"])
-                .arg(shared().join("media/lab_dance_1080x1920_60fps.mp4"))
-                .args(["-vf", &format!("select=eq(n\\,{i}),scale=540:960")])
-                .args(["-frames:v", "1", "-q:v", "4", "-f", "mjpeg", "-"])
-                .output()
-                .expect("ffmpeg");
-            assert!(!out.stdout.is_empty());
-            out.stdout
-        })
-        .collect()
+    (first..first + count).map(dance_jpeg).collect()
 }
 
 async fn server() -> Server {
