@@ -1,6 +1,6 @@
-//! The example server: pose estimation over WebSocket at `ws://HOST:PORT/ws`, plus
-//! `GET /health`, `GET /streams`, `GET /metrics` and `POST /estimate_pose`. Every option
-//! is a flag, most also an environment variable.
+//! The example server: pose estimation over WebSocket at `ws://HOST:PORT/ws`, the browser
+//! demo at `http://HOST:PORT/`, plus `GET /health`, `GET /streams`, `GET /metrics` and
+//! `POST /estimate_pose`. Every option is a flag, most also an environment variable.
 //!
 //! ```text
 //! cargo run --release --example serve -- --models ../shared/models
@@ -70,6 +70,9 @@ struct Args {
     /// Seconds between pings (a connection that answers none of two is closed).
     #[arg(long, default_value_t = 10.0)]
     heartbeat_secs: f64,
+    /// Do not serve the browser demo at `/`.
+    #[arg(long)]
+    no_demo: bool,
 }
 
 #[tokio::main]
@@ -93,6 +96,7 @@ async fn main() {
         .max_connections(args.max_connections, args.max_connections_per_ip)
         .max_fps(args.max_fps)
         .max_message_bytes(args.max_message_bytes)
+        .demo(!args.no_demo)
         .heartbeat(std::time::Duration::from_secs_f64(
             args.heartbeat_secs.max(0.01),
         ));
@@ -112,10 +116,11 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    println!(
-        "livepose: ws://{}/ws (health: /health, streams: /streams)",
-        server.local_addr()
-    );
+    let addr = server.local_addr();
+    println!("livepose: ws://{addr}/ws (health: /health, streams: /streams)");
+    if !args.no_demo {
+        println!("demo: http://{addr}/");
+    }
     let _ = tokio::signal::ctrl_c().await;
     println!("shutting down");
     server.shutdown().await;

@@ -4,13 +4,18 @@
 #   libturbojpeg0-dev   libjpeg-turbo, the JPEG yardstick (and the `turbojpeg` feature)
 #   pkg-config          finds libturbojpeg
 #   xxd                 scripts/fuzz.sh turns the hex golden vectors into seed files
-# and ONNX Runtime from PyPI (scripts/setup-ort.sh).
+#   chromium            the browser demo's end-to-end test (headless)
+#   nodejs, npm         the demo's JavaScript tests (only if node is missing)
+# ONNX Runtime from PyPI (scripts/setup-ort.sh), and the demo's npm packages
+# (playwright-core, from livepose-ws/demo/package-lock.json).
 # Idempotent: installs only what is missing. Rust (cargo) must already be there.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v xxd >/dev/null 2>&1 || need+=(xxd)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 pkg-config --exists libturbojpeg 2>/dev/null || need+=(libturbojpeg0-dev)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -21,3 +26,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
 bash "$(dirname "$0")/setup-ort.sh"
+demo="$(dirname "$0")/../livepose-ws/demo"
+[ -d "$demo/node_modules/playwright-core" ] || (cd "$demo" && npm ci --no-audit --no-fund --loglevel=error)

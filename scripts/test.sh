@@ -20,6 +20,11 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== benches, test mode (each benchmark runs once)"
 cargo test --benches --locked -q
+echo "== browser demo: JavaScript codec against the golden vectors, drawing, headless Chromium end to end"
+cargo build --example serve --locked -q
+node_log=$(mktemp)
+trap 'rm -f "$log" "$node_log"' EXIT
+(cd livepose-ws/demo && npm test) 2>&1 | tee "$node_log"
 
 if [ -n "${LIVEPOSE_FUZZ_SECONDS:-}" ]; then
   echo "== fuzz targets, ${LIVEPOSE_FUZZ_SECONDS}s each"
@@ -32,8 +37,10 @@ if [ -n "${LIVEPOSE_FUZZ_SECONDS:-}" ]; then
   fi
   grep -E '^== fuzzing|^Done [0-9]+ runs' "$fuzz_log"
 fi
-# One closing line with the totals of `cargo test --workspace` above.
+# One closing line with the totals of `cargo test --workspace` and the demo's node tests.
 passed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | awk '{s += $6} END {print s + 0}')
+passed=$((passed + $(awk '/^# pass /{print $3}' "$node_log")))
+failed=$((failed + $(awk '/^# fail /{print $3}' "$node_log")))
 echo "== all checks passed"
 echo "tests: $passed passed, $failed failed"

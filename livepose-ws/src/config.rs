@@ -53,6 +53,8 @@ pub struct ServerConfig {
     /// Bearer token required on `/ws` and `/estimate_pose` (`Authorization: Bearer …` or
     /// `?token=…`, which browsers can send on a WebSocket); `None`: open.
     pub token: Option<String>,
+    /// Serve the browser demo at `/` (default on; see [`crate::demo`]).
+    pub demo: bool,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +77,7 @@ impl Default for ServerConfig {
             view_token: None,
             inference: true,
             token: None,
+            demo: true,
         }
     }
 }
@@ -156,6 +159,12 @@ impl ServerConfig {
     /// Require this bearer token.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+    /// Serve the browser demo at `/`, or not (the page is static and needs no token; its
+    /// socket does, with `/?token=…`).
+    pub fn demo(mut self, on: bool) -> Self {
+        self.demo = on;
         self
     }
 

@@ -19,6 +19,7 @@
 
 pub mod client;
 pub mod config;
+pub mod demo;
 pub mod metrics;
 pub mod rooms;
 pub mod scheduler;

@@ -1,5 +1,5 @@
 //! The HTTP and WebSocket server: `GET /ws` (one pose stream per socket), `GET /health`,
-//! `GET /streams`, `GET /metrics`, `POST /estimate_pose`.
+//! `GET /streams`, `GET /metrics`, `POST /estimate_pose`, and the browser demo at `/`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -109,7 +109,11 @@ impl Server {
             next_id: AtomicU64::new(1),
             clock: MonotonicClock::system(),
         });
-        let app = Router::new()
+        let mut app = Router::new();
+        if state.config.demo {
+            app = crate::demo::routes(app);
+        }
+        let app = app
             .route("/ws", get(ws_upgrade))
             .route("/ws/rooms/{room}/camera", get(camera_upgrade))
             .route("/ws/rooms/{room}/view", get(view_upgrade))

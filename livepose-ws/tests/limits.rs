@@ -3,18 +3,19 @@
 //! that answers no pings is dropped, frames over the rate cap are refused with an error,
 //! `/metrics` counts what happened, `POST /estimate_pose` answers one image.
 
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/media.rs"]
 mod media;
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use http::http;
 use livepose_core::image::Codec;
 use livepose_core::wire::{FrameHeader, ImageFormat};
 use livepose_ws::{Server, ServerConfig};
 use media::{dance_jpeg, shared};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 fn jpeg() -> Vec<u8> {
@@ -33,26 +34,6 @@ fn frame(sequence: u64, jpeg: &[u8]) -> Message {
     let mut bytes = Vec::new();
     header.encode_with_payload(jpeg, &mut bytes).unwrap();
     Message::Binary(bytes.into())
-}
-
-/// A raw HTTP/1.1 request; returns (status, body).
-async fn http(server: &Server, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-    let mut socket = TcpStream::connect(server.local_addr()).await.unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    socket.write_all(head.as_bytes()).await.unwrap();
-    socket.write_all(body).await.unwrap();
-    let mut response = Vec::new();
-    socket.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (status, body)
 }
 
 fn refused_status(error: tungstenite::Error) -> u16 {
@@ -77,7 +58,7 @@ async fn a_configured_token_is_required() {
         .unwrap();
     socket.send(frame(1, &jpeg())).await.unwrap();
     assert!(matches!(socket.next().await, Some(Ok(Message::Binary(_)))));
-    let (status, _) = http(&server, "POST", "/estimate_pose", &jpeg()).await;
+    let (status, _, _) = http(&server, "POST", "/estimate_pose", &jpeg()).await;
     assert_eq!(status, 401, "the HTTP endpoint needs it too");
     server.shutdown().await;
 }
@@ -91,7 +72,7 @@ async fn connections_per_ip_are_capped_and_counted_in_metrics() {
     assert_eq!(refused_status(refused), 429);
     first.send(frame(1, &jpeg())).await.unwrap();
     assert!(matches!(first.next().await, Some(Ok(Message::Binary(_)))));
-    let (status, metrics) = http(&server, "GET", "/metrics", b"").await;
+    let (status, _, metrics) = http(&server, "GET", "/metrics", b"").await;
     assert_eq!(status, 200);
     for line in [
         "livepose_connections 1",
@@ -180,14 +161,14 @@ async fn frames_over_the_rate_cap_get_an_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn estimate_pose_answers_one_image_with_json() {
     let server = Server::start(config()).await.unwrap();
-    let (status, body) = http(&server, "POST", "/estimate_pose", &jpeg()).await;
+    let (status, _, body) = http(&server, "POST", "/estimate_pose", &jpeg()).await;
     assert_eq!(status, 200, "{body}");
     let result: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(
         result["body"].as_array().is_some_and(|b| !b.is_empty()),
         "{result}"
     );
-    let (status, body) = http(&server, "POST", "/estimate_pose", b"not an image").await;
+    let (status, _, body) = http(&server, "POST", "/estimate_pose", b"not an image").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("error"), "{body}");
     server.shutdown().await;

@@ -1,0 +1,156 @@
+// End to end in a real browser: the example server (`serve`, real models), headless
+// Chromium (Debian's `chromium`, driven by playwright-core) with a fake camera fed from a
+// shared clip of a real person, and the demo page. Asserts that results arrive, that
+// skeletons are drawn on the overlay canvas, and that closing the page ends the stream on
+// the server; saves screenshots under target/artifacts/.
+//
+// Needs: target/debug/examples/serve (or LIVEPOSE_SERVE_BIN), ../shared (or
+// LIVEPOSE_SHARED), ffmpeg, /usr/bin/chromium (or CHROMIUM_PATH). scripts/test.sh
+// provides them all; a missing one fails the test with its name, nothing is skipped.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const SHARED = process.env.LIVEPOSE_SHARED ?? path.resolve(ROOT, '../shared');
+const SERVE = process.env.LIVEPOSE_SERVE_BIN ?? path.join(ROOT, 'target/debug/examples/serve');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = process.env.LIVEPOSE_ARTIFACTS ?? path.join(ROOT, 'target/artifacts');
+const WAIT_MS = 120_000;
+
+let work;
+let server;
+let baseUrl;
+let browser;
+
+function need(file, what) {
+  assert.ok(existsSync(file), `${what} not found at ${file}`);
+}
+
+// The first `seconds` of a shared clip, re-encoded by ffmpeg with `args`.
+function clip(name, out, seconds, args) {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', path.join(SHARED, 'media', name), '-t', String(seconds), ...args, out]);
+  return out;
+}
+
+async function startServer() {
+  const child = spawn(SERVE, ['--port', '0', '--models', path.join(SHARED, 'models')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const demo = line.match(/^demo: (http:\/\/\S+)/);
+    if (demo) return { child, url: demo[1] };
+  }
+  throw new Error('serve exited without printing its demo address');
+}
+
+async function streams() {
+  const response = await fetch(new URL('/streams', baseUrl));
+  return (await response.json()).streams ?? [];
+}
+
+async function waitFor(what, check, timeoutMs = WAIT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+before(async () => {
+  need(SERVE, 'the serve example (cargo build --example serve)');
+  need(path.join(SHARED, 'media'), 'the shared clips');
+  need(CHROMIUM, 'Chromium (apt-get install chromium)');
+  work = mkdtempSync(path.join(tmpdir(), 'livepose-e2e-'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // Chromium's fake camera plays a .y4m file in a loop: 4 s of the dance clip.
+  const camera = clip('lab_dance_1080x1920_60fps.mp4', path.join(work, 'camera.y4m'), 4,
+    ['-vf', 'scale=360:640,fps=30', '-pix_fmt', 'yuv420p']);
+  ({ child: server, url: baseUrl } = await startServer());
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${camera}`,
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGINT');
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+// Runs the page until `frames` display frames had a skeleton drawn; returns the page's
+// counters and how many overlay pixels are painted.
+async function runUntilDrawn(page, frames) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await waitFor(`${frames} drawn frames`, async () => {
+    const s = await page.evaluate(() => window.liveposeDemo);
+    if (s.errors.length > 0 || errors.length > 0) assert.fail(`page errors: ${[...s.errors, ...errors].join('; ')}`);
+    return s.framesDrawn >= frames && s.results >= 10;
+  });
+  return page.evaluate(() => {
+    const s = window.liveposeDemo;
+    const canvas = document.getElementById('overlay');
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted += 1;
+    const video = document.getElementById('video');
+    return {
+      video: [video.videoWidth, video.videoHeight],
+      results: s.results, withPoses: s.resultsWithPoses, framesDrawn: s.framesDrawn, sent: s.sent,
+      lastBones: s.lastBones, painted, size: [canvas.width, canvas.height],
+      stats: document.getElementById('stats').textContent,
+      serverTotalUs: s.last.timingsUs[6],
+    };
+  });
+}
+
+test('camera: frames go to the server, skeletons come back and are drawn', async () => {
+  const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
+  await page.goto(baseUrl);
+  await page.click('#camera');
+  const seen = await runUntilDrawn(page, 30);
+  console.log('camera:', JSON.stringify(seen));
+  assert.deepEqual(seen.size, seen.video, 'the overlay has the video\'s size');
+  assert.ok(seen.withPoses >= 0.9 * seen.results, `a pose in ${seen.withPoses} of ${seen.results} results`);
+  assert.ok(seen.lastBones >= 10, `${seen.lastBones} bones in the last drawn frame`);
+  assert.ok(seen.painted >= 500, `${seen.painted} overlay pixels painted`);
+  assert.match(seen.stats, /latency e2e p50 \d+ ms/);
+  assert.match(seen.stats, /landmarks \d+\.\d/);
+  assert.ok(seen.serverTotalUs > 0);
+  assert.equal((await streams()).length, 1, 'the page holds one stream');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'demo-camera.png') });
+  await page.close();
+  await waitFor('the server to drop the closed stream', async () => (await streams()).length === 0, 10_000);
+});
+
+test('video file: the same through the file input', async () => {
+  const video = clip('outdoor_two_people_1768x994_30fps.mp4', path.join(work, 'people.webm'), 3,
+    ['-vf', 'scale=640:-2', '-c:v', 'libvpx', '-b:v', '2M', '-an']);
+  const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+  await page.goto(baseUrl);
+  await page.setInputFiles('#file', video);
+  const seen = await runUntilDrawn(page, 30);
+  console.log('file:', JSON.stringify(seen));
+  assert.deepEqual(seen.size, [640, 360]);
+  assert.ok(seen.withPoses >= 0.8 * seen.results, `a pose in ${seen.withPoses} of ${seen.results} results`);
+  assert.ok(seen.painted >= 300, `${seen.painted} overlay pixels painted`);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'demo-file.png') });
+  await page.close();
+});
