@@ -5,7 +5,8 @@
 //!    server answers each frame with an empty result): the transport's own cost;
 //! 2. one stream at 30 fps with the lite model: server-side latency per result (received to
 //!    result sent to the socket writer) against the landmark model's time in the same
-//!    result, i.e. what the server adds to the model.
+//!    result, split into the pipeline's other work (JPEG decode, crop, post-processing)
+//!    and what the server itself adds (queueing, scheduling, encoding, the socket writer).
 //!
 //! In test mode (`cargo test --benches`) it runs a few frames only.
 
@@ -105,6 +106,10 @@ async fn main() {
         LatencyHistogram::new(),
         LatencyHistogram::new(),
     );
+    // The pipeline's own work besides the model (decode, crop, detector, post) and what the
+    // server adds around the pipeline (queueing, scheduling, encoding, the socket writer).
+    let (mut pipeline_rest, mut server_own) = (LatencyHistogram::new(), LatencyHistogram::new());
+    let mut stages: Vec<LatencyHistogram> = (0..4).map(|_| LatencyHistogram::new()).collect();
     let mut last = 0;
     while last < frames_n {
         let Some(Ok(Message::Binary(bytes))) = source.next().await else {
@@ -113,10 +118,21 @@ async fn main() {
         let result = ResultView::parse(&bytes).unwrap();
         last = result.sequence;
         let latency = result.server_end_us.saturating_sub(result.server_recv_us);
-        let landmarks = u64::from(result.timings().landmarks);
+        let timings = result.timings();
+        let landmarks = u64::from(timings.landmarks);
+        let total = u64::from(timings.total);
         server_side.record(latency);
         model.record(landmarks);
         overhead.record(latency.saturating_sub(landmarks));
+        pipeline_rest.record(total.saturating_sub(landmarks));
+        server_own.record(latency.saturating_sub(total));
+        for (h, v) in
+            stages
+                .iter_mut()
+                .zip([timings.decode, timings.detect, timings.crop, timings.post])
+        {
+            h.record(u64::from(v));
+        }
     }
     let _ = sender.await;
     let (s, m, o) = (server_side.summary(), model.summary(), overhead.summary());
@@ -127,6 +143,18 @@ async fn main() {
         ms(m.p50),
         ms(o.p50),
         ms(o.p95)
+    );
+    let (rest, own) = (pipeline_rest.summary(), server_own.summary());
+    let p: Vec<f64> = stages.iter().map(|h| ms(h.summary().p50)).collect();
+    println!(
+        "   stage p50: decode {:.2} detect {:.2} crop {:.2} post {:.2} ms",
+        p[0], p[1], p[2], p[3]
+    );
+    println!(
+        "   of which pipeline work besides the model (JPEG decode, crop, post) p50 {:.2} ms, and the server itself (queue, schedule, encode, send) p50 {:.2} ms, p95 {:.2} ms",
+        ms(rest.p50),
+        ms(own.p50),
+        ms(own.p95)
     );
     real.shutdown().await;
 }
