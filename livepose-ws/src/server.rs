@@ -379,6 +379,15 @@ async fn ws_upgrade(
     upgrade(state, peer, headers, ws, Role::Stream).await
 }
 
+/// The refusal of a room socket on a server without rooms (no room token configured).
+fn rooms_off(state: &AppState) -> Response {
+    refuse(
+        state,
+        StatusCode::FORBIDDEN,
+        "rooms are off: the server has no room token configured".into(),
+    )
+}
+
 async fn camera_upgrade(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -388,11 +397,7 @@ async fn camera_upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(token) = &state.config.room_token else {
-        return refuse(
-            &state,
-            StatusCode::FORBIDDEN,
-            "rooms are off: the server has no room token configured".into(),
-        );
+        return rooms_off(&state);
     };
     if !has_token(token, &headers, &query) {
         return refuse(
@@ -413,11 +418,7 @@ async fn view_upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     if state.config.room_token.is_none() {
-        return refuse(
-            &state,
-            StatusCode::FORBIDDEN,
-            "rooms are off: the server has no room token configured".into(),
-        );
+        return rooms_off(&state);
     }
     if let Some(token) = &state.config.view_token {
         if !has_token(token, &headers, &query) {
