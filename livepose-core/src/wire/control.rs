@@ -65,6 +65,45 @@ pub enum RunMode {
     Image,
 }
 
+/// A name that is none of an option's values (see the `FromStr` impls of [`ModelKind`],
+/// [`SmoothingKind`] and [`RunMode`], which read the same names as the JSON fields).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?} (expected one of: {expected})")]
+pub struct UnknownOption {
+    /// The option: `model`, `smoothing` or `mode`.
+    pub what: &'static str,
+    /// The name given.
+    pub value: String,
+    /// The names accepted, comma-separated.
+    pub expected: &'static str,
+}
+
+macro_rules! option_names {
+    ($ty:ty, $what:literal, $($name:literal => $variant:expr),+ $(,)?) => {
+        impl std::str::FromStr for $ty {
+            type Err = UnknownOption;
+
+            fn from_str(value: &str) -> Result<Self, UnknownOption> {
+                match value {
+                    $($name => Ok($variant),)+
+                    _ => Err(UnknownOption {
+                        what: $what,
+                        value: value.to_string(),
+                        expected: concat!($($name, ", "),+).trim_end_matches(", "),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+option_names!(ModelKind, "model", "lite" => ModelKind::Lite, "full" => ModelKind::Full);
+option_names!(
+    SmoothingKind, "smoothing",
+    "one_euro" => SmoothingKind::OneEuro, "ema" => SmoothingKind::Ema, "none" => SmoothingKind::None,
+);
+option_names!(RunMode, "mode", "live" => RunMode::Live, "image" => RunMode::Image);
+
 /// Stream options a client may set in `hello` or `config`. Absent fields keep their value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamOptions {
@@ -252,6 +291,27 @@ impl ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_names_parse_like_the_json_fields() {
+        for kind in [ModelKind::Lite, ModelKind::Full] {
+            let name = serde_json::to_value(kind).unwrap();
+            assert_eq!(name.as_str().unwrap().parse::<ModelKind>(), Ok(kind));
+        }
+        for kind in [SmoothingKind::OneEuro, SmoothingKind::Ema, SmoothingKind::None] {
+            let name = serde_json::to_value(kind).unwrap();
+            assert_eq!(name.as_str().unwrap().parse::<SmoothingKind>(), Ok(kind));
+        }
+        for kind in [RunMode::Live, RunMode::Image] {
+            let name = serde_json::to_value(kind).unwrap();
+            assert_eq!(name.as_str().unwrap().parse::<RunMode>(), Ok(kind));
+        }
+        let err = "heavy".parse::<ModelKind>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown model \"heavy\" (expected one of: lite, full)"
+        );
+    }
 
     #[test]
     fn client_messages_round_trip() {
