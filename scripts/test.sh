@@ -25,6 +25,10 @@ cargo build --example serve --locked -q
 node_log=$(mktemp)
 trap 'rm -f "$log" "$node_log"' EXIT
 (cd livepose-ws/demo && npm test) 2>&1 | tee "$node_log"
+echo "== Python package: wheel, fresh virtualenv, stubtest, pytest"
+py_log=$(mktemp)
+trap 'rm -f "$log" "$node_log" "$py_log"' EXIT
+bash scripts/test-python.sh 2>&1 | tee "$py_log"
 
 if [ -n "${LIVEPOSE_FUZZ_SECONDS:-}" ]; then
   echo "== fuzz targets, ${LIVEPOSE_FUZZ_SECONDS}s each"
@@ -37,10 +41,11 @@ if [ -n "${LIVEPOSE_FUZZ_SECONDS:-}" ]; then
   fi
   grep -E '^== fuzzing|^Done [0-9]+ runs' "$fuzz_log"
 fi
-# One closing line with the totals of `cargo test --workspace` and the demo's node tests.
+# One closing line with the totals of `cargo test --workspace`, the demo's node tests and pytest.
 passed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | awk '{s += $6} END {print s + 0}')
 passed=$((passed + $(awk '/^# pass /{print $3}' "$node_log")))
 failed=$((failed + $(awk '/^# fail /{print $3}' "$node_log")))
+passed=$((passed + $(grep -oE '[0-9]+ passed' "$py_log" | tail -1 | awk '{print $1}')))
 echo "== all checks passed"
 echo "tests: $passed passed, $failed failed"

@@ -298,7 +298,11 @@ mod tests {
             let name = serde_json::to_value(kind).unwrap();
             assert_eq!(name.as_str().unwrap().parse::<ModelKind>(), Ok(kind));
         }
-        for kind in [SmoothingKind::OneEuro, SmoothingKind::Ema, SmoothingKind::None] {
+        for kind in [
+            SmoothingKind::OneEuro,
+            SmoothingKind::Ema,
+            SmoothingKind::None,
+        ] {
             let name = serde_json::to_value(kind).unwrap();
             assert_eq!(name.as_str().unwrap().parse::<SmoothingKind>(), Ok(kind));
         }
