@@ -25,6 +25,9 @@ cargo build --example serve --locked -q
 node_log=$(mktemp)
 trap 'rm -f "$log" "$node_log"' EXIT
 (cd livepose-ws/demo && npm test) 2>&1 | tee "$node_log"
+echo "== Node package: npm install (builds the addon), tsc on the definitions, node --test"
+rm -f livepose-node/livepose.node
+(cd livepose-node && LIVEPOSE_NODE_PROFILE=dev npm install --no-audit --no-fund --loglevel=error && npm test) 2>&1 | tee -a "$node_log"
 echo "== Python package: wheel, fresh virtualenv, stubtest, pytest"
 py_log=$(mktemp)
 trap 'rm -f "$log" "$node_log" "$py_log"' EXIT
@@ -41,11 +44,12 @@ if [ -n "${LIVEPOSE_FUZZ_SECONDS:-}" ]; then
   fi
   grep -E '^== fuzzing|^Done [0-9]+ runs' "$fuzz_log"
 fi
-# One closing line with the totals of `cargo test --workspace`, the demo's node tests and pytest.
+# One closing line with the totals of `cargo test --workspace`, the node tests (demo and
+# package) and pytest.
 passed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | awk '{s += $6} END {print s + 0}')
-passed=$((passed + $(awk '/^# pass /{print $3}' "$node_log")))
-failed=$((failed + $(awk '/^# fail /{print $3}' "$node_log")))
+passed=$((passed + $(awk '/^# pass /{s += $3} END {print s + 0}' "$node_log")))
+failed=$((failed + $(awk '/^# fail /{s += $3} END {print s + 0}' "$node_log")))
 passed=$((passed + $(grep -oE '[0-9]+ passed' "$py_log" | tail -1 | awk '{print $1}')))
 echo "== all checks passed"
 echo "tests: $passed passed, $failed failed"

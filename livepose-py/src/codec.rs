@@ -1,7 +1,6 @@
 //! `livepose.codec`: protocol v1 frames and results (docs/protocol.md), the same codec the
 //! server speaks; tested against the golden vectors in `tests/vectors/`.
 
-use livepose_core::image::{Codec, PixelLayout};
 use livepose_core::types::{
     BoundingBox, Hand as CoreHand, Handedness, Joint, JointAngle, Landmark, Point3,
     Pose as CorePose, StageTimings,
@@ -16,42 +15,8 @@ use serde::Deserialize;
 use crate::errors::{self, Kind};
 use crate::result::{timings_dict, Pose, PoseResult};
 
-fn format_name(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Encoded(Codec::Jpeg) => "jpeg",
-        ImageFormat::Encoded(Codec::Png) => "png",
-        ImageFormat::Encoded(Codec::Webp) => "webp",
-        ImageFormat::Raw {
-            layout: PixelLayout::Rgb8,
-            ..
-        } => "rgb8",
-        ImageFormat::Raw {
-            layout: PixelLayout::Rgba8,
-            ..
-        } => "rgba8",
-    }
-}
-
 fn parse_format(name: &str, width: u32, height: u32) -> PyResult<ImageFormat> {
-    let raw = |layout| ImageFormat::Raw {
-        layout,
-        width,
-        height,
-    };
-    Ok(match name {
-        "jpeg" => ImageFormat::Encoded(Codec::Jpeg),
-        "png" => ImageFormat::Encoded(Codec::Png),
-        "webp" => ImageFormat::Encoded(Codec::Webp),
-        "rgb8" => raw(PixelLayout::Rgb8),
-        "rgba8" => raw(PixelLayout::Rgba8),
-        other => return Err(errors::error(
-            Kind::Config,
-            format!(
-                "unknown image format {other:?} (expected one of: jpeg, png, webp, rgb8, rgba8)"
-            ),
-            None,
-        )),
-    })
+    ImageFormat::from_name(name, width, height).map_err(|e| errors::error(Kind::Config, e, None))
 }
 
 /// Encodes a frame message: the 40-byte header and `payload`.
@@ -123,7 +88,7 @@ fn decode_frame(py: Python<'_>, message: &[u8]) -> PyResult<Frame> {
     Ok(Frame {
         sequence: view.header.sequence,
         capture_ts_us: view.header.capture_ts_us,
-        format: format_name(view.header.format),
+        format: view.header.format.name(),
         width,
         height,
         flags: view.header.flags.bits(),

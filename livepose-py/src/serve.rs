@@ -1,16 +1,14 @@
 //! `livepose.serve` (blocking, Ctrl-C stops it) and `livepose.serve_background` (a `Server`
-//! handle with `stop()`): the livepose-ws server, on a tokio runtime of its own thread.
+//! handle with `stop()`): livepose-ws's [`BackgroundServer`], on a thread of its own.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{mpsc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use livepose_core::wire::control::ModelKind;
-use livepose_ws::ServerConfig;
+use livepose_ws::{BackgroundServer, ServerConfig};
 use pyo3::prelude::*;
-use tokio::sync::oneshot;
 
 use crate::errors::{self, Kind};
 use crate::pipeline::option;
@@ -19,8 +17,7 @@ use crate::pipeline::option;
 #[pyclass(module = "livepose", frozen)]
 pub struct Server {
     address: SocketAddr,
-    stop: Mutex<Option<oneshot::Sender<()>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    inner: Mutex<BackgroundServer>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -59,57 +56,20 @@ fn config(
 }
 
 /// Starts the server on a thread of its own; returns once it listens (or failed to start).
-fn start(config: ServerConfig) -> PyResult<Server> {
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("livepose-serve".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(format!("cannot start the async runtime: {e}")));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                match livepose_ws::Server::start(config).await {
-                    Ok(server) => {
-                        let _ = ready_tx.send(Ok(server.local_addr()));
-                        let _ = stop_rx.await;
-                        server.shutdown().await;
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                    }
-                }
-            });
-        })
-        .map_err(|e| {
-            errors::error(
-                Kind::Server,
-                format!("cannot start the server thread: {e}"),
-                None,
-            )
-        })?;
-    let address = Python::attach(|py| py.detach(move || ready_rx.recv()))
-        .map_err(|_| {
-            errors::error(
-                Kind::Server,
-                "the server thread ended before it listened",
-                None,
-            )
-        })?
+fn start(py: Python<'_>, config: ServerConfig) -> PyResult<Server> {
+    let server = py
+        .detach(|| BackgroundServer::start(config))
         .map_err(|e| errors::error(Kind::Server, e, None))?;
     Ok(Server {
-        address,
-        stop: Mutex::new(Some(stop_tx)),
-        thread: Mutex::new(Some(thread)),
+        address: server.local_addr(),
+        inner: Mutex::new(server),
     })
+}
+
+impl Server {
+    fn inner(&self) -> std::sync::MutexGuard<'_, BackgroundServer> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[pymethods]
@@ -132,23 +92,12 @@ impl Server {
     /// Whether `stop()` has not been called yet.
     #[getter]
     fn running(&self) -> bool {
-        self.stop
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        self.inner().is_running()
     }
     /// Closes every stream (close frames to clients), drains the workers and waits for the
     /// server to end. Calling it again does nothing.
     fn stop(&self, py: Python<'_>) {
-        if let Some(stop) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = stop.send(());
-        }
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = thread {
-            py.detach(|| {
-                let _ = thread.join();
-            });
-        }
+        py.detach(|| self.inner().stop());
     }
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
@@ -187,9 +136,8 @@ pub fn serve(
     token: Option<String>,
     demo: bool,
 ) -> PyResult<()> {
-    let server = start(config(
-        host, port, models_dir, model, hands, workers, token, demo,
-    )?)?;
+    let config = config(host, port, models_dir, model, hands, workers, token, demo)?;
+    let server = start(py, config)?;
     loop {
         py.detach(|| std::thread::sleep(Duration::from_millis(100)));
         if let Err(interrupt) = py.check_signals() {
@@ -205,6 +153,7 @@ pub fn serve(
 #[pyo3(signature = (host = "127.0.0.1", port = 8765, *, models_dir = None, model = "lite", hands = false, workers = None, token = None, demo = true))]
 #[allow(clippy::too_many_arguments)]
 pub fn serve_background(
+    py: Python<'_>,
     host: &str,
     port: u16,
     models_dir: Option<PathBuf>,
@@ -214,7 +163,6 @@ pub fn serve_background(
     token: Option<String>,
     demo: bool,
 ) -> PyResult<Server> {
-    start(config(
-        host, port, models_dir, model, hands, workers, token, demo,
-    )?)
+    let config = config(host, port, models_dir, model, hands, workers, token, demo)?;
+    start(py, config)
 }

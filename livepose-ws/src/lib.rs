@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod background;
 pub mod client;
 pub mod config;
 pub mod demo;
@@ -25,5 +26,6 @@ pub mod rooms;
 pub mod scheduler;
 pub mod server;
 
+pub use background::BackgroundServer;
 pub use config::ServerConfig;
 pub use server::{Server, ServerError};

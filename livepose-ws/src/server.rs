@@ -50,6 +50,10 @@ pub enum ServerError {
     /// The worker threads could not be started.
     #[error("cannot start the inference workers: {0}")]
     Workers(std::io::Error),
+    /// The thread or async runtime of a [`BackgroundServer`](crate::BackgroundServer) could
+    /// not be started.
+    #[error("cannot start the server's runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 struct AppState {

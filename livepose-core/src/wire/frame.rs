@@ -40,6 +40,52 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
+    /// The format's name in the golden vectors and the bindings: `jpeg`, `png`, `webp`,
+    /// `rgb8` or `rgba8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageFormat::Encoded(Codec::Jpeg) => "jpeg",
+            ImageFormat::Encoded(Codec::Png) => "png",
+            ImageFormat::Encoded(Codec::Webp) => "webp",
+            ImageFormat::Raw {
+                layout: PixelLayout::Rgb8,
+                ..
+            } => "rgb8",
+            ImageFormat::Raw {
+                layout: PixelLayout::Rgba8,
+                ..
+            } => "rgba8",
+        }
+    }
+
+    /// The format named `name` (see [`name`](Self::name)); `width` and `height` are kept for
+    /// the raw formats and ignored for the encoded ones.
+    pub fn from_name(
+        name: &str,
+        width: u32,
+        height: u32,
+    ) -> Result<Self, super::control::UnknownOption> {
+        let raw = |layout| ImageFormat::Raw {
+            layout,
+            width,
+            height,
+        };
+        Ok(match name {
+            "jpeg" => ImageFormat::Encoded(Codec::Jpeg),
+            "png" => ImageFormat::Encoded(Codec::Png),
+            "webp" => ImageFormat::Encoded(Codec::Webp),
+            "rgb8" => raw(PixelLayout::Rgb8),
+            "rgba8" => raw(PixelLayout::Rgba8),
+            other => {
+                return Err(super::control::UnknownOption {
+                    what: "image format",
+                    value: other.to_string(),
+                    expected: "jpeg, png, webp, rgb8, rgba8",
+                })
+            }
+        })
+    }
+
     /// The wire code.
     pub fn code(self) -> u8 {
         match self {
@@ -300,6 +346,32 @@ impl std::io::Write for FrameBuffer {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in [
+            ImageFormat::Encoded(Codec::Jpeg),
+            ImageFormat::Encoded(Codec::Png),
+            ImageFormat::Encoded(Codec::Webp),
+            ImageFormat::Raw {
+                layout: PixelLayout::Rgb8,
+                width: 2,
+                height: 3,
+            },
+            ImageFormat::Raw {
+                layout: PixelLayout::Rgba8,
+                width: 2,
+                height: 3,
+            },
+        ] {
+            assert_eq!(ImageFormat::from_name(format.name(), 2, 3), Ok(format));
+        }
+        let err = ImageFormat::from_name("gif", 0, 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown image format \"gif\" (expected one of: jpeg, png, webp, rgb8, rgba8)"
+        );
+    }
     use super::*;
 
     fn jpeg_frame(payload: &[u8]) -> Vec<u8> {

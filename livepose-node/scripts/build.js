@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Builds the native addon with cargo and copies it to livepose.node: the package's install
+// script (`npm install` builds it, like node-gyp packages; needs a Rust toolchain).
+// LIVEPOSE_NODE_PROFILE picks the cargo profile (default release); --force rebuilds.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const out = path.join(root, 'livepose.node');
+if (fs.existsSync(out) && !process.argv.includes('--force')) process.exit(0);
+
+const profile = process.env.LIVEPOSE_NODE_PROFILE || 'release';
+const manifest = path.join(root, 'Cargo.toml');
+execFileSync('cargo', ['build', '--manifest-path', manifest, '--lib', '--profile', profile], { stdio: 'inherit' });
+const metadata = JSON.parse(execFileSync('cargo', ['metadata', '--manifest-path', manifest, '--format-version', '1', '--no-deps']));
+const library = { darwin: 'liblivepose_node.dylib', win32: 'livepose_node.dll' }[process.platform] || 'liblivepose_node.so';
+const built = path.join(metadata.target_directory, profile === 'dev' ? 'debug' : profile, library);
+fs.copyFileSync(built, out);
+console.log(`livepose: built ${path.relative(root, out)} (${profile})`);

@@ -1,0 +1,13 @@
+//! The native part of the `livepose` npm package (napi-rs). `index.js` finds ONNX Runtime
+//! in the `onnxruntime-node` package, loads this addon and gives its errors their codes;
+//! `index.d.ts` is generated from these definitions by `npm run types`.
+
+// napi-derive compiles its export registration out of `cfg(test)` builds, so clippy's test
+// build of this cdylib sees the exports as unused.
+#![cfg_attr(test, allow(dead_code))]
+
+mod codec;
+mod errors;
+mod pipeline;
+mod result;
+mod serve;
