@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for a while (default 60 s each), seeded from the golden wire vectors
-# and small real images. Needs cargo-fuzz (`cargo install cargo-fuzz`); the sanitizer flags
+# Runs every fuzz target for a while (default 60 s each), seeded from the golden wire vectors,
+# small real images and the start of a real TFLite model. Needs cargo-fuzz
+# (`cargo install cargo-fuzz`); the sanitizer flags
 # need nightly, or RUSTC_BOOTSTRAP=1 on a stable toolchain.
 #   scripts/fuzz.sh [seconds-per-target] [target ...]
 set -euo pipefail
@@ -8,10 +9,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune)
+[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune tflite_parse)
 
 corpus=fuzz/corpus
-mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune}
+mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse}
 # Seeds: the golden vectors (valid and invalid), routed by message type.
 for hex in tests/vectors/*.hex; do
   name=$(basename "$hex" .hex)
@@ -30,6 +31,9 @@ printf '%s' '{"image":"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA
 # A small ONNX graph (x -> a -> Identity; a, w -> c -> Identity_2), as in onnx_graph's tests.
 echo 08083a670a0a0a017812016122024f700a110a016112084964656e7469747922024f700a0d0a01610a017712016322024f700a130a0163120a4964656e746974795f3222024f702a034201775a030a0178620a0a084964656e74697479620c0a0a4964656e746974795f3242056f70736574 \
   | xxd -r -p > "$corpus/onnx_prune/tiny_graph"
+# The start of a real TFLite model (its FlatBuffer tables; the weights follow them).
+model=../shared/models/tflite/hand_landmark_lite.tflite
+[ -f "$model" ] && head -c 16384 "$model" > "$corpus/tflite_parse/hand_landmark_head"
 # Small real images for the image decoders.
 clip=../shared/media/outdoor_two_people_1768x994_30fps.mp4
 if command -v ffmpeg >/dev/null && [ -f "$clip" ]; then

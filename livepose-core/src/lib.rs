@@ -38,6 +38,7 @@ pub mod inference;
 pub mod slot;
 pub mod smoothing;
 pub mod stats;
+pub mod tflite;
 pub mod types;
 pub mod wire;
 

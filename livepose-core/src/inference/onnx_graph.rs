@@ -47,6 +47,12 @@ const ATTRIBUTE_GRAPH: u32 = 6;
 const ATTRIBUTE_GRAPHS: u32 = 11;
 const VALUE_INFO_NAME: u32 = 1;
 const TENSOR_NAME: u32 = 8;
+const TENSOR_DIMS: u32 = 1;
+const TENSOR_DATA_TYPE: u32 = 2;
+const TENSOR_FLOAT_DATA: u32 = 4;
+const TENSOR_RAW_DATA: u32 = 9;
+/// `TensorProto.DataType.FLOAT`.
+const FLOAT: u64 = 1;
 
 /// One protobuf field: its number, wire type, the whole encoding (tag included) and, for
 /// length-delimited fields, the payload.
@@ -137,6 +143,65 @@ fn name(message: &[u8], number: u32) -> Result<&[u8], GraphError> {
         .first()
         .copied()
         .unwrap_or_default())
+}
+
+/// The value of a varint field.
+fn varint(field: &Field<'_>) -> Result<u64, GraphError> {
+    let mut pos = 0;
+    read_varint(field.raw, &mut pos)?; // the tag
+    read_varint(field.raw, &mut pos)
+}
+
+/// A float constant of a graph (an initializer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Initializer {
+    /// Its name.
+    pub name: String,
+    /// Its shape.
+    pub dims: Vec<i64>,
+    /// Its values, row-major.
+    pub values: Vec<f32>,
+}
+
+/// The float initializers of `model` (a serialized `ModelProto`), from `raw_data` or
+/// `float_data`; initializers of other types are left out.
+pub fn float_initializers(model: &[u8]) -> Result<Vec<Initializer>, GraphError> {
+    let Some(graph) = fields(model)?
+        .into_iter()
+        .find(|f| f.number == MODEL_GRAPH && f.wire == LEN)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for tensor in fields(graph.payload)?
+        .into_iter()
+        .filter(|f| f.number == GRAPH_INITIALIZER && f.wire == LEN)
+    {
+        let (mut dims, mut data_type, mut values) = (Vec::new(), 0, Vec::new());
+        for f in fields(tensor.payload)? {
+            match (f.number, f.wire) {
+                (TENSOR_DIMS, VARINT) => dims.push(varint(&f)? as i64),
+                (TENSOR_DIMS, LEN) => {
+                    let mut pos = 0;
+                    while pos < f.payload.len() {
+                        dims.push(read_varint(f.payload, &mut pos)? as i64);
+                    }
+                }
+                (TENSOR_DATA_TYPE, VARINT) => data_type = varint(&f)?,
+                (TENSOR_RAW_DATA | TENSOR_FLOAT_DATA, LEN) => values.extend(
+                    f.payload
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                ),
+                _ => {}
+            }
+        }
+        if data_type == FLOAT {
+            let name = String::from_utf8_lossy(name(tensor.payload, TENSOR_NAME)?).into_owned();
+            out.push(Initializer { name, dims, values });
+        }
+    }
+    Ok(out)
 }
 
 /// Returns `model` (a serialized `ModelProto`) without the graph outputs named in `drop` and

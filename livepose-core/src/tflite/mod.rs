@@ -1,0 +1,33 @@
+//! MediaPipe's TFLite models, read without TensorFlow: a bounds-checked FlatBuffers reader
+//! ([`flatbuf`]) and the model structure livepose needs ([`model`]: tensors with their
+//! shapes, types, constant data and sparsity, operators with their options). The converter
+//! to ONNX builds on this.
+//!
+//! ```no_run
+//! let bytes = std::fs::read("pose_detection.tflite")?;
+//! let model = livepose_core::tflite::TfliteModel::parse(&bytes)?;
+//! for op in &model.operators {
+//!     println!("{:?} {:?} -> {:?}", op.op, op.inputs, op.outputs);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod constant;
+pub mod flatbuf;
+pub mod model;
+
+pub use constant::values_f32;
+pub use model::{
+    Activation, BuiltinOp, DimensionFormat, Operator, Options, Padding, Sparsity, Tensor,
+    TensorType, TfliteModel,
+};
+
+/// Why a TFLite file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TfliteError {
+    /// The bytes are not a well-formed TFLite FlatBuffer (truncated, offsets outside the
+    /// file, missing required parts).
+    #[error("malformed TFLite model: {0}")]
+    Malformed(String),
+}
