@@ -1,8 +1,8 @@
-//! The TFLite reader on arbitrary bytes: an error or a model, never a panic; every tensor
-//! and operator of a model that reads is consistent with it.
+//! The TFLite reader and the ONNX converter on arbitrary bytes: an error or a result,
+//! never a panic; every operator of a model that reads refers to existing tensors.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use livepose_core::tflite::TfliteModel;
+use livepose_core::tflite::{tflite_to_onnx, TfliteModel};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(model) = TfliteModel::parse(data) {
@@ -11,5 +11,6 @@ fuzz_target!(|data: &[u8]| {
                 model.tensor(i).expect("operators refer to existing tensors");
             }
         }
+        let _ = tflite_to_onnx(data, "fuzz.tflite");
     }
 });

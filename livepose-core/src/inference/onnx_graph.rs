@@ -79,7 +79,7 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, GraphError> {
     Err(GraphError::Malformed("varint longer than 10 bytes"))
 }
 
-fn write_varint(mut value: u64, out: &mut Vec<u8>) {
+pub(crate) fn write_varint(mut value: u64, out: &mut Vec<u8>) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;

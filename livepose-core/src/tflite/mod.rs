@@ -13,10 +13,13 @@
 //! ```
 
 pub mod constant;
+pub mod convert;
 pub mod flatbuf;
 pub mod model;
+pub mod onnx_writer;
 
 pub use constant::values_f32;
+pub use convert::{tflite_to_onnx, ConvertError};
 pub use model::{
     Activation, BuiltinOp, DimensionFormat, Operator, Options, Padding, Sparsity, Tensor,
     TensorType, TfliteModel,
