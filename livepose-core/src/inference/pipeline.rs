@@ -42,6 +42,9 @@ use std::time::Instant;
 use super::detector::{Detection, PoseDetector};
 use super::hands::{HandFinder, HandTrack};
 use super::landmarks::{LandmarkOutput, PoseLandmarker, BODY_LANDMARKS};
+use super::model_files::{
+    load_path, load_role, models_dir, ConversionCache, ModelFileError, ModelRole,
+};
 use super::roi::{roi_from_alignment, POSE_ROI_SCALE};
 use super::segmentation::SegmentationMask;
 use super::session::{InferenceError, ModelSource, SessionConfig};
@@ -63,9 +66,9 @@ pub enum PipelineError {
     /// A model could not be loaded or run.
     #[error(transparent)]
     Inference(#[from] InferenceError),
-    /// A model file is missing.
-    #[error("model file {0} not found (set models_dir, or LIVEPOSE_MODELS)")]
-    MissingModel(PathBuf),
+    /// A model file is missing, unreadable, or a `.tflite`/`.task` model failed to convert.
+    #[error(transparent)]
+    Models(#[from] ModelFileError),
 }
 
 /// A frame to process.
@@ -97,7 +100,7 @@ pub struct PoseResult {
 
 /// Builder of a [`Pipeline`]. Defaults: lite model, live mode, one person, One Euro
 /// smoothing with MediaPipe's parameters, one thread per session, models from
-/// `LIVEPOSE_MODELS`.
+/// `LIVEPOSE_MODELS` or `~/.cache/livepose/models` ([`model_files`](super::model_files)).
 #[derive(Debug, Clone)]
 pub struct PipelineBuilder {
     model: ModelKind,
@@ -105,6 +108,8 @@ pub struct PipelineBuilder {
     smoothing: SmoothingKind,
     num_poses: usize,
     models_dir: Option<PathBuf>,
+    model_paths: Vec<(ModelRole, PathBuf)>,
+    cache: ConversionCache,
     session: SessionConfig,
     decoder: DecoderConfig,
     min_presence: f32,
@@ -120,6 +125,8 @@ impl Default for PipelineBuilder {
             smoothing: SmoothingKind::OneEuro,
             num_poses: 1,
             models_dir: None,
+            model_paths: Vec::new(),
+            cache: ConversionCache::default(),
             session: SessionConfig::default(),
             decoder: DecoderConfig::default(),
             min_presence: 0.5,
@@ -172,10 +179,35 @@ impl PipelineBuilder {
         self.hands = Some(model);
         self
     }
-    /// Directory holding `pose_detection.onnx`, `pose_landmark_{lite,full}.onnx` and, for
-    /// hands, `palm_detection_{lite,full}.onnx` and `hand_landmark_{lite,full}.onnx`.
+    /// Directory holding `pose_detection`, `pose_landmark_{lite,full}` and, for hands,
+    /// `palm_detection_{lite,full}` and `hand_landmark_{lite,full}`, each as `.onnx` or
+    /// MediaPipe's `.tflite` (converted at load, cached), or the `.task` bundles
+    /// `pose_landmarker_{lite,full}.task` and `hand_landmarker.task`.
     pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.models_dir = Some(dir.into());
+        self
+    }
+
+    /// The model for `role` from `path` (`.onnx`, `.tflite` or `.task`), wherever the models
+    /// directory is.
+    pub fn model_path(mut self, role: ModelRole, path: impl Into<PathBuf>) -> Self {
+        self.model_paths.retain(|(r, _)| *r != role);
+        self.model_paths.push((role, path.into()));
+        self
+    }
+
+    /// The pose detector and landmark model from a MediaPipe Pose Landmarker bundle
+    /// (`pose_landmarker_{lite,full,heavy}.task`).
+    pub fn pose_task(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let kind = self.model;
+        self.model_path(ModelRole::PoseDetector, path.clone())
+            .model_path(ModelRole::PoseLandmarks(kind), path)
+    }
+
+    /// Where converted `.tflite` models are cached (default `~/.cache/livepose/onnx`).
+    pub fn conversion_cache(mut self, cache: ConversionCache) -> Self {
+        self.cache = cache;
         self
     }
     /// ONNX Runtime session options.
@@ -215,37 +247,26 @@ impl PipelineBuilder {
 
     /// Loads the models into an [`Engine`] (per worker; serves any number of [`Tracker`]s).
     pub fn build_engine(&self) -> Result<Engine, PipelineError> {
-        let dir = self
-            .models_dir
-            .clone()
-            .or_else(|| std::env::var_os("LIVEPOSE_MODELS").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("models"));
-        let file = |name: &str| {
-            let path = dir.join(name);
-            if path.is_file() {
-                Ok(path)
-            } else {
-                Err(PipelineError::MissingModel(path))
-            }
+        let dir = models_dir(self.models_dir.as_deref());
+        let load = |role: ModelRole| -> Result<Vec<u8>, PipelineError> {
+            Ok(match self.model_paths.iter().find(|(r, _)| *r == role) {
+                Some((_, path)) => load_path(path, role, &self.cache)?,
+                None => load_role(&dir, role, &self.cache)?,
+            })
         };
-        let variant = |model: ModelKind| match model {
-            ModelKind::Lite => "lite",
-            ModelKind::Full => "full",
-        };
-        let landmark_file = format!("pose_landmark_{}.onnx", variant(self.model));
         let detector = PoseDetector::load(
-            ModelSource::Path(&file("pose_detection.onnx")?),
+            ModelSource::Bytes(&load(ModelRole::PoseDetector)?),
             &self.session,
         )?;
         let landmarker = PoseLandmarker::load_with(
-            ModelSource::Path(&file(&landmark_file)?),
+            ModelSource::Bytes(&load(ModelRole::PoseLandmarks(self.model))?),
             &self.session,
             self.segmentation,
         )?;
         let hands = match self.hands {
             Some(model) => Some(HandFinder::load(
-                ModelSource::Path(&file(&format!("palm_detection_{}.onnx", variant(model)))?),
-                ModelSource::Path(&file(&format!("hand_landmark_{}.onnx", variant(model)))?),
+                ModelSource::Bytes(&load(ModelRole::PalmDetector(model))?),
+                ModelSource::Bytes(&load(ModelRole::HandLandmarks(model))?),
                 &self.session,
             )?),
             None => None,

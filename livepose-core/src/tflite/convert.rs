@@ -232,15 +232,22 @@ impl Converter<'_, '_> {
         Ok(())
     }
 
-    /// The name an operator with a fused `activation` should write so that the activated
-    /// value lands in `out` (`out` itself when there is no activation).
-    fn activation(&mut self, activation: Activation, out: &str) -> Result<String, ConvertError> {
+    /// Emits an operator through `emit` (given the name to write) followed by its fused
+    /// `activation` into `out`, keeping the nodes in topological order; without an
+    /// activation the operator writes `out` itself.
+    fn with_activation(
+        &mut self,
+        activation: Activation,
+        out: &str,
+        emit: impl FnOnce(&mut Self, String),
+    ) -> Result<(), ConvertError> {
         if activation == Activation::None {
-            return Ok(out.to_string());
+            emit(self, out.to_string());
+            return Ok(());
         }
         let pre = self.temp();
-        self.activation_node(activation, pre.clone(), out.to_string())?;
-        Ok(pre)
+        emit(self, pre.clone());
+        self.activation_node(activation, pre, out.to_string())
     }
 
     /// `x` (NHWC) transposed to NCHW.
@@ -432,8 +439,9 @@ impl Converter<'_, '_> {
                     ("pads", Attribute::Ints(pads)),
                 ]);
                 let nchw = self.temp();
-                let y = self.activation(*activation, &nchw)?;
-                self.node(kind, vec![xt], vec![y], attributes);
+                self.with_activation(*activation, &nchw, |c, y| {
+                    c.node(kind, vec![xt], vec![y], attributes)
+                })?;
                 self.transpose_to_nhwc(nchw, &out);
             }
             (BuiltinOp::Add | BuiltinOp::Mul, options) => {
@@ -442,13 +450,14 @@ impl Converter<'_, '_> {
                     _ => Activation::None,
                 };
                 let (a, b) = (self.operand(input(0)?)?, self.operand(input(1)?)?);
-                let target = self.activation(activation, &out)?;
                 let kind = if op.op == BuiltinOp::Add {
                     "Add"
                 } else {
                     "Mul"
                 };
-                self.node(kind, vec![a, b], vec![target], vec![]);
+                self.with_activation(activation, &out, |c, y| {
+                    c.node(kind, vec![a, b], vec![y], vec![])
+                })?;
             }
             (BuiltinOp::Concatenation, Options::Concatenation { axis, activation }) => {
                 let rank = self.shape(out_index).len() as i64;
@@ -462,13 +471,14 @@ impl Converter<'_, '_> {
                     .iter()
                     .map(|&i| self.operand(i))
                     .collect::<Result<Vec<_>, _>>()?;
-                let target = self.activation(*activation, &out)?;
-                self.node(
-                    "Concat",
-                    inputs,
-                    vec![target],
-                    vec![("axis", Attribute::Int(axis))],
-                );
+                self.with_activation(*activation, &out, |c, y| {
+                    c.node(
+                        "Concat",
+                        inputs,
+                        vec![y],
+                        vec![("axis", Attribute::Int(axis))],
+                    )
+                })?;
             }
             (BuiltinOp::Reshape, _) => {
                 let x = self.operand(input(0)?)?;
@@ -576,22 +586,20 @@ impl Converter<'_, '_> {
                 };
                 let b = self.initializer(vec![o], Data::Float(b));
                 let out_shape = self.shape(out_index);
-                let gemm = if *keep_num_dims || out_shape.len() != 2 {
-                    self.temp()
-                } else {
-                    self.activation(*activation, &out)?
-                };
-                self.node(
-                    "Gemm",
-                    vec![flat, w, b],
-                    vec![gemm.clone()],
-                    vec![("transB", Attribute::Int(1))],
-                );
+                let gemm_inputs = vec![flat, w, b];
+                let transposed = vec![("transB", Attribute::Int(1))];
                 if *keep_num_dims || out_shape.len() != 2 {
-                    let target = self.activation(*activation, &out)?;
+                    let gemm = self.temp();
+                    self.node("Gemm", gemm_inputs, vec![gemm.clone()], transposed);
                     let shape =
                         self.initializer(vec![out_shape.len() as i64], Data::Int64(out_shape));
-                    self.node("Reshape", vec![gemm, shape], vec![target], vec![]);
+                    self.with_activation(*activation, &out, |c, y| {
+                        c.node("Reshape", vec![gemm, shape], vec![y], vec![])
+                    })?;
+                } else {
+                    self.with_activation(*activation, &out, |c, y| {
+                        c.node("Gemm", gemm_inputs, vec![y], transposed)
+                    })?;
                 }
             }
             (BuiltinOp::Logistic | BuiltinOp::Relu, _) => {
@@ -665,19 +673,16 @@ impl Converter<'_, '_> {
         let b = self.initializer(vec![o], Data::Float(bias));
         let xt = self.transpose_to_nchw(self.value(x));
         let nchw = self.temp();
-        let y = self.activation(activation, &nchw)?;
-        self.node(
-            "Conv",
-            vec![xt, w, b],
-            vec![y],
-            vec![
-                ("kernel_shape", ints(&[kh, kw])),
-                ("strides", ints(&[sh, sw])),
-                ("dilations", ints(&[dh, dw])),
-                ("pads", Attribute::Ints(pads)),
-                ("group", Attribute::Int(group)),
-            ],
-        );
+        let attributes = vec![
+            ("kernel_shape", ints(&[kh, kw])),
+            ("strides", ints(&[sh, sw])),
+            ("dilations", ints(&[dh, dw])),
+            ("pads", Attribute::Ints(pads)),
+            ("group", Attribute::Int(group)),
+        ];
+        self.with_activation(activation, &nchw, |c, y| {
+            c.node("Conv", vec![xt, w, b], vec![y], attributes)
+        })?;
         self.transpose_to_nhwc(nchw, out);
         Ok(())
     }
