@@ -6,10 +6,13 @@
 //! cargo run --release --example livepose -- run clip.mp4 --model lite --out poses.jsonl --render out.mp4
 //! cargo run --release --example livepose -- run frames/ --mode image --out poses.jsonl
 //! ffmpeg -i clip.mp4 -f matroska - | cargo run --release --example livepose -- run - --out poses.jsonl
+//! cargo run --release --example livepose -- convert ~/.cache/livepose/models
 //! ```
 //!
 //! Video is read through an ffmpeg subprocess (Debian package `ffmpeg`); models come from
-//! `--models`, `LIVEPOSE_MODELS` or `./models`.
+//! `--models`, else `LIVEPOSE_MODELS`, else `~/.cache/livepose/models`, as `.onnx`,
+//! MediaPipe's `.tflite` or `.task` bundles. `convert` writes the ONNX form of `.tflite`
+//! files.
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +41,18 @@ struct Cli {
 enum Cmd {
     /// Estimate poses on every frame of a clip, a folder of JPEGs, or `-` (video on stdin).
     Run(RunArgs),
+    /// Convert MediaPipe `.tflite` models to ONNX: one file (to `--out`, default beside it
+    /// with the `.onnx` extension), or every `.tflite` file of a folder (each beside itself).
+    Convert(ConvertArgs),
+}
+
+#[derive(clap::Args)]
+struct ConvertArgs {
+    /// A `.tflite` file or a folder of them.
+    input: PathBuf,
+    /// Where to write the ONNX model (a single input file only).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -91,9 +106,10 @@ struct RunArgs {
     /// Frame rate for timestamps (default: the video's; 30 for folders and standard input).
     #[arg(long)]
     fps: Option<f64>,
-    /// Directory with pose_detection.onnx and pose_landmark_{lite,full}.onnx.
-    #[arg(long, env = "LIVEPOSE_MODELS", default_value = "models")]
-    models: PathBuf,
+    /// Models folder (pose_detection and pose_landmark_{lite,full} as .onnx, .tflite or
+    /// .task); default: LIVEPOSE_MODELS, else ~/.cache/livepose/models.
+    #[arg(long)]
+    models: Option<PathBuf>,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -426,7 +442,7 @@ fn json_line(index: u64, result: &PoseResult) -> String {
 }
 
 fn run(args: RunArgs) -> Result<(), Error> {
-    let mut pipeline = Pipeline::builder()
+    let builder = Pipeline::builder()
         .hands(args.hands)
         .model(match args.model {
             Model::Lite => ModelKind::Lite,
@@ -441,9 +457,12 @@ fn run(args: RunArgs) -> Result<(), Error> {
             Smoothing::Ema => SmoothingKind::Ema,
             Smoothing::None => SmoothingKind::None,
         })
-        .num_poses(args.num_poses)
-        .models_dir(&args.models)
-        .build()?;
+        .num_poses(args.num_poses);
+    let builder = match &args.models {
+        Some(dir) => builder.models_dir(dir),
+        None => builder,
+    };
+    let mut pipeline = builder.build()?;
     let input_dir = Path::new(&args.input).is_dir();
     let (mut source, fps, total) = if input_dir {
         let files = image_files(Path::new(&args.input))?;
@@ -564,10 +583,48 @@ fn run(args: RunArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// Converts one `.tflite` file or every one in a folder; prints what it wrote.
+fn convert(args: ConvertArgs) -> Result<(), Error> {
+    let inputs: Vec<PathBuf> = if args.input.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&args.input)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "tflite"))
+            .collect();
+        files.sort();
+        if args.out.is_some() {
+            return Err("--out is for a single input file".into());
+        }
+        files
+    } else {
+        vec![args.input.clone()]
+    };
+    for input in inputs {
+        let name = input
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let started = Instant::now();
+        let onnx = livepose::core::tflite::tflite_to_onnx(&std::fs::read(&input)?, &name)?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| input.with_extension("onnx"));
+        std::fs::write(&out, &onnx)?;
+        println!(
+            "{} -> {} ({} bytes, {:.0} ms)",
+            input.display(),
+            out.display(),
+            onnx.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Run(args) => run(args),
+        Cmd::Convert(args) => convert(args),
     };
     if let Err(e) = result {
         eprintln!("livepose: {e}");

@@ -31,9 +31,10 @@ struct Args {
     /// Port.
     #[arg(long, env = "LIVEPOSE_PORT", default_value_t = 8765)]
     port: u16,
-    /// Models directory (pose_detection.onnx, pose_landmark_{lite,full}.onnx, hand models).
-    #[arg(long, env = "LIVEPOSE_MODELS", default_value = "models")]
-    models: PathBuf,
+    /// Models folder (pose_detection, pose_landmark_{lite,full}, hand models; .onnx, .tflite
+    /// or .task); default: LIVEPOSE_MODELS, else ~/.cache/livepose/models.
+    #[arg(long)]
+    models: Option<PathBuf>,
     /// Default landmark model (clients may ask for the other).
     #[arg(long, value_enum, default_value = "lite")]
     model: Model,
@@ -86,7 +87,6 @@ async fn main() {
     let args = Args::parse();
     let mut config = ServerConfig::default()
         .addr(SocketAddr::new(args.host, args.port))
-        .models_dir(&args.models)
         .model(match args.model {
             Model::Lite => ModelKind::Lite,
             Model::Full => ModelKind::Full,
@@ -100,6 +100,9 @@ async fn main() {
         .heartbeat(std::time::Duration::from_secs_f64(
             args.heartbeat_secs.max(0.01),
         ));
+    if let Some(dir) = &args.models {
+        config = config.models_dir(dir);
+    }
     if let Some(token) = args.token {
         config = config.token(token);
     }
