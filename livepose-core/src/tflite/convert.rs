@@ -43,9 +43,13 @@ pub enum ConvertError {
 /// Converts a `.tflite` file's bytes into a serialized ONNX model; `name` names the model in
 /// errors and in the graph.
 pub fn tflite_to_onnx(bytes: &[u8], name: &str) -> Result<Vec<u8>, ConvertError> {
-    let model = TfliteModel::parse(bytes)?;
+    model_to_onnx(&TfliteModel::parse(bytes)?, name)
+}
+
+/// Converts a parsed model into a serialized ONNX model (see [`tflite_to_onnx`]).
+pub fn model_to_onnx(model: &TfliteModel<'_>, name: &str) -> Result<Vec<u8>, ConvertError> {
     let mut converter = Converter {
-        model: &model,
+        model,
         name: name.to_string(),
         graph: Graph {
             name: name.to_string(),
@@ -620,10 +624,10 @@ impl Converter<'_, '_> {
                 self.node("PRelu", vec![x, alpha], vec![out], vec![]);
             }
             (other, options) => {
-                let what = match op.custom.as_deref() {
-                    Some(custom) => format!("custom operator {custom:?}"),
-                    None if matches!(other, BuiltinOp::Other(_)) => format!("{other:?}"),
-                    None => format!("{other:?} with options {options:?}"),
+                let what = match (op.custom.as_deref(), other) {
+                    (Some(custom), _) => format!("custom operator {custom:?}"),
+                    (None, BuiltinOp::Other(code)) => format!("with builtin code {code}"),
+                    (None, known) => format!("{known:?} with options {options:?}"),
                 };
                 return Err(self.unsupported(what));
             }
@@ -708,4 +712,91 @@ fn transpose_1hwo(w: &[f32], h: i64, wd: i64, o: i64) -> Vec<f32> {
         out[(oo * h + hh) * wd + ww] = *v;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tflite::model::{Operator, Tensor};
+
+    fn tensor(name: &str, shape: &[i32]) -> Tensor<'static> {
+        Tensor {
+            name: name.into(),
+            shape: shape.to_vec(),
+            dtype: TensorType::Float32,
+            data: None,
+            sparsity: None,
+        }
+    }
+
+    fn model(op: BuiltinOp, custom: Option<&str>) -> TfliteModel<'static> {
+        TfliteModel {
+            version: 3,
+            tensors: vec![tensor("input_1", &[1, 4]), tensor("Identity", &[1, 4])],
+            inputs: vec![0],
+            outputs: vec![1],
+            operators: vec![Operator {
+                op,
+                custom: custom.map(str::to_string),
+                inputs: vec![0],
+                outputs: vec![1],
+                options: Options::None,
+            }],
+        }
+    }
+
+    #[test]
+    fn an_unsupported_operator_is_named_with_the_model() {
+        let err = model_to_onnx(&model(BuiltinOp::Other(25), None), "softmax.tflite").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "softmax.tflite: unsupported TFLite operator with builtin code 25"
+        );
+        let err = model_to_onnx(
+            &model(BuiltinOp::Other(32), Some("Convolution2DTransposeBias")),
+            "seg.tflite",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("custom operator \"Convolution2DTransposeBias\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_supported_operator_converts() {
+        let onnx = model_to_onnx(&model(BuiltinOp::Logistic, None), "sigmoid.tflite").unwrap();
+        assert!(onnx.windows(7).any(|w| w == b"Sigmoid"));
+    }
+
+    #[test]
+    fn same_padding_puts_the_extra_row_at_the_end() {
+        let m = model(BuiltinOp::Logistic, None);
+        let c = Converter {
+            model: &m,
+            name: "m".into(),
+            graph: Graph::default(),
+            constants: HashMap::new(),
+            fresh: 0,
+        };
+        // 224 wide, 3x3 kernel, stride 2: output 112, total padding 1, all of it at the end.
+        assert_eq!(
+            c.pads(Padding::Same, &[1, 224, 224, 3], (3, 3), (2, 2))
+                .unwrap(),
+            [0, 0, 1, 1]
+        );
+        // Stride 1: 2 rows of padding, one each side.
+        assert_eq!(
+            c.pads(Padding::Same, &[1, 7, 7, 3], (3, 3), (1, 1))
+                .unwrap(),
+            [1, 1, 1, 1]
+        );
+        assert_eq!(
+            c.pads(Padding::Valid, &[1, 7, 7, 3], (3, 3), (1, 1))
+                .unwrap(),
+            [0, 0, 0, 0]
+        );
+        assert!(c.pads(Padding::Same, &[1, 7, 3], (3, 3), (1, 1)).is_err());
+    }
 }

@@ -19,7 +19,7 @@ pub mod model;
 pub mod onnx_writer;
 
 pub use constant::values_f32;
-pub use convert::{tflite_to_onnx, ConvertError};
+pub use convert::{model_to_onnx, tflite_to_onnx, ConvertError};
 pub use model::{
     Activation, BuiltinOp, DimensionFormat, Operator, Options, Padding, Sparsity, Tensor,
     TensorType, TfliteModel,
