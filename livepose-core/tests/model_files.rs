@@ -3,17 +3,15 @@
 //! `.onnx` files, on a real frame; a missing model is an error that says how to fetch it.
 
 use std::io::Write;
+#[path = "support/shared.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use livepose_core::inference::model_files::{CacheOutcome, ConversionCache, ModelRole};
 use livepose_core::inference::{Frame, Pipeline, PipelineBuilder, PipelineError};
 use livepose_core::wire::control::{ModelKind, RunMode};
-
-fn shared() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
+use support::{jpeg_frame, shared};
 
 /// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -24,21 +22,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn frame() -> Vec<u8> {
-    std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(shared().join("media/lab_dance_1080x1920_60fps.mp4"))
-        .args([
-            "-vf",
-            "select=eq(n\\,30),scale=480:640",
-            "-frames:v",
-            "1",
-            "-f",
-            "mjpeg",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg")
-        .stdout
+    jpeg_frame("lab_dance_1080x1920_60fps.mp4", 30, Some("scale=480:640"))
 }
 
 /// The landmarks a pipeline finds on the frame (image mode, hands on).

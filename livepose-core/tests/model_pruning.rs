@@ -1,7 +1,8 @@
 //! Pruning the landmark models' segmentation head changes none of the outputs livepose
 //! reads, by a single bit, on real crops of the shared clips (`../shared`).
 
-use std::path::PathBuf;
+#[path = "support/shared.rs"]
+mod support;
 
 use livepose_core::image::{crop_rotated, ImageDecoder, RgbImage, RotatedRect};
 use livepose_core::inference::landmarks::{
@@ -9,12 +10,7 @@ use livepose_core::inference::landmarks::{
 };
 use livepose_core::inference::session::{output_f32, ModelSignature};
 use livepose_core::inference::{Model, ModelSource, SessionConfig};
-
-fn shared() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
+use support::{jpeg_frame, shared};
 
 /// The unpruned model: every output, segmentation included.
 const UNPRUNED: ModelSignature = LANDMARK_SIGNATURE_WITH_MASK;
@@ -28,22 +24,7 @@ fn crops() -> Vec<Vec<f32>> {
         "lab_dance_1080x1920_60fps.mp4",
         "outdoor_two_people_1768x994_30fps.mp4",
     ] {
-        let path = shared().join("media").join(clip);
-        let jpeg = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(&path)
-            .args([
-                "-vf",
-                "select=eq(n\\,30)",
-                "-frames:v",
-                "1",
-                "-f",
-                "mjpeg",
-                "-",
-            ])
-            .output()
-            .expect("ffmpeg")
-            .stdout;
+        let jpeg = jpeg_frame(clip, 30, None);
         decoder.decode(&jpeg, &mut image).unwrap();
         let (w, h) = (image.width() as f32, image.height() as f32);
         for (cx, cy, side, rotation) in [

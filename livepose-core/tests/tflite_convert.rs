@@ -3,7 +3,8 @@
 //! crops of real frames: largest difference at most 1e-3 (relative to the value for
 //! outputs beyond 1, the detectors' box regressors in pixels).
 
-use std::path::PathBuf;
+#[path = "support/shared.rs"]
+mod support;
 
 use livepose_core::image::{crop_rotated, Border, ImageDecoder, RgbImage, RotatedRect, TensorSpec};
 use livepose_core::inference::detector::DETECTOR_SIGNATURE;
@@ -13,12 +14,7 @@ use livepose_core::inference::palm::PALM_SIGNATURE;
 use livepose_core::inference::session::{output_f32, ModelSignature};
 use livepose_core::inference::{Model, ModelSource, SessionConfig};
 use livepose_core::tflite::{tflite_to_onnx, ConvertError};
-
-fn shared() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
+use support::{jpeg_frame, shared};
 
 /// (TFLite file, reference ONNX file, signature with every output, input value range).
 const MODELS: [(&str, &str, ModelSignature, (f32, f32)); 5] = [
@@ -68,21 +64,7 @@ fn inputs(size: usize, range: (f32, f32)) -> Vec<Vec<f32>> {
             .collect::<Vec<f32>>()
     };
     let mut out = vec![noise(), noise()];
-    let jpeg = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(shared().join("media/outdoor_two_people_1768x994_30fps.mp4"))
-        .args([
-            "-vf",
-            "select=eq(n\\,60)",
-            "-frames:v",
-            "1",
-            "-f",
-            "mjpeg",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg")
-        .stdout;
+    let jpeg = jpeg_frame("outdoor_two_people_1768x994_30fps.mp4", 60, None);
     let mut image = RgbImage::new();
     ImageDecoder::default().decode(&jpeg, &mut image).unwrap();
     let spec = TensorSpec {

@@ -3,6 +3,9 @@
 //! constant data of the size its shape says, and only operators the converter handles;
 //! cut or corrupted files give errors, never panics.
 
+#[path = "support/shared.rs"]
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -10,12 +13,10 @@ use livepose_core::inference::onnx_graph::float_initializers;
 use livepose_core::tflite::{
     values_f32, BuiltinOp, DimensionFormat, TensorType, TfliteError, TfliteModel,
 };
+use support::shared;
 
 fn models_dir() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("models")
+    shared().join("models")
 }
 
 fn tflite_dir() -> PathBuf {
