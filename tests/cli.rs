@@ -206,7 +206,7 @@ fn missing_models_are_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("pose_detection.onnx") && stderr.contains("not found"),
+        stderr.contains("pose_detection.onnx") && stderr.contains("scripts/fetch-models.sh"),
         "{stderr}"
     );
 }
