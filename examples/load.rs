@@ -32,12 +32,26 @@ struct Args {
     /// Seconds to run.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
-    /// Clip whose frames are sent (640 wide JPEGs made by ffmpeg).
-    #[arg(
-        long,
-        default_value = "../shared/media/outdoor_two_people_1768x994_30fps.mp4"
-    )]
+    /// Clip whose frames are sent (640 wide JPEGs made by ffmpeg); default: the outdoor
+    /// test clip in LIVEPOSE_MEDIA, else LIVEPOSE_SHARED/media, else
+    /// ~/.cache/livepose/media (`scripts/fetch-media.sh` puts it there).
+    #[arg(long, default_value_os_t = default_clip())]
     clip: std::path::PathBuf,
+}
+
+fn default_clip() -> std::path::PathBuf {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let media = var("LIVEPOSE_MEDIA")
+        .map(std::path::PathBuf::from)
+        .or_else(|| var("LIVEPOSE_SHARED").map(|s| std::path::Path::new(&s).join("media")))
+        .or_else(|| {
+            var("XDG_CACHE_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| var("HOME").map(|h| std::path::Path::new(&h).join(".cache")))
+                .map(|cache| cache.join("livepose/media"))
+        })
+        .unwrap_or_else(|| "media".into());
+    media.join("outdoor_two_people_1768x994_30fps.mp4")
 }
 
 fn now_us() -> i64 {

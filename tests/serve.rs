@@ -1,4 +1,4 @@
-//! The example server (`examples/serve.rs`) as a user runs it: it starts on a free port
+//! `livepose serve` and `livepose stream` as a user runs them: it starts on a free port
 //! with the shared models, answers `/health` and `/streams`, and exits on Ctrl-C (SIGINT);
 //! with a wrong models directory it refuses to start, naming the missing file.
 
@@ -25,7 +25,7 @@ fn get(addr: &str, path: &str) -> String {
     response
 }
 
-/// The serve example on a free port with the shared models: the process, its port, its
+/// `livepose serve` on a free port with the shared models: the process, its port, its
 /// standard output after the first line, and that line.
 fn start_serve() -> (Child, u16, BufReader<ChildStdout>, String) {
     // A free port: bind, note, release.
@@ -34,7 +34,8 @@ fn start_serve() -> (Child, u16, BufReader<ChildStdout>, String) {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = examples::example("serve")
+    let mut child = examples::livepose()
+        .arg("serve")
         .args(["--port", &port.to_string(), "--models"])
         .arg(examples::shared().join("models"))
         .stdout(Stdio::piped())
@@ -77,7 +78,8 @@ fn serves_health_and_streams_and_stops_on_sigint() {
 
 #[test]
 fn refuses_to_start_without_models() {
-    let output = examples::example("serve")
+    let output = examples::livepose()
+        .arg("serve")
         .args(["--port", "0", "--models", "/nonexistent"])
         .output()
         .unwrap();
@@ -87,10 +89,11 @@ fn refuses_to_start_without_models() {
 }
 
 #[test]
-fn the_stream_example_streams_a_clip_through_the_server() {
+fn livepose_stream_streams_a_clip_through_the_server() {
     let (mut server, port, _stdout, _first) = start_serve();
     let out = std::env::temp_dir().join(format!("livepose-stream-{port}.jsonl"));
-    let output = examples::example("stream")
+    let output = examples::livepose()
+        .arg("stream")
         .arg(examples::shared().join("media/lab_dance_1080x1920_60fps.mp4"))
         .args(["--url", &format!("ws://127.0.0.1:{port}/ws")])
         .args(["--max-frames", "20", "--fps", "30", "--out"])

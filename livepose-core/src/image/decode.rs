@@ -21,6 +21,16 @@ pub enum JpegBackend {
     TurboJpeg,
 }
 
+impl JpegBackend {
+    /// Every backend compiled into this build: `[Zune]`, plus `TurboJpeg` with the
+    /// `turbojpeg` feature.
+    pub const AVAILABLE: &'static [JpegBackend] = &[
+        JpegBackend::Zune,
+        #[cfg(feature = "turbojpeg")]
+        JpegBackend::TurboJpeg,
+    ];
+}
+
 /// Configuration of an [`ImageDecoder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecoderConfig {

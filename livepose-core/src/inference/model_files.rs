@@ -4,7 +4,7 @@
 //!
 //! The directory is the one given to [`PipelineBuilder::models_dir`](super::PipelineBuilder::models_dir),
 //! else `LIVEPOSE_MODELS`, else [`default_models_dir`] (`~/.cache/livepose/models`, where
-//! `scripts/fetch-models.sh` puts them). In it, a role's model is `{stem}.onnx`, else
+//! `livepose models fetch` puts them). In it, a role's model is `{stem}.onnx`, else
 //! `{stem}.tflite`, else the member of its `.task` bundle.
 
 use std::io::Read;
@@ -20,7 +20,7 @@ use crate::wire::control::ModelKind;
 #[non_exhaustive]
 pub enum ModelFileError {
     /// No file for the role in the models directory.
-    #[error("no {role} model in {dir} (looked for {looked_for}); fetch MediaPipe's models with `bash scripts/fetch-models.sh` or set LIVEPOSE_MODELS")]
+    #[error("no {role} model in {dir} (looked for {looked_for}); fetch MediaPipe's models with `livepose models fetch` (in a checkout: `bash scripts/fetch-models.sh`) or set LIVEPOSE_MODELS")]
     NotFound {
         /// The role, e.g. `pose landmarks (lite)`.
         role: String,
