@@ -394,6 +394,59 @@ fn one_engine_serves_several_streams_each_with_its_own_tracking() {
 /// (Pose2Sim's Demo_MultiPerson, camera 2).
 const TWO_DANCERS: &str = "multi_two_dancers_1088x1920_60fps";
 
+/// Per frame, per pose of MediaPipe's video (tracking) output: whether its image-mode
+/// output has a pose within landmark error 0.05 of it on the same frame (see
+/// [`mediapipe_stable_frames`]; with several people, pose by pose).
+fn mediapipe_stable_poses(clip: &str) -> Vec<Vec<bool>> {
+    let video = reference::load_reference(&format!("{clip}.full.video.jsonl"));
+    let image = reference::load_reference(&format!("{clip}.full.image.jsonl"));
+    let (w, h) = (video.width as f32, video.height as f32);
+    video
+        .frames
+        .iter()
+        .zip(&image.frames)
+        .map(|(v, i)| {
+            v.iter()
+                .map(|v| {
+                    i.iter().any(|i| {
+                        let xy: Vec<[f32; 2]> = i.landmarks.iter().map(|l| [l[0], l[1]]).collect();
+                        reference::landmark_error(&xy, v, w, h) <= 0.05
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn live_mode_tracks_two_dancers_close_together() {
+    let run = run(TWO_DANCERS, ModelKind::Full, "full", RunMode::Live, 2);
+    assert_found_as_often_as_mediapipe(&run);
+    assert!(
+        run.same_count as f64 >= 0.97 * run.poses.len() as f64,
+        "same pose count on {} frames",
+        run.same_count
+    );
+    let all = run.figures(|_| true);
+    assert!(all.median <= 0.005, "median {}", all.median);
+    let stable = mediapipe_stable_poses(TWO_DANCERS);
+    let f = run.pose_figures(|i, k| stable[i][k]);
+    println!(
+        "two dancers, the {} poses where MediaPipe's video and image outputs agree: median {:.4}, p95 {:.4}, world {:.2} cm",
+        stable.iter().flatten().filter(|s| **s).count(),
+        f.median,
+        f.p95,
+        100.0 * f.world_mean
+    );
+    assert!(
+        f.median <= 0.005 && f.p95 <= 0.02 && f.world_mean <= 0.03,
+        "median {} p95 {} world {} m",
+        f.median,
+        f.p95,
+        f.world_mean
+    );
+}
+
 /// Hip centre (mean of landmarks 23 and 24) and torso length (shoulder centre to hip
 /// centre) of a pose, pixels.
 fn hip_and_torso(xy: &[[f32; 2]], w: f32, h: f32) -> ([f32; 2], f32) {
@@ -507,6 +560,83 @@ fn track_ids_stay_with_their_person_while_two_dancers_move_close() {
     let (switches, comebacks) = id_switches(&run, &r);
     println!("two dancers, live: {switches} id switches, {comebacks} people back under a new id");
     assert_eq!(switches, 0);
+}
+
+/// Why live mode agrees with MediaPipe's tracking less closely than image mode does: the
+/// tracking loop (each region from the last frame's landmarks) amplifies any difference,
+/// so the arithmetic differences between ONNX Runtime and TFLite (image mode: median
+/// 0.0001) grow within a few frames. Measured on ourselves: the same clip with one frame
+/// made one grey level brighter drifts from the original run as far as we are from
+/// MediaPipe. Printed, not asserted beyond the runs being identical up to that frame.
+#[test]
+fn live_mode_tracking_amplifies_a_one_grey_level_change() {
+    let r = reference::load_reference(&format!("{TWO_DANCERS}.full.video.jsonl"));
+    let frames = reference::rgb_frames(&format!("{TWO_DANCERS}.mp4"), r.width, r.height);
+    let build = || {
+        Pipeline::builder()
+            .model(ModelKind::Full)
+            .num_poses(2)
+            .models_dir(reference::shared_dir().join("models"))
+            .build()
+            .unwrap()
+    };
+    let (mut original, mut changed) = (build(), build());
+    let (w, h) = (r.width as f32, r.height as f32);
+    const CHANGED: usize = 10;
+    let (mut errors, mut world) = (Vec::new(), Vec::new());
+    for (i, pixels) in frames.iter().enumerate() {
+        let ts = Timestamp::from_micros(r.timestamps_ms[i] * 1000);
+        let image = RgbView::new(r.width, r.height, pixels).unwrap();
+        let a = original.process(Frame::Rgb(image), Some(ts)).unwrap();
+        let mut brighter = pixels.clone();
+        if i == CHANGED {
+            brighter.iter_mut().for_each(|v| *v = v.saturating_add(1));
+        }
+        let image = RgbView::new(r.width, r.height, &brighter).unwrap();
+        let b = changed.process(Frame::Rgb(image), Some(ts)).unwrap();
+        if i < CHANGED {
+            assert_eq!(a.poses, b.poses, "frame {i}");
+            continue;
+        }
+        for pose in &a.poses {
+            let as_reference = reference::RefPose {
+                landmarks: pose
+                    .landmarks
+                    .iter()
+                    .map(|l| [l.x, l.y, l.z, 0.0, 0.0])
+                    .collect(),
+                world: pose
+                    .world_landmarks
+                    .iter()
+                    .map(|l| [l.x, l.y, l.z])
+                    .collect(),
+            };
+            let nearest = b
+                .poses
+                .iter()
+                .map(|p| {
+                    let xy: Vec<[f32; 2]> = p.landmarks.iter().map(|l| [l.x, l.y]).collect();
+                    let wl: Vec<[f32; 3]> =
+                        p.world_landmarks.iter().map(|l| [l.x, l.y, l.z]).collect();
+                    (
+                        reference::landmark_error(&xy, &as_reference, w, h),
+                        reference::world_error(&wl, &as_reference),
+                    )
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((e, we)) = nearest {
+                errors.push(e);
+                world.push(we);
+            }
+        }
+    }
+    println!(
+        "two dancers, live, after frame {CHANGED} made one grey level brighter, against the unchanged run: median {:.4}, p95 {:.4}, world {:.2} cm ({} poses)",
+        reference::quantile(&errors, 0.5),
+        reference::quantile(&errors, 0.95),
+        100.0 * world.iter().sum::<f32>() / world.len().max(1) as f32,
+        errors.len()
+    );
 }
 
 #[test]

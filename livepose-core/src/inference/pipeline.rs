@@ -151,7 +151,10 @@ impl PipelineBuilder {
         self.mode = mode;
         self
     }
-    /// Smoothing of tracked people.
+    /// Smoothing of tracked people. [`SmoothingKind::OneEuro`] is MediaPipe's filter and,
+    /// as in MediaPipe, applies to a single tracked person: with `num_poses` above 1
+    /// MediaPipe does not smooth, and neither does livepose (pick [`SmoothingKind::Ema`]
+    /// to smooth several people).
     pub fn smoothing(mut self, smoothing: SmoothingKind) -> Self {
         self.smoothing = smoothing;
         self
@@ -305,7 +308,8 @@ struct Track {
 pub struct TrackerOptions {
     /// Live (tracking) or image mode.
     pub mode: RunMode,
-    /// Smoothing of tracked people (live mode).
+    /// Smoothing of tracked people (live mode; One Euro only when `num_poses` is 1, as in
+    /// MediaPipe).
     pub smoothing: SmoothingKind,
     /// Most people to track (at least 1).
     pub num_poses: usize,
@@ -552,7 +556,10 @@ impl Engine {
     }
 }
 
-/// A new track with the next id and fresh smoothers (no smoothing in image mode).
+/// A new track with the next id and fresh smoothers: none in image mode, and none with
+/// MediaPipe's One Euro when several people are tracked, since MediaPipe smooths only a
+/// single pose (pose_landmarker_graph.cc L303-312: `smooth_landmarks` is set only for
+/// `num_poses == 1`; for more it is an error to ask for it).
 fn new_track(next_id: &mut u32, config: &TrackerOptions, roi: RotatedRect) -> Track {
     let id = *next_id;
     *next_id = next_id.wrapping_add(1);
@@ -564,8 +571,9 @@ fn new_track(next_id: &mut u32, config: &TrackerOptions, roi: RotatedRect) -> Tr
         SmoothingKind::Ema => (SmoothingConfig::ema(0.7), SmoothingConfig::ema(0.7)),
         SmoothingKind::None => (SmoothingConfig::ema(1.0), SmoothingConfig::ema(1.0)),
     };
-    let live = config.mode == RunMode::Live;
-    let pick = |c: SmoothingConfig| if live { c } else { SmoothingConfig::ema(1.0) };
+    let smooth = config.mode == RunMode::Live
+        && (config.num_poses == 1 || config.smoothing != SmoothingKind::OneEuro);
+    let pick = |c: SmoothingConfig| if smooth { c } else { SmoothingConfig::ema(1.0) };
     Track {
         id,
         roi,
@@ -835,9 +843,7 @@ mod tests {
     }
 
     fn ids(list: &[Candidate]) -> Vec<Option<u32>> {
-        list.iter()
-            .map(|c| c.track.as_ref().map(|t| t.id))
-            .collect()
+        list.iter().map(|c| c.track.as_ref().map(|t| t.id)).collect()
     }
 
     #[test]
