@@ -492,9 +492,10 @@ fn pair_nearest(a: &[[f32; 2]], b: &[[f32; 2]]) -> Vec<(usize, usize, f32)> {
 /// second person. Returns the switches and, apart, the people who came back under a new
 /// id after a frame without them (a track MediaPipe's graph lost too, re-detected).
 fn id_switches(run: &Run, r: &reference::Reference) -> (usize, usize) {
+    /// A person: last hip centre, torso length, last frame we saw them and our id then.
+    type Person = ([f32; 2], f32, Option<(usize, u32)>);
     let (w, h) = (r.width as f32, r.height as f32);
-    // Per person: last hip centre, torso length, last frame seen by us, our id then.
-    let mut people: Vec<([f32; 2], f32, Option<(usize, u32)>)> = Vec::new();
+    let mut people: Vec<Person> = Vec::new();
     let mut owner = std::collections::HashMap::new();
     let (mut switches, mut comebacks) = (0, 0);
     for (i, references) in r.frames.iter().enumerate() {

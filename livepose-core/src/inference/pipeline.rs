@@ -843,7 +843,9 @@ mod tests {
     }
 
     fn ids(list: &[Candidate]) -> Vec<Option<u32>> {
-        list.iter().map(|c| c.track.as_ref().map(|t| t.id)).collect()
+        list.iter()
+            .map(|c| c.track.as_ref().map(|t| t.id))
+            .collect()
     }
 
     #[test]
