@@ -17,8 +17,13 @@ struct Run {
     found: usize,
     reference_found: usize,
     detector_runs: usize,
-    /// Per matched reference pose: (frame, landmark error, world error in metres).
-    matched: Vec<(usize, f32, f32)>,
+    /// Frames on which we found as many poses as MediaPipe.
+    same_count: usize,
+    /// Per frame, our poses: track id and landmarks (x, y normalised).
+    poses: Vec<Vec<(u32, Vec<[f32; 2]>)>>,
+    /// Per matched reference pose: (frame, landmark error, world error in metres, index of
+    /// the pose in the reference frame).
+    matched: Vec<(usize, f32, f32, usize)>,
 }
 
 /// Median, 95th percentile and mean world error of a set of matched poses.
@@ -31,7 +36,12 @@ struct Figures {
 impl Run {
     /// Figures over the matched poses of the frames `keep` accepts.
     fn figures(&self, keep: impl Fn(usize) -> bool) -> Figures {
-        let kept: Vec<_> = self.matched.iter().filter(|m| keep(m.0)).collect();
+        self.pose_figures(|frame, _| keep(frame))
+    }
+
+    /// Figures over the matched reference poses (frame, index in the frame) `keep` accepts.
+    fn pose_figures(&self, keep: impl Fn(usize, usize) -> bool) -> Figures {
+        let kept: Vec<_> = self.matched.iter().filter(|m| keep(m.0, m.3)).collect();
         let errors: Vec<f32> = kept.iter().map(|m| m.1).collect();
         Figures {
             median: reference::quantile(&errors, 0.5),
@@ -58,7 +68,8 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
         .unwrap();
     let (w, h) = (r.width as f32, r.height as f32);
     let mut matched = Vec::new();
-    let (mut found, mut reference_found, mut detector_runs) = (0, 0, 0);
+    let (mut found, mut reference_found, mut detector_runs, mut same_count) = (0, 0, 0, 0);
+    let mut poses = Vec::new();
     for (i, (pixels, references)) in frames.iter().zip(&r.frames).enumerate() {
         // MediaPipe's own timestamps (whole milliseconds): its smoothing saw these.
         let ts = Timestamp::from_micros(r.timestamps_ms[i] * 1000);
@@ -71,8 +82,16 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
             "every pose carries the 11 joint angles"
         );
         reference_found += references.len();
+        same_count += usize::from(result.poses.len() == references.len());
+        poses.push(
+            result
+                .poses
+                .iter()
+                .map(|p| (p.id, p.landmarks.iter().map(|l| [l.x, l.y]).collect()))
+                .collect(),
+        );
         detector_runs += usize::from(result.flags.contains(ResultFlags::DETECTOR_RAN));
-        for reference in references {
+        for (k, reference) in references.iter().enumerate() {
             let best = result
                 .poses
                 .iter()
@@ -90,7 +109,7 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
                 if std::env::var_os("LIVEPOSE_PRINT_ERRORS").is_some() {
                     println!("frame {i}: error {e:.4}, world {:.2} cm", 100.0 * we);
                 }
-                matched.push((i, e, we));
+                matched.push((i, e, we, k));
             }
         }
     }
@@ -98,13 +117,16 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
         found,
         reference_found,
         detector_runs,
+        same_count,
+        poses,
         matched,
     };
     let all = out.figures(|_| true);
     println!(
-        "| {clip} | {model_name} | {mode_name} | poses {} (MediaPipe {}) | detector on {} of {} frames | {:.4} | {:.4} | {:.2} cm |",
+        "| {clip} | {model_name} | {mode_name} | poses {} (MediaPipe {}), same count on {} frames | detector on {} of {} frames | {:.4} | {:.4} | {:.2} cm |",
         out.found,
         out.reference_found,
+        out.same_count,
         out.detector_runs,
         frames.len(),
         all.median,
@@ -365,5 +387,274 @@ fn one_engine_serves_several_streams_each_with_its_own_tracking() {
     assert!(
         found.iter().all(|n| *n >= 3),
         "frames with people per stream: {found:?}"
+    );
+}
+
+/// The shared multi-person clip: two people close together, one kicking toward the other
+/// (Pose2Sim's Demo_MultiPerson, camera 2).
+const TWO_DANCERS: &str = "multi_two_dancers_1088x1920_60fps";
+
+/// Per frame, per pose of MediaPipe's video (tracking) output: whether its image-mode
+/// output has a pose within landmark error 0.05 of it on the same frame (see
+/// [`mediapipe_stable_frames`]; with several people, pose by pose).
+fn mediapipe_stable_poses(clip: &str) -> Vec<Vec<bool>> {
+    let video = reference::load_reference(&format!("{clip}.full.video.jsonl"));
+    let image = reference::load_reference(&format!("{clip}.full.image.jsonl"));
+    let (w, h) = (video.width as f32, video.height as f32);
+    video
+        .frames
+        .iter()
+        .zip(&image.frames)
+        .map(|(v, i)| {
+            v.iter()
+                .map(|v| {
+                    i.iter().any(|i| {
+                        let xy: Vec<[f32; 2]> = i.landmarks.iter().map(|l| [l[0], l[1]]).collect();
+                        reference::landmark_error(&xy, v, w, h) <= 0.05
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn live_mode_tracks_two_dancers_close_together() {
+    let run = run(TWO_DANCERS, ModelKind::Full, "full", RunMode::Live, 2);
+    assert_found_as_often_as_mediapipe(&run);
+    assert!(
+        run.same_count as f64 >= 0.97 * run.poses.len() as f64,
+        "same pose count on {} frames",
+        run.same_count
+    );
+    let all = run.figures(|_| true);
+    assert!(all.median <= 0.005, "median {}", all.median);
+    let stable = mediapipe_stable_poses(TWO_DANCERS);
+    let f = run.pose_figures(|i, k| stable[i][k]);
+    println!(
+        "two dancers, the {} poses where MediaPipe's video and image outputs agree: median {:.4}, p95 {:.4}, world {:.2} cm",
+        stable.iter().flatten().filter(|s| **s).count(),
+        f.median,
+        f.p95,
+        100.0 * f.world_mean
+    );
+    assert!(
+        f.median <= 0.005 && f.p95 <= 0.02 && f.world_mean <= 0.03,
+        "median {} p95 {} world {} m",
+        f.median,
+        f.p95,
+        f.world_mean
+    );
+}
+
+/// Hip centre (mean of landmarks 23 and 24) and torso length (shoulder centre to hip
+/// centre) of a pose, pixels.
+fn hip_and_torso(xy: &[[f32; 2]], w: f32, h: f32) -> ([f32; 2], f32) {
+    let centre = |a: usize, b: usize| {
+        [
+            (xy[a][0] + xy[b][0]) / 2.0 * w,
+            (xy[a][1] + xy[b][1]) / 2.0 * h,
+        ]
+    };
+    let (hip, shoulder) = (centre(23, 24), centre(11, 12));
+    (hip, (hip[0] - shoulder[0]).hypot(hip[1] - shoulder[1]))
+}
+
+/// Pairs `a` with `b` (hip centres) nearest first, each at most once: (index in a, index
+/// in b, distance).
+fn pair_nearest(a: &[[f32; 2]], b: &[[f32; 2]]) -> Vec<(usize, usize, f32)> {
+    let mut pairs: Vec<(usize, usize, f32)> = a
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            b.iter()
+                .enumerate()
+                .map(move |(j, q)| (i, j, (p[0] - q[0]).hypot(p[1] - q[1])))
+        })
+        .collect();
+    pairs.sort_by(|x, y| x.2.total_cmp(&y.2));
+    let (mut used_a, mut used_b, mut out) = (vec![false; a.len()], vec![false; b.len()], vec![]);
+    for (i, j, d) in pairs {
+        if !used_a[i] && !used_b[j] {
+            used_a[i] = true;
+            used_b[j] = true;
+            out.push((i, j, d));
+        }
+    }
+    out
+}
+
+/// Id switches of a live run on a clip with several people. The people are MediaPipe's:
+/// each pose of its video output continues the person whose hip centre was last seen
+/// within one torso length of its own (nearest first), or is a new person. On every frame
+/// each person gets the id of our pose nearest to it (hip centres, each pose once). A
+/// switch is a person seen on two consecutive frames under two ids, or an id given to a
+/// second person. Returns the switches and, apart, the people who came back under a new
+/// id after a frame without them (a track MediaPipe's graph lost too, re-detected).
+fn id_switches(run: &Run, r: &reference::Reference) -> (usize, usize) {
+    /// A person: last hip centre, torso length, last frame we saw them and our id then.
+    type Person = ([f32; 2], f32, Option<(usize, u32)>);
+    let (w, h) = (r.width as f32, r.height as f32);
+    let mut people: Vec<Person> = Vec::new();
+    let mut owner = std::collections::HashMap::new();
+    let (mut switches, mut comebacks) = (0, 0);
+    for (i, references) in r.frames.iter().enumerate() {
+        let seen: Vec<([f32; 2], f32)> = references
+            .iter()
+            .map(|p| {
+                let xy: Vec<[f32; 2]> = p.landmarks.iter().map(|l| [l[0], l[1]]).collect();
+                hip_and_torso(&xy, w, h)
+            })
+            .collect();
+        let last: Vec<[f32; 2]> = people.iter().map(|p| p.0).collect();
+        let hips: Vec<[f32; 2]> = seen.iter().map(|s| s.0).collect();
+        let mut person_of = vec![None; seen.len()];
+        for (k, j, d) in pair_nearest(&last, &hips) {
+            if d <= people[k].1 {
+                person_of[j] = Some(k);
+            }
+        }
+        let ours: Vec<[f32; 2]> = run.poses[i]
+            .iter()
+            .map(|(_, xy)| hip_and_torso(xy, w, h).0)
+            .collect();
+        let id_of: std::collections::HashMap<usize, u32> = pair_nearest(&hips, &ours)
+            .into_iter()
+            .map(|(j, o, _)| (j, run.poses[i][o].0))
+            .collect();
+        for (j, (hip, torso)) in seen.iter().enumerate() {
+            let person = *person_of[j].get_or_insert_with(|| {
+                people.push((*hip, *torso, None));
+                people.len() - 1
+            });
+            people[person].0 = *hip;
+            people[person].1 = *torso;
+            let Some(&id) = id_of.get(&j) else { continue };
+            if let Some((frame, last_id)) = people[person].2 {
+                if last_id != id {
+                    if frame + 1 == i {
+                        println!("frame {i}: person {person} changes from id {last_id} to {id}");
+                        switches += 1;
+                    } else {
+                        println!(
+                            "frame {i}: person {person} is back under id {id} (was {last_id})"
+                        );
+                        comebacks += 1;
+                    }
+                }
+            }
+            if *owner.entry(id).or_insert(person) != person {
+                println!("frame {i}: id {id} moves to person {person}");
+                switches += 1;
+                owner.insert(id, person);
+            }
+            people[person].2 = Some((i, id));
+        }
+    }
+    (switches, comebacks)
+}
+
+#[test]
+fn track_ids_stay_with_their_person_while_two_dancers_move_close() {
+    let run = run(TWO_DANCERS, ModelKind::Full, "full", RunMode::Live, 2);
+    let r = reference::load_reference(&format!("{TWO_DANCERS}.full.video.jsonl"));
+    let (switches, comebacks) = id_switches(&run, &r);
+    println!("two dancers, live: {switches} id switches, {comebacks} people back under a new id");
+    assert_eq!(switches, 0);
+}
+
+/// Why live mode agrees with MediaPipe's tracking less closely than image mode does: the
+/// tracking loop (each region from the last frame's landmarks) amplifies any difference,
+/// so the arithmetic differences between ONNX Runtime and TFLite (image mode: median
+/// 0.0001) grow within a few frames. Measured on ourselves: the same clip with one frame
+/// made one grey level brighter drifts from the original run as far as we are from
+/// MediaPipe. Printed, not asserted beyond the runs being identical up to that frame.
+#[test]
+fn live_mode_tracking_amplifies_a_one_grey_level_change() {
+    let r = reference::load_reference(&format!("{TWO_DANCERS}.full.video.jsonl"));
+    let frames = reference::rgb_frames(&format!("{TWO_DANCERS}.mp4"), r.width, r.height);
+    let build = || {
+        Pipeline::builder()
+            .model(ModelKind::Full)
+            .num_poses(2)
+            .models_dir(reference::shared_dir().join("models"))
+            .build()
+            .unwrap()
+    };
+    let (mut original, mut changed) = (build(), build());
+    let (w, h) = (r.width as f32, r.height as f32);
+    const CHANGED: usize = 10;
+    let (mut errors, mut world) = (Vec::new(), Vec::new());
+    for (i, pixels) in frames.iter().enumerate() {
+        let ts = Timestamp::from_micros(r.timestamps_ms[i] * 1000);
+        let image = RgbView::new(r.width, r.height, pixels).unwrap();
+        let a = original.process(Frame::Rgb(image), Some(ts)).unwrap();
+        let mut brighter = pixels.clone();
+        if i == CHANGED {
+            brighter.iter_mut().for_each(|v| *v = v.saturating_add(1));
+        }
+        let image = RgbView::new(r.width, r.height, &brighter).unwrap();
+        let b = changed.process(Frame::Rgb(image), Some(ts)).unwrap();
+        if i < CHANGED {
+            assert_eq!(a.poses, b.poses, "frame {i}");
+            continue;
+        }
+        for pose in &a.poses {
+            let as_reference = reference::RefPose {
+                landmarks: pose
+                    .landmarks
+                    .iter()
+                    .map(|l| [l.x, l.y, l.z, 0.0, 0.0])
+                    .collect(),
+                world: pose
+                    .world_landmarks
+                    .iter()
+                    .map(|l| [l.x, l.y, l.z])
+                    .collect(),
+            };
+            let nearest = b
+                .poses
+                .iter()
+                .map(|p| {
+                    let xy: Vec<[f32; 2]> = p.landmarks.iter().map(|l| [l.x, l.y]).collect();
+                    let wl: Vec<[f32; 3]> =
+                        p.world_landmarks.iter().map(|l| [l.x, l.y, l.z]).collect();
+                    (
+                        reference::landmark_error(&xy, &as_reference, w, h),
+                        reference::world_error(&wl, &as_reference),
+                    )
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((e, we)) = nearest {
+                errors.push(e);
+                world.push(we);
+            }
+        }
+    }
+    println!(
+        "two dancers, live, after frame {CHANGED} made one grey level brighter, against the unchanged run: median {:.4}, p95 {:.4}, world {:.2} cm ({} poses)",
+        reference::quantile(&errors, 0.5),
+        reference::quantile(&errors, 0.95),
+        100.0 * world.iter().sum::<f32>() / world.len().max(1) as f32,
+        errors.len()
+    );
+}
+
+#[test]
+fn image_mode_through_the_pipeline_finds_both_dancers() {
+    let run = run(TWO_DANCERS, ModelKind::Full, "full", RunMode::Image, 2);
+    let frames = run.poses.len();
+    assert!(
+        run.same_count as f64 >= 0.97 * frames as f64,
+        "same pose count on {} of {frames} frames",
+        run.same_count
+    );
+    let f = run.figures(|_| true);
+    assert!(
+        f.median <= 0.005 && f.p95 <= 0.01 && f.world_mean <= 0.01,
+        "median {} p95 {} world {} m",
+        f.median,
+        f.p95,
+        f.world_mean
     );
 }

@@ -31,6 +31,14 @@ pub const DETECTOR_INPUT: TensorSpec = TensorSpec {
     border: Border::Zero,
 };
 
+/// IoU above which the weighted NMS merges two person detections: 0.5, the default of
+/// `min_suppression_threshold` in the Tasks graph MediaPipe's Pose Landmarker runs
+/// (tasks/cc/vision/pose_detector/proto/pose_detector_graph_options.proto L39-41, set at
+/// pose_detector_graph.cc L118-127 with `INTERSECTION_OVER_UNION` and `WEIGHTED`; neither
+/// the Python nor the C++ `PoseLandmarkerOptions` sets it). The legacy
+/// `pose_detection_cpu.pbtxt` used 0.3.
+pub const NMS_THRESHOLD: f32 = 0.5;
+
 /// A detected person in normalised image coordinates. Keypoints: 0 hip centre, 1 full-body
 /// size/rotation point, 2 shoulder centre, 3 upper-body size/rotation point.
 pub type Detection = super::ssd::Detection<4>;
@@ -44,15 +52,15 @@ pub struct PoseDetector {
 impl PoseDetector {
     /// Loads the detector model.
     pub fn load(source: ModelSource<'_>, config: &SessionConfig) -> Result<Self, InferenceError> {
-        Ok(PoseDetector {
-            ssd: SsdModel::load(
-                source,
-                DETECTOR_SIGNATURE,
-                DETECTOR_ANCHORS,
-                DETECTOR_INPUT,
-                config,
-            )?,
-        })
+        let mut ssd = SsdModel::load(
+            source,
+            DETECTOR_SIGNATURE,
+            DETECTOR_ANCHORS,
+            DETECTOR_INPUT,
+            config,
+        )?;
+        ssd.nms_threshold = NMS_THRESHOLD;
+        Ok(PoseDetector { ssd })
     }
 
     /// Detects up to `max` people in `image`, best first, into `out` (normalised image

@@ -151,7 +151,10 @@ impl PipelineBuilder {
         self.mode = mode;
         self
     }
-    /// Smoothing of tracked people.
+    /// Smoothing of tracked people. [`SmoothingKind::OneEuro`] is MediaPipe's filter and,
+    /// as in MediaPipe, applies to a single tracked person: with `num_poses` above 1
+    /// MediaPipe does not smooth, and neither does livepose (pick [`SmoothingKind::Ema`]
+    /// to smooth several people).
     pub fn smoothing(mut self, smoothing: SmoothingKind) -> Self {
         self.smoothing = smoothing;
         self
@@ -295,6 +298,9 @@ struct Track {
     world: LandmarkSmoother,
     /// Left and right hand.
     hands: [HandTrack; 2],
+    /// Where the person was on the last frame: hip centre and torso length (shoulder
+    /// centre to hip centre), pixels; none before their first pose.
+    last_seen: Option<([f32; 2], f32)>,
 }
 
 /// Per-stream options of a [`Tracker`].
@@ -302,7 +308,8 @@ struct Track {
 pub struct TrackerOptions {
     /// Live (tracking) or image mode.
     pub mode: RunMode,
-    /// Smoothing of tracked people (live mode).
+    /// Smoothing of tracked people (live mode; One Euro only when `num_poses` is 1, as in
+    /// MediaPipe).
     pub smoothing: SmoothingKind,
     /// Most people to track (at least 1).
     pub num_poses: usize,
@@ -328,6 +335,8 @@ pub struct Tracker {
     tracks: Vec<Track>,
     /// Scratch list of the tracks that survive a frame (reused).
     kept: Vec<Track>,
+    /// Scratch list of the regions being associated (reused).
+    candidates: Vec<Candidate>,
     next_id: u32,
     result: PoseResult,
 }
@@ -343,6 +352,7 @@ impl Tracker {
             clock: MonotonicClock::system(),
             tracks: Vec::new(),
             kept: Vec::new(),
+            candidates: Vec::new(),
             next_id: 1,
             result: PoseResult::default(),
         }
@@ -452,57 +462,26 @@ impl Engine {
         };
         timings.decode = micros_since(t);
         let (w, h) = (image.width() as f32, image.height() as f32);
-        let live = tracker.options.mode == RunMode::Live;
-        if !live {
-            tracker.tracks.clear();
-        }
         // Poses are written over last frame's (their vectors keep their capacity): no
         // allocation per frame once the number of people is stable.
         let mut emitted = 0;
 
-        // MediaPipe's order: regions tracked from the previous frame; if fewer than
-        // `num_poses`, the detector runs and its regions are associated with the tracked ones
-        // (a detection overlapping a tracked region, IoU > 0.5, replaces its region and keeps
-        // its track); then landmarks run on every region.
-        // Regions that converged on the same person merge (the later one wins).
-        let mut i = 0;
-        while i < tracker.tracks.len() {
-            let roi = tracker.tracks[i].roi;
-            if tracker.tracks[..i]
-                .iter()
-                .any(|t| iou(&t.roi, &roi) > ASSOCIATION_IOU)
-            {
-                tracker
-                    .tracks
-                    .retain_mut(|t| !(iou(&t.roi, &roi) > ASSOCIATION_IOU && t.roi != roi));
-                i = 0;
-            } else {
-                i += 1;
-            }
-        }
-        if tracker.tracks.len() < tracker.options.num_poses {
-            flags |= ResultFlags::DETECTOR_RAN;
-            let t = Instant::now();
-            self.detector
-                .detect(image, tracker.options.num_poses, &mut self.detections)?;
-            timings.detect = micros_since(t);
-            for d in &self.detections {
-                let roi = roi_from_alignment(d.keypoints[0], d.keypoints[1], w, h, POSE_ROI_SCALE);
-                match tracker
-                    .tracks
-                    .iter_mut()
-                    .find(|tr| iou(&tr.roi, &roi) > ASSOCIATION_IOU)
-                {
-                    Some(track) => track.roi = roi,
-                    None => {
-                        tracker
-                            .tracks
-                            .push(new_track(&mut tracker.next_id, &tracker.options, roi))
-                    }
-                }
-            }
-            tracker.tracks.truncate(tracker.options.num_poses);
-        }
+        // Which regions the landmark model runs on, as MediaPipe's Tasks graph chooses them
+        // (pose_landmarker_graph.cc, BuildPoseLandmarkerGraph):
+        // - image mode (L371-378): the detector's regions, in NMS order, clipped to
+        //   `num_poses` (ClipNormalizedRectVectorSizeCalculator, L288-292): no association,
+        //   so two people whose regions overlap are both kept;
+        // - live mode (L336-370): last frame's regions (from its landmarks); the detector
+        //   runs only while they are fewer than `num_poses` (L342-356), then
+        //   AssociationNormRectCalculator (L359-368) merges [last frame's regions, all the
+        //   detector's regions] and the result is clipped to `num_poses`.
+        flags |= associate(
+            &mut self.detector,
+            &mut self.detections,
+            tracker,
+            image,
+            &mut timings,
+        )?;
         if self.segmentation {
             tracker
                 .result
@@ -577,7 +556,10 @@ impl Engine {
     }
 }
 
-/// A new track with the next id and fresh smoothers (no smoothing in image mode).
+/// A new track with the next id and fresh smoothers: none in image mode, and none with
+/// MediaPipe's One Euro when several people are tracked, since MediaPipe smooths only a
+/// single pose (pose_landmarker_graph.cc L303-312: `smooth_landmarks` is set only for
+/// `num_poses == 1`; for more it is an error to ask for it).
 fn new_track(next_id: &mut u32, config: &TrackerOptions, roi: RotatedRect) -> Track {
     let id = *next_id;
     *next_id = next_id.wrapping_add(1);
@@ -589,15 +571,141 @@ fn new_track(next_id: &mut u32, config: &TrackerOptions, roi: RotatedRect) -> Tr
         SmoothingKind::Ema => (SmoothingConfig::ema(0.7), SmoothingConfig::ema(0.7)),
         SmoothingKind::None => (SmoothingConfig::ema(1.0), SmoothingConfig::ema(1.0)),
     };
-    let live = config.mode == RunMode::Live;
-    let pick = |c: SmoothingConfig| if live { c } else { SmoothingConfig::ema(1.0) };
+    let smooth = config.mode == RunMode::Live
+        && (config.num_poses == 1 || config.smoothing != SmoothingKind::OneEuro);
+    let pick = |c: SmoothingConfig| if smooth { c } else { SmoothingConfig::ema(1.0) };
     Track {
         id,
         roi,
         image: LandmarkSmoother::new(pick(image)),
         world: LandmarkSmoother::new(pick(world)),
         hands: Default::default(),
+        last_seen: None,
     }
+}
+
+/// A region the landmark model may run on this frame, with the track it continues (none
+/// for a fresh detection, whose track is made only if it survives the clipping).
+#[derive(Debug)]
+struct Candidate {
+    roi: RotatedRect,
+    track: Option<Track>,
+    /// A detection's hip centre (keypoint 0), pixels.
+    hip: [f32; 2],
+}
+
+/// MediaPipe's `AssociationCalculator::AddElementToList` (association_calculator.h
+/// L170-202): every element of `list` whose region overlaps `element`'s (IoU >
+/// `min_similarity_threshold`, rotation ignored) is removed, and `element` is appended.
+/// Which regions survive is exactly MediaPipe's; the track ids are livepose's own (MediaPipe
+/// has none): a fresh detection that replaces tracked regions continues the last of their
+/// tracks whose person it is (hip centre within half a torso length of where that person
+/// was, see [`SAME_PERSON_TORSOS`]), as the calculator propagates the last overlapping
+/// element's id (L183-189). Two people close together have overlapping regions, so a
+/// detection of one can replace the other's region: it then starts a track of its own.
+fn add_element(list: &mut Vec<Candidate>, mut element: Candidate) {
+    let mut inherited = None;
+    list.retain_mut(|other| {
+        if iou(&element.roi, &other.roi) > ASSOCIATION_IOU {
+            if let Some(track) = other.track.take() {
+                if same_person(&track, element.hip) {
+                    inherited = Some(track);
+                }
+            }
+            false
+        } else {
+            true
+        }
+    });
+    if element.track.is_none() {
+        element.track = inherited;
+    }
+    list.push(element);
+}
+
+/// Hip centre distance, in torso lengths, within which a detection continues a track.
+/// On the two-dancer clip a person's hip centre moves at most 0.08 torso lengths from one
+/// frame to the next (60 fps); the two people's are 1.6 to 1.9 apart.
+const SAME_PERSON_TORSOS: f32 = 0.5;
+
+/// Whether a detection with hip centre `hip` (pixels) is `track`'s person (a track with no
+/// pose yet takes any).
+fn same_person(track: &Track, hip: [f32; 2]) -> bool {
+    track.last_seen.is_none_or(|(last, torso)| {
+        (hip[0] - last[0]).hypot(hip[1] - last[1]) <= SAME_PERSON_TORSOS * torso
+    })
+}
+
+/// Chooses this frame's regions into `tracker.tracks` (see [`Engine::process`]); runs the
+/// detector when MediaPipe would, and returns the flags to add.
+fn associate(
+    detector: &mut PoseDetector,
+    detections: &mut Vec<Detection>,
+    tracker: &mut Tracker,
+    image: RgbView<'_>,
+    timings: &mut StageTimings,
+) -> Result<ResultFlags, PipelineError> {
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let num_poses = tracker.options.num_poses;
+    let live = tracker.options.mode == RunMode::Live;
+    let mut flags = ResultFlags::empty();
+    // AssociationCalculator::GetNonOverlappingElements (association_calculator.h
+    // L128-168): the first input (last frame's regions) element by element, each added
+    // with AddElementToList, so two tracks that converged on one person merge into the
+    // later one; then every detector region the same way.
+    let mut list = std::mem::take(&mut tracker.candidates);
+    list.clear();
+    if live {
+        for track in tracker.tracks.drain(..) {
+            add_element(
+                &mut list,
+                Candidate {
+                    roi: track.roi,
+                    track: Some(track),
+                    hip: [0.0; 2],
+                },
+            );
+        }
+    } else {
+        tracker.tracks.clear();
+    }
+    if !live || list.len() < num_poses {
+        flags |= ResultFlags::DETECTOR_RAN;
+        let t = Instant::now();
+        // Image mode keeps the first `num_poses` detections. Live mode associates all of
+        // them: the detector graph clips only its DETECTIONS output to `num_poses`, not the
+        // EXPANDED_POSE_RECTS the landmarker uses (pose_detector_graph.cc L327-343).
+        let max = if live { usize::MAX } else { num_poses };
+        detector.detect(image, max, detections)?;
+        timings.detect = micros_since(t);
+        for d in detections.iter() {
+            let roi = roi_from_alignment(d.keypoints[0], d.keypoints[1], w, h, POSE_ROI_SCALE);
+            let candidate = Candidate {
+                roi,
+                track: None,
+                hip: [d.keypoints[0][0] * w, d.keypoints[0][1] * h],
+            };
+            if live {
+                add_element(&mut list, candidate);
+            } else {
+                list.push(candidate);
+            }
+        }
+    }
+    // ClipNormalizedRectVectorSizeCalculator: the first `num_poses`.
+    list.truncate(num_poses);
+    for candidate in list.drain(..) {
+        let track = match candidate.track {
+            Some(mut track) => {
+                track.roi = candidate.roi;
+                track
+            }
+            None => new_track(&mut tracker.next_id, &tracker.options, candidate.roi),
+        };
+        tracker.tracks.push(track);
+    }
+    tracker.candidates = list;
+    Ok(flags)
 }
 
 /// IoU above which a detection is the same person as a tracked region (MediaPipe's
@@ -653,6 +761,13 @@ fn emit(
             POSE_ROI_SCALE,
         );
     }
+    if let [Some(ls), Some(rs), Some(lh), Some(rh)] = [11, 12, 23, 24].map(|i| out.landmarks.get(i))
+    {
+        let hip = [(lh.x + rh.x) / 2.0 * w, (lh.y + rh.y) / 2.0 * h];
+        let shoulder = [(ls.x + rs.x) / 2.0 * w, (ls.y + rs.y) / 2.0 * h];
+        let torso = (shoulder[0] - hip[0]).hypot(shoulder[1] - hip[1]);
+        track.last_seen = Some((hip, torso));
+    }
     // Smoothing works in pixels, speed measured relative to the size of the region just
     // computed for the next frame (MediaPipe smooths with OBJECT_SCALE_ROI = the first
     // pose's POSE_RECTS_NEXT_FRAME, pose_landmarks_detector_graph.cc).
@@ -698,4 +813,70 @@ fn emit(
     pose.world_landmarks.clear();
     pose.world_landmarks.extend_from_slice(&out.world);
     joint_angles(&out.world, &mut pose.angles);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x: f32, y: f32) -> RotatedRect {
+        RotatedRect::new(x, y, 100.0, 100.0, 0.0)
+    }
+
+    fn tracked(next_id: &mut u32, x: f32, hip_x: f32) -> Candidate {
+        let options = TrackerOptions::default();
+        let mut track = new_track(next_id, &options, square(x, 0.0));
+        track.last_seen = Some(([hip_x, 0.0], 40.0));
+        Candidate {
+            roi: track.roi,
+            track: Some(track),
+            hip: [0.0; 2],
+        }
+    }
+
+    fn detection(x: f32, hip_x: f32) -> Candidate {
+        Candidate {
+            roi: square(x, 0.0),
+            track: None,
+            hip: [hip_x, 0.0],
+        }
+    }
+
+    fn ids(list: &[Candidate]) -> Vec<Option<u32>> {
+        list.iter()
+            .map(|c| c.track.as_ref().map(|t| t.id))
+            .collect()
+    }
+
+    #[test]
+    fn association_keeps_the_later_of_two_overlapping_regions() {
+        // AddElementToList: an overlapping (IoU > 0.5) element replaces the earlier one and
+        // goes to the end; one that overlaps nothing is appended.
+        let mut next_id = 1;
+        let mut list = Vec::new();
+        add_element(&mut list, tracked(&mut next_id, 0.0, 0.0));
+        add_element(&mut list, tracked(&mut next_id, 500.0, 500.0));
+        add_element(&mut list, tracked(&mut next_id, 10.0, 10.0));
+        assert_eq!(ids(&list), [Some(2), Some(3)]);
+        // IoU of two 100-px squares 40 px apart: 60/140 = 0.43, not associated.
+        add_element(&mut list, detection(540.0, 540.0));
+        assert_eq!(list.len(), 3);
+    }
+
+    #[test]
+    fn a_detection_continues_the_track_of_its_own_person_only() {
+        let mut next_id = 1;
+        let mut list = Vec::new();
+        add_element(&mut list, tracked(&mut next_id, 0.0, 0.0));
+        add_element(&mut list, tracked(&mut next_id, 500.0, 500.0));
+        // Same person (hip 10 px from where it was, torso 40 px): the track goes on.
+        add_element(&mut list, detection(5.0, 10.0));
+        assert_eq!(ids(&list), [Some(2), Some(1)]);
+        assert_eq!(list[1].roi, square(5.0, 0.0));
+        // The region overlaps the second track's, but the hip is another person's (30 px
+        // away, more than half the torso): MediaPipe drops that region all the same; the
+        // detection starts a track of its own.
+        add_element(&mut list, detection(520.0, 530.0));
+        assert_eq!(ids(&list), [Some(1), None]);
+    }
 }

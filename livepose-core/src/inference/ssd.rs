@@ -167,7 +167,8 @@ pub struct SsdModel<const K: usize> {
     raw: Vec<Detection<K>>,
     /// Minimum score (MediaPipe: 0.5 for both detectors).
     pub min_score: f32,
-    /// IoU above which detections merge (MediaPipe: 0.3 for both detectors).
+    /// IoU above which detections merge (MediaPipe: 0.3 for palms; the pose detector sets
+    /// its own, see [`NMS_THRESHOLD`](super::detector::NMS_THRESHOLD)).
     pub nms_threshold: f32,
 }
 
