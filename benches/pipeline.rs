@@ -24,7 +24,7 @@ use livepose_core::wire::control::{ModelKind, RunMode};
 use livepose_core::Timestamp;
 
 fn models_dir() -> std::path::PathBuf {
-    frames::shared_dir().join("models")
+    frames::data::models()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

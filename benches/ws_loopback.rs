@@ -37,7 +37,7 @@ async fn server(inference: bool) -> Server {
         .inference(inference)
         .max_fps(100_000)
         .stats_interval(Duration::from_secs(3600))
-        .models_dir(frames::shared_dir().join("models"));
+        .models_dir(frames::data::models());
     Server::start(config).await.unwrap()
 }
 

@@ -32,10 +32,18 @@ printf '%s' '{"image":"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA
 echo 08083a670a0a0a017812016122024f700a110a016112084964656e7469747922024f700a0d0a01610a017712016322024f700a130a0163120a4964656e746974795f3222024f702a034201775a030a0178620a0a084964656e74697479620c0a0a4964656e746974795f3242056f70736574 \
   | xxd -r -p > "$corpus/onnx_prune/tiny_graph"
 # The start of a real TFLite model (its FlatBuffer tables; the weights follow them).
-model=../shared/models/tflite/hand_landmark_lite.tflite
+# The test data folders (scripts/test-data.sh): $LIVEPOSE_MODELS / $LIVEPOSE_MEDIA, else
+# $LIVEPOSE_SHARED/{models,media}, else ~/.cache/livepose/{models,media}.
+data=${XDG_CACHE_HOME:-$HOME/.cache}/livepose
+models=${LIVEPOSE_MODELS:-${LIVEPOSE_SHARED:+$LIVEPOSE_SHARED/models}}
+models=${models:-$data/models}
+media=${LIVEPOSE_MEDIA:-${LIVEPOSE_SHARED:+$LIVEPOSE_SHARED/media}}
+media=${media:-$data/media}
+model=$models/hand_landmark_lite.tflite
+[ -f "$model" ] || model=$models/tflite/hand_landmark_lite.tflite
 [ -f "$model" ] && head -c 16384 "$model" > "$corpus/tflite_parse/hand_landmark_head"
 # Small real images for the image decoders.
-clip=../shared/media/outdoor_two_people_1768x994_30fps.mp4
+clip=$media/outdoor_two_people_1768x994_30fps.mp4
 if command -v ffmpeg >/dev/null && [ -f "$clip" ]; then
   for ext in jpg png webp; do
     ffmpeg -v error -y -i "$clip" -vf "select=eq(n\,30),scale=48:32" -frames:v 1 "$corpus/image_decode/frame.$ext" || true

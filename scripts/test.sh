@@ -7,8 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export LIVEPOSE_SHARED=${LIVEPOSE_SHARED:-$(cd .. && pwd)/shared}
-[ -d "$LIVEPOSE_SHARED/media" ] || { echo "test: $LIVEPOSE_SHARED/media not found (set LIVEPOSE_SHARED)" >&2; exit 1; }
+source scripts/test-data.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

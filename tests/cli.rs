@@ -241,7 +241,10 @@ fn models_fetch_fetches_verifies_and_repairs() {
         assert!(first.contains(&format!("{name}.tflite (")), "{first}");
         for ext in ["tflite", "onnx"] {
             let file = dir.join(format!("{name}.{ext}"));
-            assert!(std::fs::metadata(&file).unwrap().len() > 100_000, "{file:?}");
+            assert!(
+                std::fs::metadata(&file).unwrap().len() > 100_000,
+                "{file:?}"
+            );
         }
     }
 
@@ -253,9 +256,15 @@ fn models_fetch_fetches_verifies_and_repairs() {
     let good = std::fs::read(&damaged).unwrap();
     std::fs::write(&damaged, b"not a model").unwrap();
     let repaired = fetch(None);
-    assert!(repaired.contains("palm_detection_lite.tflite ("), "{repaired}");
+    assert!(
+        repaired.contains("palm_detection_lite.tflite ("),
+        "{repaired}"
+    );
     assert!(repaired.contains("palm_detection_lite.onnx"), "{repaired}");
-    assert!(!repaired.contains("pose_landmark_lite.tflite ("), "{repaired}");
+    assert!(
+        !repaired.contains("pose_landmark_lite.tflite ("),
+        "{repaired}"
+    );
     assert_eq!(std::fs::read(&damaged).unwrap(), good);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -23,7 +23,7 @@ const LAB: &str = "lab_dance_1080x1920_60fps";
 const OUTDOOR: &str = "outdoor_two_people_1768x994_30fps";
 
 fn models() -> std::path::PathBuf {
-    reference::shared_dir().join("models")
+    reference::data::models()
 }
 
 fn clip(name: &str) -> (reference::Reference, Vec<Vec<u8>>) {

@@ -1,9 +1,9 @@
 //! Models from anywhere: a folder of MediaPipe's `.tflite` files (converted at load, the
-//! conversion cached by content) and `.task` bundles give the same poses as the reference
-//! `.onnx` files, on a real frame; a missing model is an error that says how to fetch it.
+//! conversion cached by content) and `.task` bundles give the same poses as the `.onnx`
+//! files of the models folder, on a real frame; a missing model is an error that says how to fetch it.
 
 use std::io::Write;
-#[path = "support/shared.rs"]
+#[path = "support/frames.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use livepose_core::inference::model_files::{CacheOutcome, ConversionCache, ModelRole};
 use livepose_core::inference::{Frame, Pipeline, PipelineBuilder, PipelineError};
 use livepose_core::wire::control::{ModelKind, RunMode};
-use support::{jpeg_frame, shared};
+use support::{data, jpeg_frame};
 
 /// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -50,12 +50,24 @@ fn a_folder_of_tflite_files_gives_the_onnx_poses() {
     let cache = scratch("tflite-cache");
     let onnx = poses(
         Pipeline::builder()
-            .models_dir(shared().join("models"))
+            .models_dir(data::models())
             .hand_model(ModelKind::Lite),
     );
+    // A folder with the .tflite files only (the models folder has the .onnx files beside
+    // them, which a pipeline would take first).
+    let tflite_dir = scratch("tflite-only");
+    for stem in [
+        "pose_detection",
+        "pose_landmark_lite",
+        "palm_detection_lite",
+        "hand_landmark_lite",
+    ] {
+        let file = format!("{stem}.tflite");
+        std::fs::copy(data::tflite(&file), tflite_dir.join(&file)).unwrap();
+    }
     let tflite = poses(
         Pipeline::builder()
-            .models_dir(shared().join("models/tflite"))
+            .models_dir(&tflite_dir)
             .hand_model(ModelKind::Lite)
             .conversion_cache(ConversionCache::at(&cache)),
     );
@@ -70,20 +82,21 @@ fn a_folder_of_tflite_files_gives_the_onnx_poses() {
     // Four models converted and cached (the pose detector, lite landmarks, palm, hand).
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 4);
     std::fs::remove_dir_all(&cache).unwrap();
+    std::fs::remove_dir_all(&tflite_dir).unwrap();
 }
 
 #[test]
 fn the_second_load_reads_the_cache() {
     let cache_dir = scratch("second-load");
     let cache = ConversionCache::at(&cache_dir);
-    let bytes = std::fs::read(shared().join("models/tflite/hand_landmark_lite.tflite")).unwrap();
+    let bytes = std::fs::read(data::tflite("hand_landmark_lite.tflite")).unwrap();
     let (first, outcome) = cache.onnx(&bytes, "hand").unwrap();
     assert_eq!(outcome, CacheOutcome::Converted);
     let (second, outcome) = cache.onnx(&bytes, "hand").unwrap();
     assert_eq!(outcome, CacheOutcome::Hit);
     assert_eq!(first, second);
     // Another model is another entry.
-    let other = std::fs::read(shared().join("models/tflite/palm_detection_lite.tflite")).unwrap();
+    let other = std::fs::read(data::tflite("palm_detection_lite.tflite")).unwrap();
     assert_eq!(
         cache.onnx(&other, "palm").unwrap().1,
         CacheOutcome::Converted
@@ -101,7 +114,7 @@ fn bundle(path: &Path, members: &[(&str, &str)]) {
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (member, file) in members {
         zip.start_file(*member, options).unwrap();
-        zip.write_all(&std::fs::read(shared().join("models/tflite").join(file)).unwrap())
+        zip.write_all(&std::fs::read(data::tflite(file)).unwrap())
             .unwrap();
     }
     zip.finish().unwrap();
@@ -124,7 +137,7 @@ fn a_task_bundle_gives_the_onnx_poses() {
     let cache = ConversionCache::at(dir.join("cache"));
     let onnx = poses(
         Pipeline::builder()
-            .models_dir(shared().join("models"))
+            .models_dir(data::models())
             .model(ModelKind::Full),
     );
     let from_task = poses(
@@ -173,7 +186,7 @@ fn a_missing_model_says_how_to_fetch_it() {
         "pose_detection.onnx",
         "pose_detection.tflite",
         "pose_landmarker_lite.task",
-        "scripts/fetch-models.sh",
+        "livepose models fetch",
     ] {
         assert!(text.contains(words), "{text}");
     }

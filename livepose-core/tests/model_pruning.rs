@@ -1,7 +1,7 @@
 //! Pruning the landmark models' segmentation head changes none of the outputs livepose
-//! reads, by a single bit, on real crops of the shared clips (`../shared`).
+//! reads, by a single bit, on real crops of the test clips (`scripts/fetch-media.sh`).
 
-#[path = "support/shared.rs"]
+#[path = "support/frames.rs"]
 mod support;
 
 use livepose_core::image::{crop_rotated, ImageDecoder, RgbImage, RotatedRect};
@@ -10,7 +10,7 @@ use livepose_core::inference::landmarks::{
 };
 use livepose_core::inference::session::{output_f32, ModelSignature};
 use livepose_core::inference::{Model, ModelSource, SessionConfig};
-use support::{jpeg_frame, shared};
+use support::{data, jpeg_frame};
 
 /// The unpruned model: every output, segmentation included.
 const UNPRUNED: ModelSignature = LANDMARK_SIGNATURE_WITH_MASK;
@@ -45,7 +45,7 @@ fn crops() -> Vec<Vec<f32>> {
 fn pruned_landmark_models_give_identical_outputs() {
     let crops = crops();
     for file in ["pose_landmark_lite.onnx", "pose_landmark_full.onnx"] {
-        let path = shared().join("models").join(file);
+        let path = data::model(file);
         let config = SessionConfig::default();
         let mut pruned =
             Model::load(ModelSource::Path(&path), LANDMARK_SIGNATURE, &config).unwrap();
@@ -76,7 +76,7 @@ fn pruning_an_output_the_model_lacks_is_a_load_error() {
         pruned: &["no_such_output"],
         ..LANDMARK_SIGNATURE
     };
-    let path = shared().join("models").join("pose_landmark_lite.onnx");
+    let path = data::model("pose_landmark_lite.onnx");
     let err = Model::load(ModelSource::Path(&path), WRONG, &SessionConfig::default()).unwrap_err();
     assert!(err.to_string().contains("no_such_output"), "{err}");
 }

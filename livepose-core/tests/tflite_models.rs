@@ -1,35 +1,39 @@
-//! The TFLite reader on MediaPipe's own model files (`../shared/models/tflite/`): each reads
-//! whole, with the inputs and outputs the ONNX conversions in `../shared/models/` have,
-//! constant data of the size its shape says, and only operators the converter handles;
-//! cut or corrupted files give errors, never panics.
+//! The TFLite reader on MediaPipe's own model files (the `.tflite` files of the models
+//! folder, `scripts/fetch-models.sh`): each reads whole, with the inputs and outputs the
+//! models have, constant data of the size its shape says, and only operators the converter
+//! handles; the detectors' sparse fp16 weights densify to what the TFLite interpreter's
+//! DENSIFY computes; cut or corrupted files give errors, never panics.
 
-#[path = "support/shared.rs"]
+#[path = "support/frames.rs"]
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use livepose_core::inference::onnx_graph::float_initializers;
 use livepose_core::tflite::{
     values_f32, BuiltinOp, DimensionFormat, TensorType, TfliteError, TfliteModel,
 };
-use support::shared;
+use support::{data, oracle};
 
-fn models_dir() -> PathBuf {
-    shared().join("models")
-}
-
-fn tflite_dir() -> PathBuf {
-    models_dir().join("tflite")
-}
-
-/// (file, input shape, number of outputs) as ../shared/models/README.md lists them.
-const MODELS: [(&str, [i32; 4], usize); 5] = [
+/// (file, input shape, number of outputs) as MediaPipe's model cards list them.
+const MODELS: [(&str, [i32; 4], usize); 8] = [
     ("pose_detection.tflite", [1, 224, 224, 3], 2),
     ("pose_landmark_lite.tflite", [1, 256, 256, 3], 5),
     ("pose_landmark_full.tflite", [1, 256, 256, 3], 5),
+    ("pose_landmark_heavy.tflite", [1, 256, 256, 3], 5),
     ("palm_detection_lite.tflite", [1, 192, 192, 3], 2),
+    ("palm_detection_full.tflite", [1, 192, 192, 3], 2),
     ("hand_landmark_lite.tflite", [1, 224, 224, 3], 4),
+    ("hand_landmark_full.tflite", [1, 224, 224, 3], 4),
+];
+
+/// The models a `LIVEPOSE_SHARED` folder has: these must be there, the others are read
+/// when the models folder has them (the fetched one has all eight).
+const REQUIRED: [&str; 5] = [
+    "pose_detection.tflite",
+    "pose_landmark_lite.tflite",
+    "pose_landmark_full.tflite",
+    "palm_detection_lite.tflite",
+    "hand_landmark_lite.tflite",
 ];
 
 /// What the issue lists for the converter.
@@ -56,13 +60,16 @@ const SUPPORTED: [BuiltinOp; 19] = [
 ];
 
 fn read(name: &str) -> Vec<u8> {
-    let path = tflite_dir().join(name);
+    let path = data::tflite(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
 fn every_model_reads_whole() {
     for (name, input, outputs) in MODELS {
+        if !REQUIRED.contains(&name) && !data::has_tflite(name) {
+            continue;
+        }
         let bytes = read(name);
         let model = TfliteModel::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(model.inputs.len(), 1, "{name}");
@@ -182,35 +189,39 @@ fn cut_and_corrupted_files_are_errors_not_panics() {
 }
 
 #[test]
-fn densified_fp16_weights_are_the_reference_onnx_weights() {
-    // The ONNX conversion in ../shared/models holds every weight as float32: each
-    // densified, widened sparse tensor (TFLite's OHWI) must equal one of its initializers
-    // value for value, as OHWI or transposed to ONNX's OIHW.
-    let bytes = read("pose_detection.tflite");
-    let model = TfliteModel::parse(&bytes).unwrap();
-    let onnx = std::fs::read(models_dir().join("pose_detection.onnx")).unwrap();
-    let initializers = float_initializers(&onnx).unwrap();
-    assert!(!initializers.is_empty());
-    let sorted = |mut v: Vec<f32>| {
-        v.sort_by(f32::total_cmp);
-        v
-    };
+fn densified_fp16_weights_are_what_the_tflite_interpreter_densifies() {
+    // Every sparse fp16 tensor of the detectors, densified and widened by the reader, equals
+    // value for value (row-major in TFLite's OHWI) the output of the DENSIFY operator that
+    // reads it in the TFLite interpreter itself.
     let mut checked = 0;
-    for t in model.tensors.iter().filter(|t| t.sparsity.is_some()) {
-        let ours = sorted(values_f32(t).unwrap());
-        let zeros = ours.iter().filter(|v| **v == 0.0).count();
-        assert!(zeros > 0 && zeros < ours.len(), "{}: {zeros} zeros", t.name);
-        let found = initializers
-            .iter()
-            .filter(|i| i.values.len() == ours.len())
-            .any(|i| sorted(i.values.clone()) == ours);
-        assert!(
-            found,
-            "{}: no initializer of the reference has its values",
-            t.name
-        );
-        checked += 1;
+    for name in ["pose_detection.tflite", "palm_detection_lite.tflite"] {
+        let path = data::tflite(name);
+        let expected = oracle::load(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        let model = TfliteModel::parse(&bytes).unwrap();
+        for (index, t) in model.tensors.iter().enumerate() {
+            let densified = expected.get(&format!("densify_{index}"));
+            if t.sparsity.is_none() {
+                assert!(densified.is_none(), "{name}: {} is not sparse", t.name);
+                continue;
+            }
+            let densified = densified
+                .unwrap_or_else(|| panic!("{name}: no DENSIFY of {} in the oracle", t.name));
+            let ours = values_f32(t).unwrap();
+            let shape: Vec<usize> = t.shape.iter().map(|&d| d as usize).collect();
+            assert_eq!(densified.shape, shape, "{name}: {}", t.name);
+            let zeros = ours.iter().filter(|v| **v == 0.0).count();
+            assert!(zeros > 0 && zeros < ours.len(), "{}: {zeros} zeros", t.name);
+            assert!(
+                ours.iter()
+                    .zip(&densified.values)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{name}: {} densifies to other values than TFLite's DENSIFY",
+                t.name
+            );
+            checked += 1;
+        }
     }
     assert!(checked > 0);
-    eprintln!("{checked} sparse fp16 tensors match the reference's float32 weights");
+    eprintln!("{checked} sparse fp16 tensors densify exactly as the TFLite interpreter does");
 }

@@ -3,10 +3,21 @@
 // the same 480x640 frames and lite model (target: at most 5% more).
 //
 //   LIVEPOSE_NODE_PROFILE=release npm run build
-//   node bench/bench_node.js ../shared/models ../shared/media/lab_dance_1080x1920_60fps.mp4
+//   node bench/bench_node.js [models] [clip]
+// models default: $LIVEPOSE_MODELS, else $LIVEPOSE_SHARED/models, else ~/.cache/livepose/models
+// (scripts/fetch-models.sh); clip default: lab_dance_1080x1920_60fps.mp4 in $LIVEPOSE_MEDIA,
+// else $LIVEPOSE_SHARED/media, else ~/.cache/livepose/media (scripts/fetch-media.sh).
 'use strict';
 const { execFileSync } = require('node:child_process');
+const os = require('node:os');
+const path = require('node:path');
 const livepose = require('..');
+
+function dataDir(variable, name) {
+  if (process.env[variable]) return process.env[variable];
+  if (process.env.LIVEPOSE_SHARED) return path.join(process.env.LIVEPOSE_SHARED, name);
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'livepose', name);
+}
 
 function frames(clip) {
   const out = execFileSync('ffmpeg', ['-v', 'error', '-i', clip, '-vf', 'scale=480:640', '-f', 'image2pipe',
@@ -23,7 +34,8 @@ function frames(clip) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
-  const [models, clip] = process.argv.slice(2);
+  const [models = dataDir('LIVEPOSE_MODELS', 'models'),
+    clip = path.join(dataDir('LIVEPOSE_MEDIA', 'media'), 'lab_dance_1080x1920_60fps.mp4')] = process.argv.slice(2);
   const jpegs = frames(clip);
   const pipeline = new livepose.Pipeline({ model: 'lite', modelsDir: models });
   const wall = [];

@@ -9,13 +9,19 @@
    per session like livepose. Ratio of per-frame times.
 
     pip install livepose opencv-python-headless
-    python bench/bench_python.py --models ../shared/models --clip ../shared/media/lab_dance_1080x1920_60fps.mp4
+    python bench/bench_python.py [--models DIR] [--clip FILE]
+
+--models defaults to $LIVEPOSE_MODELS, else $LIVEPOSE_SHARED/models, else
+~/.cache/livepose/models (scripts/fetch-models.sh); --clip to lab_dance_1080x1920_60fps.mp4
+in $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media, else ~/.cache/livepose/media
+(scripts/fetch-media.sh).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import subprocess
 import time
@@ -42,6 +48,15 @@ def frames(clip: Path, count: int) -> list[bytes]:
             return jpegs
         jpegs.append(out[start:end + 2])
         start = end + 2
+
+
+def data_dir(variable: str, name: str) -> Path:
+    """`$variable`, else `$LIVEPOSE_SHARED/name`, else `~/.cache/livepose/name`."""
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    if os.environ.get("LIVEPOSE_SHARED"):
+        return Path(os.environ["LIVEPOSE_SHARED"]) / name
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "livepose" / name
 
 
 def median_ms(values: list[float]) -> float:
@@ -92,8 +107,9 @@ class PythonStack:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", type=Path, required=True)
-    parser.add_argument("--clip", type=Path, required=True)
+    parser.add_argument("--models", type=Path, default=data_dir("LIVEPOSE_MODELS", "models"))
+    parser.add_argument("--clip", type=Path,
+                        default=data_dir("LIVEPOSE_MEDIA", "media") / "lab_dance_1080x1920_60fps.mp4")
     parser.add_argument("--frames", type=int, default=300)
     args = parser.parse_args()
     jpegs = frames(args.clip, args.frames)

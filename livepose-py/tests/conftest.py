@@ -1,4 +1,13 @@
-"""Shared fixtures: the shared clips and models beside the checkout, frames cut by ffmpeg."""
+"""Shared fixtures: the test clips and models, MediaPipe's reference landmarks, frames cut
+by ffmpeg.
+
+Where they are (the same rules as the Rust tests' tests/support/data.rs):
+clips in $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media when LIVEPOSE_SHARED is set, else
+~/.cache/livepose/media (scripts/fetch-media.sh); models in $LIVEPOSE_MODELS, else
+$LIVEPOSE_SHARED/models, else ~/.cache/livepose/models (scripts/fetch-models.sh);
+reference landmarks in tests/data/reference/ of the checkout. ~/.cache is $XDG_CACHE_HOME
+when set. scripts/test-data.sh fetches everything.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +20,53 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("LIVEPOSE_SHARED", REPO.parent / "shared"))
 LAB = "lab_dance_1080x1920_60fps.mp4"
 OUTDOOR = "outdoor_two_people_1768x994_30fps.mp4"
+MODEL_STEMS = [
+    "pose_detection", "pose_landmark_lite", "pose_landmark_full", "palm_detection_lite",
+    "palm_detection_full", "hand_landmark_lite", "hand_landmark_full",
+]
+
+
+def _data_dir(variable: str, name: str) -> Path:
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    if os.environ.get("LIVEPOSE_SHARED"):
+        return Path(os.environ["LIVEPOSE_SHARED"]) / name
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "livepose" / name
+
+
+MEDIA = _data_dir("LIVEPOSE_MEDIA", "media")
+MODELS = _data_dir("LIVEPOSE_MODELS", "models")
+REFERENCE = REPO / "tests" / "data" / "reference"
+
+
+def clip_path(clip: str) -> Path:
+    """The clip `clip`, which must exist."""
+    path = MEDIA / clip
+    assert path.is_file(), (
+        f"missing clip {path}: fetch the clips with `bash scripts/fetch-media.sh {MEDIA}` "
+        "(or set LIVEPOSE_MEDIA to a folder that has them)")
+    return path
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    assert (SHARED / "media").is_dir(), f"shared clips not found at {SHARED} (set LIVEPOSE_SHARED)"
-    return SHARED
+def models_dir() -> Path:
+    """The models folder, checked to hold the models as .onnx."""
+    for stem in MODEL_STEMS:
+        path = MODELS / f"{stem}.onnx"
+        assert path.is_file(), (
+            f"missing model {path}: fetch MediaPipe's models with `bash scripts/fetch-models.sh {MODELS}` "
+            f"(`livepose models fetch {MODELS}`), or set LIVEPOSE_MODELS to a folder that has them")
+    return MODELS
 
 
 @pytest.fixture(scope="session")
-def models_dir(shared: Path) -> Path:
-    return shared / "models"
+def reference_dir() -> Path:
+    """MediaPipe's reference landmarks (tests/data/reference/README.md)."""
+    assert REFERENCE.is_dir(), f"{REFERENCE} not found: it is part of the checkout"
+    return REFERENCE
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +76,7 @@ def vectors_dir() -> Path:
 
 def _ffmpeg(clip: str, index: int, args: list[str]) -> bytes:
     return subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(SHARED / "media" / clip),
+        ["ffmpeg", "-v", "error", "-i", str(clip_path(clip)),
          "-vf", f"select=eq(n\\,{index})" + (f",scale={args[0]}" if args[0] else ""),
          "-frames:v", "1", "-f", *args[1:], "-"],
         check=True, capture_output=True,

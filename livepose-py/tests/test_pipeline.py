@@ -1,5 +1,5 @@
 """The pipeline from Python: bytes and arrays in, numpy arrays out, the GIL released,
-results that match MediaPipe's own on a shared clip."""
+results that match MediaPipe's own on a test clip."""
 
 from __future__ import annotations
 
@@ -128,10 +128,10 @@ def _landmark_error(ours: np.ndarray, theirs: np.ndarray, width: int, height: in
     return float(np.linalg.norm(a - b, axis=1).mean() / diagonal)
 
 
-def test_fidelity_smoke_against_mediapipe(shared, models_dir):
+def test_fidelity_smoke_against_mediapipe(reference_dir, models_dir):
     """Image mode, full model, 12 frames of the lab clip decoded by ffmpeg at full size (as
     the reference was made): the landmarks match MediaPipe's own output."""
-    reference = (shared / "reference" / "lab_dance_1080x1920_60fps.full.image.jsonl").read_text().splitlines()
+    reference = (reference_dir / "lab_dance_1080x1920_60fps.full.image.jsonl").read_text().splitlines()
     header, frames = json.loads(reference[0]), [json.loads(line) for line in reference[1:]]
     width, height = header["width"], header["height"]
     p = livepose.Pipeline(model="full", mode="image", models_dir=models_dir)

@@ -10,7 +10,7 @@ use std::time::Duration;
 use livepose_core::wire::control::ServerMessage;
 use livepose_ws::client::{Client, ClientConfig, Event};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, shared};
+use media::{dance_jpeg, models};
 
 fn jpeg() -> Vec<u8> {
     dance_jpeg(35)
@@ -20,7 +20,7 @@ async fn server(addr: SocketAddr) -> Server {
     let config = ServerConfig::default()
         .addr(addr)
         .workers(1)
-        .models_dir(shared().join("models"))
+        .models_dir(models())
         .stats_interval(Duration::from_secs(3600));
     Server::start(config).await.unwrap()
 }

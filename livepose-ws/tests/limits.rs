@@ -15,7 +15,7 @@ use http::http;
 use livepose_core::image::Codec;
 use livepose_core::wire::{FrameHeader, ImageFormat};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, shared};
+use media::{dance_jpeg, models};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 fn jpeg() -> Vec<u8> {
@@ -26,7 +26,7 @@ fn config() -> ServerConfig {
     ServerConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(1)
-        .models_dir(shared().join("models"))
+        .models_dir(models())
 }
 
 fn frame(sequence: u64, jpeg: &[u8]) -> Message {

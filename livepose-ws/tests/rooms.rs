@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{peek_type, FrameHeader, ImageFormat, MessageType, ResultView};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, shared};
+use media::{dance_jpeg, models};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 fn jpeg() -> Vec<u8> {
@@ -30,7 +30,7 @@ async fn server(config: ServerConfig) -> Server {
     let config = config
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(1)
-        .models_dir(shared().join("models"))
+        .models_dir(models())
         .stats_interval(Duration::from_secs(3600));
     Server::start(config).await.unwrap()
 }

@@ -1,5 +1,6 @@
-//! The server on a real socket with the real models (`../shared/models`) and real frames of
-//! the shared clips: binary and JSON clients, bad input, latest-wins, and cleanup on close.
+//! The server on a real socket with the real models (`scripts/fetch-models.sh`) and real
+//! frames of the test clips: binary and JSON clients, bad input, latest-wins, and cleanup
+//! on close.
 
 #[path = "support/media.rs"]
 mod media;
@@ -10,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{compat, FrameHeader, ImageFormat, ResultView};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, shared};
+use media::{dance_jpeg, models};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -26,7 +27,7 @@ async fn server() -> Server {
     let config = ServerConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(2)
-        .models_dir(shared().join("models"))
+        .models_dir(models())
         // Stats messages have their own test; elsewhere they would interleave with results.
         .stats_interval(Duration::from_secs(3600));
     Server::start(config).await.unwrap()
@@ -242,7 +243,7 @@ async fn stats_and_rate_hints_arrive_for_an_overlay() {
     let config = ServerConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(1)
-        .models_dir(shared().join("models"))
+        .models_dir(models())
         .stats_interval(Duration::from_millis(300));
     let server = Server::start(config).await.unwrap();
     let socket = connect(&server).await;

@@ -9,6 +9,8 @@ pub fn livepose() -> Command {
     Command::new(env!("CARGO_BIN_EXE_livepose"))
 }
 
+// Also included by the other support modules: a test that uses two of them has two copies.
+#[allow(clippy::duplicate_mod)]
 #[path = "data.rs"]
 pub mod data;
 

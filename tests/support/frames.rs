@@ -6,16 +6,19 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+// Also included by the other support modules: a test that uses two of them has two copies.
+#[allow(clippy::duplicate_mod)]
+#[path = "data.rs"]
+pub mod data;
+
 /// The landscape clip: two people outdoors, 1768x994.
 pub const OUTDOOR: &str = "outdoor_two_people_1768x994_30fps.mp4";
 /// The portrait clip: one dancer, 1080x1920.
 pub const LAB: &str = "lab_dance_1080x1920_60fps.mp4";
 
-/// `../shared` beside the checkout, or `$LIVEPOSE_SHARED`.
+/// One folder holding `media/` (the clips) and `models/` (see [`data::data_dir`]).
 pub fn shared_dir() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+    data::data_dir()
 }
 
 /// Frame `index` of `clip`, scaled to `width` x `height`, as a JPEG of ffmpeg quality
@@ -44,12 +47,7 @@ pub fn frame_file(clip: &str, index: usize, width: u32, height: u32, ext: &str) 
             ffmpeg.arg(cache.join(format!("{clip}.{index}.{width}x{height}.png")));
             ffmpeg.args(["-lossless", "1"]);
         } else {
-            let input = shared_dir().join("media").join(clip);
-            assert!(
-                input.exists(),
-                "missing clip {input:?}: tests need ../shared (or LIVEPOSE_SHARED)"
-            );
-            ffmpeg.arg(&input).args([
+            ffmpeg.arg(data::clip(clip)).args([
                 "-vf",
                 &format!("select=eq(n\\,{index}),scale={width}:{height}"),
                 "-frames:v",

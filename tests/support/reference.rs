@@ -1,10 +1,15 @@
-//! MediaPipe's own output on the shared clips (`../shared/reference/*.jsonl`), raw RGB frames
+//! MediaPipe's own output on the test clips (`tests/data/reference/*.jsonl`), raw RGB frames
 //! of the clips (ffmpeg), and the fidelity metric of the inference issue.
 #![allow(dead_code)]
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+// Also included by the other support modules: a test that uses two of them has two copies.
+#[allow(clippy::duplicate_mod)]
+#[path = "data.rs"]
+pub mod data;
 
 /// One reference pose.
 #[derive(Debug, Clone)]
@@ -27,14 +32,13 @@ pub struct Reference {
     pub frames: Vec<Vec<RefPose>>,
 }
 
+/// One folder holding `media/` (the clips) and `models/` (see [`data::data_dir`]).
 pub fn shared_dir() -> PathBuf {
-    std::env::var_os("LIVEPOSE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+    data::data_dir()
 }
 
 pub fn load_reference(name: &str) -> Reference {
-    let path = shared_dir().join("reference").join(name);
+    let path = data::reference(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let mut lines = text.lines();
     let header: serde_json::Value = serde_json::from_str(lines.next().expect("header")).unwrap();
@@ -77,7 +81,7 @@ pub fn load_reference(name: &str) -> Reference {
 /// Every frame of `clip` as packed RGB8, decoded by ffmpeg at the clip's own size (as the
 /// reference was made).
 pub fn rgb_frames(clip: &str, width: u32, height: u32) -> Vec<Vec<u8>> {
-    let input = shared_dir().join("media").join(clip);
+    let input = data::clip(clip);
     let mut child = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(&input)

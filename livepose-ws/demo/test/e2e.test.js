@@ -4,22 +4,29 @@
 // skeletons are drawn on the overlay canvas, and that closing the page ends the stream on
 // the server; saves screenshots under target/artifacts/.
 //
-// Needs: target/debug/examples/serve (or LIVEPOSE_SERVE_BIN), ../shared (or
-// LIVEPOSE_SHARED), ffmpeg, /usr/bin/chromium (or CHROMIUM_PATH). scripts/test.sh
-// provides them all; a missing one fails the test with its name, nothing is skipped.
+// Needs: target/debug/examples/serve (or LIVEPOSE_SERVE_BIN), the test clips and models
+// (clips in $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media, else ~/.cache/livepose/media:
+// scripts/fetch-media.sh; models in $LIVEPOSE_MODELS, else $LIVEPOSE_SHARED/models, else
+// ~/.cache/livepose/models: scripts/fetch-models.sh), ffmpeg, /usr/bin/chromium (or
+// CHROMIUM_PATH). scripts/test.sh provides them all (scripts/test-data.sh fetches the
+// data); a missing one fails the test with its name, nothing is skipped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const SHARED = process.env.LIVEPOSE_SHARED ?? path.resolve(ROOT, '../shared');
+const dataDir = (variable, name) => process.env[variable]
+  || (process.env.LIVEPOSE_SHARED && path.join(process.env.LIVEPOSE_SHARED, name))
+  || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'livepose', name);
+const MEDIA = dataDir('LIVEPOSE_MEDIA', 'media');
+const MODELS = dataDir('LIVEPOSE_MODELS', 'models');
 const SERVE = process.env.LIVEPOSE_SERVE_BIN ?? path.join(ROOT, 'target/debug/examples/serve');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = process.env.LIVEPOSE_ARTIFACTS ?? path.join(ROOT, 'target/artifacts');
@@ -36,12 +43,12 @@ function need(file, what) {
 
 // The first `seconds` of a shared clip, re-encoded by ffmpeg with `args`.
 function clip(name, out, seconds, args) {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', path.join(SHARED, 'media', name), '-t', String(seconds), ...args, out]);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', path.join(MEDIA, name), '-t', String(seconds), ...args, out]);
   return out;
 }
 
 async function startServer() {
-  const child = spawn(SERVE, ['--port', '0', '--models', path.join(SHARED, 'models')], {
+  const child = spawn(SERVE, ['--port', '0', '--models', MODELS], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });
@@ -69,7 +76,8 @@ async function waitFor(what, check, timeoutMs = WAIT_MS) {
 
 before(async () => {
   need(SERVE, 'the serve example (cargo build --example serve)');
-  need(path.join(SHARED, 'media'), 'the shared clips');
+  need(path.join(MEDIA, 'lab_dance_1080x1920_60fps.mp4'), 'the dance clip (bash scripts/fetch-media.sh)');
+  need(path.join(MODELS, 'pose_landmark_lite.onnx'), 'the models (bash scripts/fetch-models.sh)');
   need(CHROMIUM, 'Chromium (apt-get install chromium)');
   work = mkdtempSync(path.join(tmpdir(), 'livepose-e2e-'));
   mkdirSync(ARTIFACTS, { recursive: true });

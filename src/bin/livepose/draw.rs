@@ -148,4 +148,3 @@ pub(crate) fn draw(pixels: &mut [u8], width: u32, height: u32, result: &PoseResu
         }
     }
 }
-

@@ -133,10 +133,7 @@ fn fetch(args: FetchArgs) -> Result<(), Error> {
                 return Err(format!("{name} has SHA-256 {got}, expected {sha}").into());
             }
             write_atomically(&dir.join(name), bytes)?;
-            println!(
-                "models: {name} ({} bytes, SHA-256 verified)",
-                bytes.len()
-            );
+            println!("models: {name} ({} bytes, SHA-256 verified)", bytes.len());
         }
     }
     for (name, _, _) in MODELS {
@@ -235,7 +232,12 @@ fn packed_offsets(loader: &[u8]) -> Result<HashMap<String, (usize, usize)>, Erro
     Ok(entries
         .into_iter()
         .map(|e| {
-            let name = e.filename.rsplit('/').next().unwrap_or_default().to_string();
+            let name = e
+                .filename
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
             (name, (e.start, e.end))
         })
         .collect())
@@ -256,10 +258,8 @@ impl TempDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "livepose-models-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("livepose-models-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         Ok(TempDir(dir))
     }

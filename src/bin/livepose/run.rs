@@ -241,4 +241,3 @@ pub(crate) fn main(args: Args) -> Result<(), Error> {
     }
     Ok(())
 }
-

@@ -114,7 +114,12 @@ pub(crate) fn image_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// ffmpeg encoding RGB8 frames of `width` x `height` written to the returned stdin into
 /// `path` at `fps`.
-pub(crate) fn encoder(path: &Path, width: u32, height: u32, fps: f64) -> Result<(Child, ChildStdin), Error> {
+pub(crate) fn encoder(
+    path: &Path,
+    width: u32,
+    height: u32,
+    fps: f64,
+) -> Result<(Child, ChildStdin), Error> {
     let mut child = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"])
         .args([
@@ -132,4 +137,3 @@ pub(crate) fn encoder(path: &Path, width: u32, height: u32, fps: f64) -> Result<
     let stdin = child.stdin.take().ok_or("ffmpeg stdin")?;
     Ok((child, stdin))
 }
-
