@@ -129,7 +129,8 @@ impl Drop for Client {
 async fn run(config: ClientConfig, frames: Arc<LatestSlot<Vec<u8>>>, events: mpsc::Sender<Event>) {
     let mut backoff = config.min_backoff;
     loop {
-        match tokio_tungstenite::connect_async(&config.url).await {
+        // TCP_NODELAY (`true`): frames go out at once, not held by Nagle's algorithm.
+        match tokio_tungstenite::connect_async_with_config(&config.url, None, true).await {
             Ok((socket, _)) => {
                 backoff = config.min_backoff;
                 let (mut sink, mut source) = socket.split();

@@ -13,6 +13,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::clock::MonotonicClock;
@@ -129,6 +130,13 @@ impl Server {
             .into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            // Results and control messages are small: without TCP_NODELAY, Nagle's algorithm
+            // holds each one until the client's delayed ACK of the previous (up to 40 ms).
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::warn!("TCP_NODELAY not set: {e}");
+                }
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = rx.await;
             });
