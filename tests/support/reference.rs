@@ -33,8 +33,30 @@ pub fn shared_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
+/// The reference file `name`: in the checkout's `tests/data/reference/` (the references
+/// made with `scripts/make-reference.py`), else in the shared folder's `reference/`.
+pub fn reference_path(name: &str) -> PathBuf {
+    let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/reference")
+        .join(name);
+    if committed.is_file() {
+        committed
+    } else {
+        shared_dir().join("reference").join(name)
+    }
+}
+
+/// The clip `name`: in `$LIVEPOSE_MEDIA` when set, else in the shared folder's `media/`.
+pub fn clip_path(name: &str) -> PathBuf {
+    std::env::var_os("LIVEPOSE_MEDIA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| shared_dir().join("media"))
+        .join(name)
+}
+
 pub fn load_reference(name: &str) -> Reference {
-    let path = shared_dir().join("reference").join(name);
+    let path = reference_path(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let mut lines = text.lines();
     let header: serde_json::Value = serde_json::from_str(lines.next().expect("header")).unwrap();
@@ -77,7 +99,12 @@ pub fn load_reference(name: &str) -> Reference {
 /// Every frame of `clip` as packed RGB8, decoded by ffmpeg at the clip's own size (as the
 /// reference was made).
 pub fn rgb_frames(clip: &str, width: u32, height: u32) -> Vec<Vec<u8>> {
-    let input = shared_dir().join("media").join(clip);
+    let input = clip_path(clip);
+    assert!(
+        input.is_file(),
+        "missing clip {}: set LIVEPOSE_MEDIA to a folder that has it",
+        input.display()
+    );
     let mut child = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(&input)
