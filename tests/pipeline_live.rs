@@ -658,3 +658,96 @@ fn image_mode_through_the_pipeline_finds_both_dancers() {
         f.world_mean
     );
 }
+
+/// The same scene seen by Pose2Sim's other three cameras (`multi_cam01`, `multi_cam03`,
+/// `multi_cam04`): views the multi-person fix was not tuned on, with MediaPipe's references
+/// made by `scripts/make-reference.py`. On camera 3 one dancer is mostly hidden (MediaPipe
+/// finds one person on most frames, none on 8), so the detector runs on every frame.
+///
+/// Live mode is held to the multi-person issue's bounds over all poses (median <= 0.005,
+/// 95th percentile <= 0.02, world <= 2 cm), same pose count on >= 97% of frames and no id
+/// switch. Camera 1 meets them narrowly (median 0.00496, world 1.94 cm): the tracking loop
+/// amplifies any arithmetic difference, and MediaPipe's own video output, run again with
+/// frame 10 one grey level brighter, moves from itself by median 0.0053, 95th percentile
+/// 0.017, world 2.2 cm on that view (`scripts/experiments/mediapipe_self_divergence.py`).
+fn live_mode_on_view(clip: &str) {
+    let run = run(clip, ModelKind::Full, "full", RunMode::Live, 2);
+    assert_found_as_often_as_mediapipe(&run);
+    assert!(
+        run.same_count as f64 >= 0.97 * run.poses.len() as f64,
+        "{clip}: same pose count on {} frames",
+        run.same_count
+    );
+    let stable = mediapipe_stable_poses(clip);
+    let s = run.pose_figures(|i, k| stable[i][k]);
+    println!(
+        "{clip}, the {} of {} poses where MediaPipe's video and image outputs agree: median {:.4}, p95 {:.4}, world {:.2} cm",
+        stable.iter().flatten().filter(|s| **s).count(),
+        stable.iter().flatten().count(),
+        s.median,
+        s.p95,
+        100.0 * s.world_mean
+    );
+    let r = reference::load_reference(&format!("{clip}.full.video.jsonl"));
+    let (switches, comebacks) = id_switches(&run, &r);
+    println!("{clip}, live: {switches} id switches, {comebacks} people back under a new id");
+    assert_eq!(switches, 0, "{clip}: id switches");
+    let f = run.figures(|_| true);
+    assert!(
+        f.median <= 0.005 && f.p95 <= 0.02 && f.world_mean <= 0.02,
+        "{clip}: median {} p95 {} world {} m",
+        f.median,
+        f.p95,
+        f.world_mean
+    );
+}
+
+#[test]
+fn live_mode_tracks_two_dancers_seen_by_camera_1() {
+    live_mode_on_view("multi_cam01_1088x1920_60fps");
+}
+
+#[test]
+fn live_mode_tracks_two_dancers_seen_by_camera_3() {
+    live_mode_on_view("multi_cam03_1088x1920_60fps");
+}
+
+#[test]
+fn live_mode_tracks_two_dancers_seen_by_camera_4() {
+    live_mode_on_view("multi_cam04_1088x1920_60fps");
+}
+
+/// Image mode through the `Pipeline` on the other views: the bounds of
+/// [`image_mode_through_the_pipeline_finds_both_dancers`].
+fn image_mode_on_view(clip: &str) {
+    let run = run(clip, ModelKind::Full, "full", RunMode::Image, 2);
+    let frames = run.poses.len();
+    assert!(
+        run.same_count as f64 >= 0.97 * frames as f64,
+        "{clip}: same pose count on {} of {frames} frames",
+        run.same_count
+    );
+    let f = run.figures(|_| true);
+    assert!(
+        f.median <= 0.005 && f.p95 <= 0.01 && f.world_mean <= 0.01,
+        "{clip}: median {} p95 {} world {} m",
+        f.median,
+        f.p95,
+        f.world_mean
+    );
+}
+
+#[test]
+fn image_mode_through_the_pipeline_on_camera_1() {
+    image_mode_on_view("multi_cam01_1088x1920_60fps");
+}
+
+#[test]
+fn image_mode_through_the_pipeline_on_camera_3() {
+    image_mode_on_view("multi_cam03_1088x1920_60fps");
+}
+
+#[test]
+fn image_mode_through_the_pipeline_on_camera_4() {
+    image_mode_on_view("multi_cam04_1088x1920_60fps");
+}

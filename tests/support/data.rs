@@ -28,9 +28,12 @@ pub const MODEL_STEMS: [&str; 7] = [
 ];
 
 /// The clips, as `scripts/fetch-media.sh` names them.
-pub const CLIPS: [&str; 3] = [
+pub const CLIPS: [&str; 6] = [
     "lab_dance_1080x1920_60fps.mp4",
     "multi_two_dancers_1088x1920_60fps.mp4",
+    "multi_cam01_1088x1920_60fps.mp4",
+    "multi_cam03_1088x1920_60fps.mp4",
+    "multi_cam04_1088x1920_60fps.mp4",
     "outdoor_two_people_1768x994_30fps.mp4",
 ];
 
