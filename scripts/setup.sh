@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and benchmarking livepose need:
 #   ffmpeg              test and bench frames are extracted from the shared clips
-#   libturbojpeg0-dev   libjpeg-turbo, the JPEG yardstick (and the `turbojpeg` feature)
-#   pkg-config          finds libturbojpeg
 #   xxd                 scripts/fuzz.sh turns the hex golden vectors into seed files
 #   chromium            the browser demo's end-to-end test (headless)
 #   nodejs, npm         the demo's JavaScript tests (only if node is missing)
 # ONNX Runtime from PyPI (scripts/setup-ort.sh), and the demo's npm packages
 # (playwright-core, from livepose-ws/demo/package-lock.json).
-# Idempotent: installs only what is missing. Rust (cargo) must already be there.
+# No C library: the default build needs none (libjpeg-turbo is the opt-in `turbojpeg`
+# feature, for `cargo bench --bench image_ops --features turbojpeg` after installing
+# Debian's libturbojpeg0-dev). Idempotent: installs only what is missing. Rust (cargo)
+# must already be there.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
-command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v xxd >/dev/null 2>&1 || need+=(xxd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
-pkg-config --exists libturbojpeg 2>/dev/null || need+=(libturbojpeg0-dev)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo

