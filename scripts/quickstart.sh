@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The quick start, on a fresh Debian machine with Rust, Python and Node:
-#   1. ONNX Runtime from PyPI (scripts/setup-ort.sh) and ffmpeg;
-#   2. MediaPipe's models through npm (scripts/fetch-models.sh), unless already there;
-#   3. a sample clip of real people through PyPI: the Sports2D package ships Demo/demo.mp4;
-#   4. the example server, and a stream of the clip through it printing live results and
-#      fps; the server stays up for the browser demo at http://127.0.0.1:8765/.
+# The quick start, on a fresh Debian machine with Rust, Python and Node (nothing else):
+#   1. ffmpeg (Debian) and ONNX Runtime (PyPI, scripts/setup-ort.sh);
+#   2. the `livepose` command, built from this checkout (`cargo build --release --bin livepose`;
+#      `cargo install --path .` puts the same command on PATH);
+#   3. MediaPipe's models through npm: `livepose models fetch` (SHA-256 checked, converted
+#      to ONNX), unless already there;
+#   4. a clip of two real people through PyPI (the Sports2D package's Demo/demo.mp4,
+#      scripts/fetch-media.sh);
+#   5. `livepose serve`, and `livepose stream` of the clip through it, printing live
+#      results, fps and latency; the server stays up for the browser demo.
 #   scripts/quickstart.sh [--ci]     --ci: stop the server at the end and check the results
 # Models go to $LIVEPOSE_MODELS or ~/.cache/livepose/models, the clip to ~/.cache/livepose/media.
-# LIVEPOSE_CARGO_PROFILE=dev builds unoptimised (CI, which has that build already).
+# LIVEPOSE_CARGO_PROFILE=dev builds the dev profile (our code unoptimised, dependencies optimised), as CI does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci=false
@@ -17,37 +21,23 @@ export LIVEPOSE_MODELS=${LIVEPOSE_MODELS:-$cache/models}
 port=${LIVEPOSE_PORT:-8765}
 
 command -v ffmpeg >/dev/null 2>&1 || {
+  echo "quickstart: installing ffmpeg (Debian)"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
 }
 bash scripts/setup-ort.sh
-[ -f "$LIVEPOSE_MODELS/pose_landmark_lite.onnx" ] || bash scripts/fetch-models.sh "$LIVEPOSE_MODELS"
-
-clip=$cache/media/demo.mp4
-if [ ! -f "$clip" ]; then
-  echo "quickstart: sample clip from PyPI (sports2d==0.8.34, Demo/demo.mp4)"
-  mkdir -p "$cache/media"
-  wheels=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --dest "$wheels" sports2d==0.8.34
-  python3 - "$wheels" "$clip" <<'PY'
-import hashlib, sys, zipfile
-from pathlib import Path
-wheel = next(Path(sys.argv[1]).glob("sports2d-*.whl"))
-data = zipfile.ZipFile(wheel).read("Sports2D/Demo/demo.mp4")
-want = "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039"
-if hashlib.sha256(data).hexdigest() != want:
-    sys.exit("quickstart: demo.mp4 does not have the expected SHA-256")
-Path(sys.argv[2]).write_bytes(data)
-PY
-  rm -rf "$wheels"
-fi
 
 profile=${LIVEPOSE_CARGO_PROFILE:-release}
-bin=target/$([ "$profile" = dev ] && echo debug || echo "$profile")/examples
-echo "quickstart: building the example server and client ($profile)"
-cargo build --quiet --profile "$profile" --example serve --example stream
+echo "quickstart: building the livepose command ($profile)"
+cargo build --quiet --locked --profile "$profile" --bin livepose
+livepose=target/$([ "$profile" = dev ] && echo debug || echo "$profile")/livepose
+
+"$livepose" models fetch "$LIVEPOSE_MODELS"
+clip=$cache/media/outdoor_two_people_1768x994_30fps.mp4
+bash scripts/fetch-media.sh "$cache/media" "$(basename "$clip")"
+
 log=$cache/serve.log
-"$bin/serve" --port "$port" > "$log" 2>&1 &
+"$livepose" serve --port "$port" > "$log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
   grep -q "^livepose: ws://" "$log" 2>/dev/null && break
@@ -56,7 +46,7 @@ for _ in $(seq 1 100); do
 done
 echo "quickstart: server up (pid $server); streaming $clip"
 results=$cache/results.jsonl
-"$bin/stream" "$clip" --url "ws://127.0.0.1:$port/ws" --out "$results"
+"$livepose" stream "$clip" --url "ws://127.0.0.1:$port/ws" --out "$results"
 frames=$(wc -l < "$results")
 with_pose=$(grep -c '"poses":\[{' "$results" || true)
 echo "quickstart: $frames results, $with_pose with a pose, written to $results"
