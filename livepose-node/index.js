@@ -1,4 +1,5 @@
-// livepose for Node: loads the native addon (livepose.node), with ONNX Runtime from the
+// livepose for Node: loads the native addon (a local build in this folder, else the prebuilt
+// one of the platform package, e.g. @livepose/linux-x64-gnu), with ONNX Runtime from the
 // onnxruntime-node package unless ORT_DYLIB_PATH says otherwise, and gives thrown errors
 // their codes (`err.code`: ERR_LIVEPOSE_CONFIG, _MODEL, _IMAGE, _PROTOCOL, _SERVER;
 // protocol errors also carry `err.protocolCode`: truncated, bad_magic, ...).
@@ -26,15 +27,49 @@ if (!process.env.ORT_DYLIB_PATH) {
   if (library) process.env.ORT_DYLIB_PATH = library;
 }
 
-function addonPath() {
-  const names = fs.readdirSync(__dirname).filter((name) => /^livepose(\.[\w-]+)?\.node$/.test(name)).sort();
-  if (names.length === 0) {
-    throw new Error('livepose: the native addon is not built; run `npm install` (or `npm run build`) in the package folder');
+/** Whether this Linux runs on musl (Alpine) rather than glibc. */
+function isMusl() {
+  try {
+    return fs.readFileSync('/usr/bin/ldd', 'utf8').includes('musl');
+  } catch {
+    const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null;
+    return Boolean(report && !report.header?.glibcVersionRuntime);
   }
-  return path.join(__dirname, names.includes('livepose.node') ? 'livepose.node' : names[0]);
 }
 
-const native = require(addonPath());
+/** The napi-rs name of this platform: linux-x64-gnu, darwin-arm64, win32-x64-msvc, ... */
+function platformTarget() {
+  const { platform, arch } = process;
+  if (platform === 'linux') return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`;
+  if (platform === 'win32') return `win32-${arch}-msvc`;
+  return `${platform}-${arch}`;
+}
+
+/**
+ * The native addon: one built in this folder (`npm run build` in a checkout: development),
+ * else the prebuilt one in the platform package, an optional dependency that npm installs
+ * only on its platform.
+ */
+function loadNative() {
+  const local = fs.readdirSync(__dirname).filter((name) => /^livepose(\.[\w-]+)?\.node$/.test(name)).sort();
+  if (local.length > 0) {
+    return require(path.join(__dirname, local.includes('livepose.node') ? 'livepose.node' : local[0]));
+  }
+  const target = platformTarget();
+  const pkg = `@livepose/${target}`;
+  try {
+    return require(pkg);
+  } catch (error) {
+    // Only "that package is not installed" becomes the explanation below; a package that is
+    // there but fails to load (an older glibc, a broken file) keeps its own error.
+    if (error?.code !== 'MODULE_NOT_FOUND' || !String(error.message).includes(pkg)) throw error;
+    throw new Error(`livepose: no native addon for ${target}: the prebuilt one comes in the optional `
+      + `dependency ${pkg} (published for linux-x64-gnu); reinstall without --omit=optional / `
+      + '--no-optional, or build it from a livepose checkout: `cd livepose-node && npm install` (needs Rust)');
+  }
+}
+
+const native = loadNative();
 
 const CODED = /^(ERR_LIVEPOSE_[A-Z]+): ([\s\S]*)$/;
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Builds the native addon with cargo and copies it to livepose.node: the package's install
-// script (`npm install` builds it, like node-gyp packages; needs a Rust toolchain).
-// LIVEPOSE_NODE_PROFILE picks the cargo profile (default release); --force rebuilds.
+// Builds the native addon with cargo and copies it to livepose.node, for development in a
+// checkout: `npm install` in this folder runs it (the `prepare` script; a no-op once
+// livepose.node exists), `npm run build` rebuilds (--force). Needs a Rust toolchain. The
+// published package has no such script: its addon comes prebuilt in the platform package
+// (@livepose/linux-x64-gnu, made by scripts/dist.sh). LIVEPOSE_NODE_PROFILE picks the cargo
+// profile (default release).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Builds the packages of a release into dist/ (gitignored):
+#   Python  livepose-<v>-cp39-abi3-manylinux_2_28_x86_64.whl  one wheel for CPython 3.9+,
+#           linked with zig against glibc 2.28 and checked by auditwheel;
+#           livepose-<v>.tar.gz                               the sdist (builds with cargo);
+#   Node    livepose-<v>.tgz                                  the `livepose` package, no build
+#           at install: its addon comes in the optional dependency
+#           livepose-linux-x64-gnu-<v>.tgz                    @livepose/linux-x64-gnu (the
+#           prebuilt livepose.linux-x64-gnu.node, glibc 2.28 too);
+#   Rust    livepose-core-<v>.crate, livepose-ws-<v>.crate, livepose-<v>.crate (cargo package,
+#           each verified by a build against the others through a temporary local registry).
+# scripts/check-dist.sh then installs them where cargo is not on PATH and runs a real frame.
+#
+# Builds go to target/dist, apart from the debug build in target/: the wheel's to
+# target/dist/wheel, the addon's to target/dist/node (maturin and cargo-zigbuild set the zig
+# linker up differently, so one folder for both would rebuild every dependency each time),
+# the crates' verification to target/dist itself.
+# maturin, ziglang (zig as the linker), cargo-zigbuild and auditwheel come from PyPI into a
+# virtualenv of their own, target/dist-tools. --allow-dirty packages the crates from a work
+# tree with uncommitted changes (cargo package refuses that by default).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+allow_dirty=()
+for arg in "$@"; do
+  case $arg in
+    --allow-dirty) allow_dirty=(--allow-dirty) ;;
+    *) echo "usage: scripts/dist.sh [--allow-dirty]" >&2; exit 2 ;;
+  esac
+done
+
+# LIVEPOSE_DIST_TARGET moves the build folder (CI keeps it between runs).
+export CARGO_TARGET_DIR=${LIVEPOSE_DIST_TARGET:-$root/target/dist}
+glibc=2.28
+out=$root/dist
+tools=$root/target/dist-tools
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+[ -n "$version" ] || { echo "dist: no version in [workspace.package]" >&2; exit 1; }
+for manifest in livepose-node/package.json livepose-node/npm/linux-x64-gnu/package.json; do
+  v=$(node -p "require('./$manifest').version")
+  [ "$v" = "$version" ] || { echo "dist: $manifest has version $v, the workspace $version" >&2; exit 1; }
+done
+grep -q "^version = \"$version\"$" livepose-py/pyproject.toml \
+  || { echo "dist: livepose-py/pyproject.toml is not at version $version" >&2; exit 1; }
+
+echo "== tools: maturin, ziglang, cargo-zigbuild, auditwheel (PyPI) in target/dist-tools"
+[ -x "$tools/bin/pip" ] || python3 -m venv "$tools"
+"$tools/bin/pip" install -q --disable-pip-version-check "maturin>=1.9,<2" ziglang cargo-zigbuild auditwheel
+export PATH=$tools/bin:$PATH
+
+rm -rf "$out"
+mkdir -p "$out"
+
+echo "== Python wheel (abi3, manylinux_${glibc/./_}, zig)"
+CARGO_TARGET_DIR=$CARGO_TARGET_DIR/wheel maturin build --release --locked --zig --compatibility "manylinux_${glibc/./_}" \
+  -m livepose-py/Cargo.toml -o "$out"
+wheel=$(ls "$out"/livepose-"$version"-cp39-abi3-manylinux*_x86_64.whl)
+audit=$(auditwheel show "$wheel")
+echo "$audit"
+# auditwheel names the most compatible manylinux tag the wheel's symbols allow.
+tag=$(echo "$audit" | tr '\n' ' ' | grep -oE 'platform tag: *"manylinux_2_[0-9]+_x86_64"' | head -1 \
+  | grep -oE 'manylinux_2_[0-9]+')
+minor=${tag#manylinux_2_}
+[ -n "$tag" ] && [ "$minor" -le "${glibc#2.}" ] \
+  || { echo "dist: auditwheel does not accept $wheel as manylinux_${glibc/./_} (${tag:-no tag})" >&2; exit 1; }
+echo "auditwheel: $tag (the wheel is tagged manylinux_${glibc/./_})"
+
+echo "== Python sdist"
+maturin sdist -m livepose-py/Cargo.toml -o "$out"
+
+echo "== Node addon (napi-rs, release, zig, glibc $glibc)"
+CARGO_TARGET_DIR=$CARGO_TARGET_DIR/node \
+  cargo zigbuild --release --locked -p livepose-node --lib --target "x86_64-unknown-linux-gnu.$glibc"
+platform_dir=livepose-node/npm/linux-x64-gnu
+addon=$platform_dir/livepose.linux-x64-gnu.node
+cp "$CARGO_TARGET_DIR/node/x86_64-unknown-linux-gnu/release/liblivepose_node.so" "$addon"
+strip --strip-unneeded "$addon"
+# The newest glibc symbol version the addon asks for must not be above the target's.
+newest=$(objdump -T "$addon" | grep -oE 'GLIBC_2\.[0-9]+' | sort -t. -k2,2n -u | tail -1)
+echo "addon: needs $newest at most"
+[ "${newest#GLIBC_2.}" -le "${glibc#2.}" ] || { echo "dist: the addon needs $newest" >&2; exit 1; }
+
+echo "== npm packages"
+npm pack --silent --pack-destination "$out" "./$platform_dir" >/dev/null
+# The published `livepose`: the files of package.json's "files", without the development
+# scripts (`prepare` builds the addon with cargo in a checkout), and with the platform
+# package as an optional dependency (napi-rs's layout: npm installs the one for its machine).
+stage=$CARGO_TARGET_DIR/npm-livepose
+rm -rf "$stage"
+mkdir -p "$stage"
+(cd livepose-node && node -e '
+  const fs = require("fs"), path = require("path");
+  const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+  const stage = process.argv[1];
+  for (const file of [...pkg.files, "README.md"]) fs.cpSync(file, path.join(stage, file), { recursive: true });
+  delete pkg.scripts;
+  const platform = JSON.parse(fs.readFileSync("npm/linux-x64-gnu/package.json", "utf8"));
+  pkg.optionalDependencies = { [platform.name]: platform.version };
+  fs.writeFileSync(path.join(stage, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
+' "$stage")
+npm pack --silent --pack-destination "$out" "$stage" >/dev/null
+
+echo "== crates (cargo package, verified against a temporary local registry)"
+cargo package --locked "${allow_dirty[@]}" -p livepose-core -p livepose-ws -p livepose
+for crate in livepose-core livepose-ws livepose; do
+  cp "$CARGO_TARGET_DIR/package/$crate-$version.crate" "$out/"
+done
+
+echo "== dist/"
+(cd "$out" && for f in *; do
+  printf '%10s  %s\n' "$(numfmt --to=iec --suffix=B "$(stat -c %s "$f")")" "$f"
+done)
+(cd "$out" && sha256sum -- * > SHA256SUMS)
