@@ -264,13 +264,18 @@ fn has_token(token: &str, headers: &HeaderMap, query: &HashMap<String, String>) 
     bearer == Some(token) || query.get("token").map(String::as_str) == Some(token)
 }
 
-/// Checks the origin and the connection limits and counts the connection (released by
-/// [`release`]); the refusal, if any.
-fn admission_refusal(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+/// Checks the origin and the connection limits and counts the connection: the count is held
+/// by the returned [`Admission`] and released when it drops, on every path (a finished
+/// session, or an upgrade that never completes and drops its callback).
+fn admit(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Admission, Response> {
     if !state.config.allowed_origins.is_empty() {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {
-            return Some(refuse(
+            return Err(refuse(
                 state,
                 StatusCode::FORBIDDEN,
                 format!("origin {origin:?} is not allowed"),
@@ -283,7 +288,7 @@ fn admission_refusal(state: &AppState, peer: SocketAddr, headers: &HeaderMap) ->
         .unwrap_or_else(|e| e.into_inner())
         .len();
     if open >= state.config.max_connections {
-        return Some(refuse(
+        return Err(refuse(
             state,
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the server is full ({open} streams)"),
@@ -294,7 +299,7 @@ fn admission_refusal(state: &AppState, peer: SocketAddr, headers: &HeaderMap) ->
     if *count >= state.config.max_connections_per_ip {
         let n = *count;
         drop(per_ip);
-        return Some(refuse(
+        return Err(refuse(
             state,
             StatusCode::TOO_MANY_REQUESTS,
             format!("{n} streams are open from {} already", peer.ip()),
@@ -305,16 +310,26 @@ fn admission_refusal(state: &AppState, peer: SocketAddr, headers: &HeaderMap) ->
         .metrics
         .connections_total
         .fetch_add(1, Ordering::Relaxed);
-    None
+    Ok(Admission {
+        state: state.clone(),
+        ip: peer.ip(),
+    })
 }
 
-/// Undoes [`admission_refusal`]'s count when a connection ends.
-fn release(state: &AppState, peer: SocketAddr) {
-    let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(count) = per_ip.get_mut(&peer.ip()) {
-        *count -= 1;
-        if *count == 0 {
-            per_ip.remove(&peer.ip());
+/// One admitted connection's place in the per-IP count; dropping it gives the place back.
+struct Admission {
+    state: Arc<AppState>,
+    ip: IpAddr,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut per_ip = self.state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
         }
     }
 }
@@ -336,9 +351,10 @@ async fn upgrade(
     ws: WebSocketUpgrade,
     role: Role,
 ) -> Response {
-    if let Some(refusal) = admission_refusal(&state, peer, &headers) {
-        return refusal;
-    }
+    let admission = match admit(&state, peer, &headers) {
+        Ok(admission) => admission,
+        Err(refusal) => return refusal,
+    };
     let max = state.config.max_message_bytes;
     ws.max_message_size(max)
         .on_upgrade(move |socket| async move {
@@ -360,7 +376,7 @@ async fn upgrade(
                     state.rooms.tidy(&name);
                 }
             }
-            release(&state, peer);
+            drop(admission);
         })
         .into_response()
 }
@@ -730,11 +746,7 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket, room: Option<Ar
                     on_binary(&state, &mut session, &bytes);
                 }
             }
-            Message::Text(text) => {
-                if text.starts_with('{') && text.contains("\"type\"") || session.admit(&state) {
-                    on_text(&state, &mut session, text.as_str());
-                }
-            }
+            Message::Text(text) => on_text(&state, &mut session, text.as_str()),
             Message::Pong(_) => last_pong.store(millis(), Ordering::SeqCst),
             Message::Close(_) => break,
             Message::Ping(_) => {}
@@ -829,8 +841,22 @@ fn on_text(state: &AppState, session: &mut Session, text: &str) {
         apply_options(state, session, options);
         return;
     }
+    if let Some(kind) = unknown_control_type(text) {
+        session.stream.send_text(error_json(
+            "unknown_type",
+            &format!(
+                "unknown message type {kind:?} (expected \"hello\" or \"config\", or a frame)"
+            ),
+            0,
+        ));
+        return;
+    }
     // Not a control message: a frame in the JSON+base64 format of existing clients, who get
-    // JSON results unless they said otherwise in a hello.
+    // JSON results unless they said otherwise in a hello. Counted against the frame rate
+    // like binary frames, whatever other fields it has.
+    if !session.admit(state) {
+        return;
+    }
     match compat::decode_frame(text, &mut session.image) {
         Ok(meta) => {
             if !session.said_hello && session.options.results.is_none() {
@@ -856,6 +882,24 @@ fn on_text(state: &AppState, session: &mut Session, text: &str) {
         Err(e) => session
             .stream
             .send_text(error_json(e.code(), &e.to_string(), 0)),
+    }
+}
+
+/// The `type` of a JSON object that is not a control message but says it is one: a string
+/// `type` and no `image` (a JSON+base64 frame has an `image`, and any `type` beside it is
+/// the client's own).
+fn unknown_control_type(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Tagged {
+        #[serde(rename = "type", default)]
+        kind: Option<serde_json::Value>,
+        #[serde(default)]
+        image: Option<serde::de::IgnoredAny>,
+    }
+    let tagged = serde_json::from_str::<Tagged>(text).ok()?;
+    match (tagged.kind?, tagged.image) {
+        (serde_json::Value::String(kind), None) => Some(kind),
+        _ => None,
     }
 }
 

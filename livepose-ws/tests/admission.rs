@@ -1,0 +1,154 @@
+//! Admission and per-message rules on a real socket, with inference off (each frame is
+//! answered at once with an empty result, so no models are needed):
+//! - an upgrade that is reset before it completes gives its per-IP place back;
+//! - JSON+base64 frames count against the frame rate whatever fields they carry (a frame
+//!   with a `"type"` field used to skip the rate check);
+//! - a control message of an unknown type gets an error naming it, and the stream goes on.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use livepose_ws::{Server, ServerConfig};
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::Message;
+
+fn config() -> ServerConfig {
+    ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .inference(false)
+}
+
+/// The next `error` message, skipping results and stats; fails after 10 s without one.
+async fn next_error<S>(socket: &mut S) -> serde_json::Value
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let wait = async {
+        loop {
+            let message = socket.next().await.expect("open").expect("a message");
+            if let Message::Text(text) = message {
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if value["type"] == "error" {
+                    return value;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("an error message within 10 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_reset_midway_give_their_per_ip_place_back() {
+    let server = Server::start(config().max_connections(64, 2))
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    // Connections that end at different moments around the upgrade: reset (linger 0: RST,
+    // not FIN) or half-closed right after the request, or reset just after the first byte
+    // of the server's answer. Some land after the server has admitted the connection and
+    // before the upgrade completes.
+    for i in 0..90u64 {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        match i % 3 {
+            0 => {}
+            1 => tcp.shutdown().await.unwrap(),
+            _ => {
+                let mut byte = [0u8];
+                let _ = tokio::io::AsyncReadExt::read(&mut tcp, &mut byte).await;
+            }
+        }
+        tcp.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(tcp);
+    }
+    // Both places come back: two sockets open at once from this address. (Before the
+    // fix, a place taken by an upgrade that never completed was never given back.)
+    let url = format!("ws://{addr}/ws");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let first = tokio_tungstenite::connect_async(&url).await;
+        let second = tokio_tungstenite::connect_async(&url).await;
+        if first.is_ok() && second.is_ok() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "per-IP places still taken 10 s after the resets"
+        );
+        drop((first, second));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_frames_with_a_type_field_are_rate_limited() {
+    let server = Server::start(config().max_fps(5)).await.unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.local_addr()))
+            .await
+            .unwrap();
+    // A compat frame (a JPEG signature: inference is off, nothing is decoded) with a numeric "type" field of the
+    // client's own, 30 times at once: more than 5 in one second.
+    let frame = r#"{"type":0,"image":"/9j/4AAQSkZJRgABAQ==","timestamp":1.0}"#;
+    for _ in 0..30 {
+        socket.send(Message::Text(frame.into())).await.unwrap();
+    }
+    let error = next_error(&mut socket).await;
+    assert_eq!(error["code"], "rate_limited", "{error}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_control_type_is_named_and_the_stream_goes_on() {
+    let server = Server::start(config()).await.unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.local_addr()))
+            .await
+            .unwrap();
+    socket
+        .send(Message::Text(
+            r#"{"type":"subscribe","topic":"poses"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let error = next_error(&mut socket).await;
+    assert_eq!(error["code"], "unknown_type", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("\"subscribe\""),
+        "{error}"
+    );
+    assert_eq!(error["fatal"], false);
+    // A frame with a type of the client's own beside its image is still a frame.
+    socket
+        .send(Message::Text(
+            r#"{"type":"frame","image":"/9j/4AAQSkZJRgABAQ=="}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) if text.contains("\"error\"") => {
+                    return text.to_string()
+                }
+                Some(Ok(Message::Text(text))) if !text.contains("\"stats\"") => {
+                    return text.to_string()
+                }
+                Some(Ok(Message::Binary(_))) => return "binary result".to_string(),
+                Some(Ok(_)) => continue,
+                other => panic!("{other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!answer.contains("\"error\""), "{answer}");
+    server.shutdown().await;
+}
