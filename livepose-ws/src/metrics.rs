@@ -22,6 +22,13 @@ pub struct Metrics {
     pub rejected_total: AtomicU64,
     /// Frames refused by the per-connection rate cap.
     pub rate_limited_total: AtomicU64,
+    /// Frames received by streams that have closed (open streams count their own), so
+    /// that `livepose_frames_received_total` never goes down.
+    pub closed_received: AtomicU64,
+    /// Frames dropped by streams that have closed.
+    pub closed_dropped: AtomicU64,
+    /// Room viewers connected now.
+    pub viewers: AtomicU64,
 }
 
 impl Metrics {
@@ -37,8 +44,11 @@ impl Metrics {
             .record(latency_us);
     }
 
-    /// The Prometheus text exposition: these counters plus the per-stream figures given.
+    /// The Prometheus text exposition: these counters plus the figures given (`received`
+    /// and `dropped`: every stream's so far, open and closed).
     pub fn render(&self, streams: usize, received: u64, dropped: u64, inferences: u64) -> String {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let connections = streams as u64 + load(&self.viewers);
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -49,10 +59,9 @@ impl Metrics {
         metric(
             "livepose_connections",
             "gauge",
-            "Open pose streams.",
-            streams as u64,
+            "Open WebSocket connections: pose streams (room cameras included) and room viewers.",
+            connections,
         );
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         metric(
             "livepose_connections_total",
             "counter",

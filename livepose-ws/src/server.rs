@@ -216,12 +216,17 @@ async fn streams(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
 }
 
 async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    // Open streams' counts plus closed streams' totals, read under the lock a closing
+    // stream moves its counts with: every `_total` only goes up.
     let (count, received, dropped) = {
         let streams = state.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let m = &state.metrics;
         (
             streams.len(),
-            streams.values().map(|s| s.frames_received()).sum(),
-            streams.values().map(|s| s.frames_dropped()).sum(),
+            streams.values().map(|s| s.frames_received()).sum::<u64>()
+                + m.closed_received.load(Ordering::Relaxed),
+            streams.values().map(|s| s.frames_dropped()).sum::<u64>()
+                + m.closed_dropped.load(Ordering::Relaxed),
         )
     };
     let text = state.metrics.render(
@@ -381,6 +386,22 @@ async fn upgrade(
         .into_response()
 }
 
+/// A connected viewer in `livepose_connections`, for as long as it lives.
+struct ViewerCount<'a>(&'a Metrics);
+
+impl<'a> ViewerCount<'a> {
+    fn new(metrics: &'a Metrics) -> Self {
+        metrics.viewers.fetch_add(1, Ordering::Relaxed);
+        ViewerCount(metrics)
+    }
+}
+
+impl Drop for ViewerCount<'_> {
+    fn drop(&mut self) {
+        self.0.viewers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Sends a fatal error and closes.
 async fn refuse_socket(mut socket: WebSocket, code: &str, message: &str) {
     let text = ServerMessage::Error(livepose_core::wire::control::ErrorReport {
@@ -463,6 +484,7 @@ async fn view_upgrade(
 
 /// A viewer: the room's results (and frames, if asked) until the socket closes.
 async fn viewer_session(state: &AppState, socket: WebSocket, name: &str, frames: bool) {
+    let _counted = ViewerCount::new(&state.metrics);
     let room = state.rooms.get(name);
     let viewer = Viewer::new(frames);
     room.join(viewer.clone());
@@ -752,13 +774,19 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket, room: Option<Ar
             Message::Ping(_) => {}
         }
     }
-    // Disconnected: no further inference for this stream.
+    // Disconnected: no further inference for this stream. Its counts move to the closed
+    // streams' totals under the same lock /metrics reads them with, so no scrape sees a
+    // `_total` go down.
     stream.close();
-    state
-        .streams
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&id);
+    {
+        let mut streams = state.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let m = &state.metrics;
+        m.closed_received
+            .fetch_add(stream.frames_received(), Ordering::Relaxed);
+        m.closed_dropped
+            .fetch_add(stream.frames_dropped(), Ordering::Relaxed);
+        streams.remove(&id);
+    }
     let _ = writer.await;
     tracing::debug!(stream = %id, "closed");
 }

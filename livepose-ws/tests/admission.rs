@@ -3,7 +3,12 @@
 //! - an upgrade that is reset before it completes gives its per-IP place back;
 //! - JSON+base64 frames count against the frame rate whatever fields they carry (a frame
 //!   with a `"type"` field used to skip the rate check);
-//! - a control message of an unknown type gets an error naming it, and the stream goes on.
+//! - a control message of an unknown type gets an error naming it, and the stream goes on;
+//! - `/metrics` counters named `_total` never go down when streams close, and
+//!   `livepose_connections` counts room viewers too.
+
+#[path = "support/http.rs"]
+mod http;
 
 use std::time::Duration;
 
@@ -150,5 +155,71 @@ async fn an_unknown_control_type_is_named_and_the_stream_goes_on() {
     .await
     .unwrap();
     assert!(!answer.contains("\"error\""), "{answer}");
+    server.shutdown().await;
+}
+
+/// The value of the unlabelled metric `name` in a `/metrics` text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totals_survive_closed_streams_and_viewers_are_connections() {
+    let server = Server::start(config().rooms("publish", None))
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            socket
+                .send(Message::Text(r#"{"image":"/9j/4AAQSkZJRgABAQ=="}"#.into()))
+                .await
+                .unwrap();
+        }
+        sockets.push(socket);
+    }
+    let (viewer, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/rooms/hall/view"))
+        .await
+        .unwrap();
+    let received = |text: &str| metric(text, "livepose_frames_received_total");
+    // Every frame counted, then both streams closed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let open = loop {
+        let (_, _, text) = http::http(&server, "GET", "/metrics", b"").await;
+        if received(&text) == 6 {
+            break text;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        metric(&open, "livepose_connections"),
+        3,
+        "two streams and a viewer"
+    );
+    drop(sockets);
+    loop {
+        let (_, _, streams) = http::http(&server, "GET", "/streams", b"").await;
+        if streams.contains("\"streams\":[]") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{streams}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, _, closed) = http::http(&server, "GET", "/metrics", b"").await;
+    assert_eq!(received(&closed), 6, "{closed}");
+    assert!(
+        metric(&closed, "livepose_frames_dropped_total")
+            >= metric(&open, "livepose_frames_dropped_total"),
+        "{closed}"
+    );
+    assert_eq!(metric(&closed, "livepose_connections"), 1, "the viewer");
+    drop(viewer);
     server.shutdown().await;
 }
