@@ -125,7 +125,13 @@ impl Server {
             .route("/health", get(health))
             .route("/streams", get(streams))
             .route("/metrics", get(metrics_text))
-            .route("/estimate_pose", post(estimate_pose))
+            // One image per request, as large as a socket message may be.
+            .route(
+                "/estimate_pose",
+                post(estimate_pose).layer(axum::extract::DefaultBodyLimit::max(
+                    state.config.max_message_bytes,
+                )),
+            )
             .with_state(state.clone())
             .into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();
@@ -199,7 +205,19 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-async fn streams(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+/// `/streams`: the open streams and their counts; needs the server's token when it has one.
+async fn streams(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refusal) = token_refusal(&state, &headers, &query) {
+        return refusal;
+    }
+    streams_json(&state).into_response()
+}
+
+fn streams_json(state: &AppState) -> Json<serde_json::Value> {
     let streams = state.streams.lock().unwrap_or_else(|e| e.into_inner());
     let list: Vec<_> = streams
         .values()
@@ -215,7 +233,16 @@ async fn streams(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
     Json(serde_json::json!({ "streams": list }))
 }
 
-async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+/// `/metrics`: needs the server's token when it has one (a scraper sends it as a bearer
+/// token).
+async fn metrics_text(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refusal) = token_refusal(&state, &headers, &query) {
+        return refusal;
+    }
     // Open streams' counts plus closed streams' totals, read under the lock a closing
     // stream moves its counts with: every `_total` only goes up.
     let (count, received, dropped) = {
@@ -469,12 +496,21 @@ async fn view_upgrade(
     if state.config.room_token.is_none() {
         return rooms_off(&state);
     }
-    if let Some(token) = &state.config.view_token {
+    // The view token when there is one, else the server's token when there is one: a
+    // server with a token never shows its rooms to anyone.
+    if let Some(token) = state
+        .config
+        .view_token
+        .as_ref()
+        .or(state.config.token.as_ref())
+    {
         if !has_token(token, &headers, &query) {
             return refuse(
                 &state,
                 StatusCode::UNAUTHORIZED,
-                "viewing this room needs the view token".into(),
+                "viewing this room needs the view token (or the server's token when no view \
+                 token is set)"
+                    .into(),
             );
         }
     }
@@ -527,6 +563,7 @@ async fn viewer_session(state: &AppState, socket: WebSocket, name: &str, frames:
 /// that cannot hold a socket.
 async fn estimate_pose(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
@@ -534,6 +571,12 @@ async fn estimate_pose(
     if let Some(refusal) = token_refusal(&state, &headers, &query) {
         return refusal;
     }
+    // Origin and connection limits as for a socket, the place held while the image is
+    // processed.
+    let _admission = match admit(&state, peer, &headers) {
+        Ok(admission) => admission,
+        Err(refusal) => return refusal,
+    };
     let builder = state
         .config
         .pipeline_builder()
@@ -559,7 +602,9 @@ async fn estimate_pose(
     stream.close();
     match answer {
         Ok(Some(OutMessage::Text(text))) => {
-            let status = if text.contains("\"type\":\"error\"") {
+            // A result in the JSON shape, or an `error` control message (§6.2).
+            let is_error = matches!(ServerMessage::from_json(&text), Ok(ServerMessage::Error(_)));
+            let status = if is_error {
                 StatusCode::BAD_REQUEST
             } else {
                 StatusCode::OK

@@ -5,7 +5,9 @@
 //!   with a `"type"` field used to skip the rate check);
 //! - a control message of an unknown type gets an error naming it, and the stream goes on;
 //! - `/metrics` counters named `_total` never go down when streams close, and
-//!   `livepose_connections` counts room viewers too.
+//!   `livepose_connections` counts room viewers too;
+//! - with a server token, `/streams`, `/metrics` and room viewing need it too;
+//! - `POST /estimate_pose` takes an image as large as a socket message.
 
 #[path = "support/http.rs"]
 mod http;
@@ -188,21 +190,20 @@ async fn totals_survive_closed_streams_and_viewers_are_connections() {
         .await
         .unwrap();
     let received = |text: &str| metric(text, "livepose_frames_received_total");
-    // Every frame counted, then both streams closed.
+    // Every frame counted and the viewer's session started (after the upgrade), then both
+    // streams closed. Before the fix viewers were not connections, and this waited in vain.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let open = loop {
         let (_, _, text) = http::http(&server, "GET", "/metrics", b"").await;
-        if received(&text) == 6 {
+        if received(&text) == 6 && metric(&text, "livepose_connections") == 3 {
             break text;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{text}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "two streams and a viewer: {text}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(
-        metric(&open, "livepose_connections"),
-        3,
-        "two streams and a viewer"
-    );
     drop(sockets);
     loop {
         let (_, _, streams) = http::http(&server, "GET", "/streams", b"").await;
@@ -219,7 +220,48 @@ async fn totals_survive_closed_streams_and_viewers_are_connections() {
             >= metric(&open, "livepose_frames_dropped_total"),
         "{closed}"
     );
-    assert_eq!(metric(&closed, "livepose_connections"), 1, "the viewer");
+    assert_eq!(
+        metric(&closed, "livepose_connections"),
+        1,
+        "the viewer, still open"
+    );
     drop(viewer);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_token_guards_streams_metrics_and_viewing() {
+    let server = Server::start(config().token("s3cret").rooms("publish", None))
+        .await
+        .unwrap();
+    for path in ["/streams", "/metrics"] {
+        let (status, _, _) = http::http(&server, "GET", path, b"").await;
+        assert_eq!(status, 401, "{path} without the token");
+        let (status, _, _) = http::http(&server, "GET", &format!("{path}?token=s3cret"), b"").await;
+        assert_eq!(status, 200, "{path} with the token");
+    }
+    let (status, _, _) = http::http(&server, "GET", "/health", b"").await;
+    assert_eq!(status, 200, "/health stays open for liveness probes");
+    let url = format!("ws://{}/ws/rooms/hall/view", server.local_addr());
+    let refused = tokio_tungstenite::connect_async(&url).await.unwrap_err();
+    assert!(
+        matches!(&refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401),
+        "{refused}"
+    );
+    let (viewer, _) = tokio_tungstenite::connect_async(format!("{url}?frames=1&token=s3cret"))
+        .await
+        .unwrap();
+    drop(viewer);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estimate_pose_takes_an_image_as_large_as_a_socket_message() {
+    let server = Server::start(config()).await.unwrap();
+    // 3 MB (inference is off: the body is answered without being decoded).
+    let mut body = vec![0u8; 3 << 20];
+    body[..4].copy_from_slice(&[0xFF, 0xD8, 0xFF, 0xE0]);
+    let (status, _, text) = http::http(&server, "POST", "/estimate_pose", &body).await;
+    assert_eq!(status, 200, "{text}");
     server.shutdown().await;
 }
