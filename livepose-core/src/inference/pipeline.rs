@@ -864,6 +864,17 @@ mod tests {
     }
 
     #[test]
+    fn two_tracks_on_bit_identical_regions_merge_into_one() {
+        // The association used to loop forever on two tracks with bit-identical regions;
+        // now it is one pass over the list, and the later track is kept.
+        let mut next_id = 1;
+        let mut list = Vec::new();
+        add_element(&mut list, tracked(&mut next_id, 0.0, 0.0));
+        add_element(&mut list, tracked(&mut next_id, 0.0, 0.0));
+        assert_eq!(ids(&list), [Some(2)]);
+    }
+
+    #[test]
     fn a_detection_continues_the_track_of_its_own_person_only() {
         let mut next_id = 1;
         let mut list = Vec::new();
