@@ -110,14 +110,22 @@ pub struct Rooms {
 }
 
 impl Rooms {
-    /// The room `name`, created on first use.
-    pub fn get(&self, name: &str) -> Arc<Room> {
-        self.rooms
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(name.to_string())
-            .or_default()
-            .clone()
+    /// The room `name` (created on first use) with `viewer` in it. Found and joined under
+    /// the lock [`tidy`](Self::tidy) takes, so a room cannot be forgotten between the two
+    /// (its viewer would then wait for a camera that publishes to a new room).
+    pub fn join(&self, name: &str, viewer: Arc<Viewer>) -> Arc<Room> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        let room = rooms.entry(name.to_string()).or_default().clone();
+        room.join(viewer);
+        room
+    }
+
+    /// The room `name` (created on first use) with its camera seat claimed, under the
+    /// same lock; `None` if a camera is already publishing there.
+    pub fn claim_camera(&self, name: &str) -> Option<Arc<Room>> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        let room = rooms.entry(name.to_string()).or_default().clone();
+        room.claim_camera().then_some(room)
     }
 
     /// Forgets `name` if it has neither camera nor viewers.
@@ -134,6 +142,35 @@ impl Rooms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_joined_room_is_never_forgotten_under_its_viewer() {
+        // Viewers join and leave while another thread tidies: every viewer must be in the
+        // room that the name maps to (where a camera would publish) until it leaves.
+        let rooms = Arc::new(Rooms::default());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tidier = {
+            let (rooms, stop) = (rooms.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    rooms.tidy("hall");
+                }
+            })
+        };
+        for _ in 0..20_000 {
+            let viewer = Viewer::new(false);
+            let room = rooms.join("hall", viewer.clone());
+            let camera_room = rooms.claim_camera("hall").expect("no camera yet");
+            assert!(
+                Arc::ptr_eq(&room, &camera_room),
+                "the viewer's room was forgotten"
+            );
+            camera_room.release_camera();
+            room.leave(&viewer);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        tidier.join().unwrap();
+    }
 
     #[test]
     fn viewers_get_the_latest_and_leaving_closes() {

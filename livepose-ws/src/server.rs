@@ -393,8 +393,7 @@ async fn upgrade(
             match role {
                 Role::Stream => stream_session(state.clone(), socket, None).await,
                 Role::Camera(name) => {
-                    let room = state.rooms.get(&name);
-                    if room.claim_camera() {
+                    if let Some(room) = state.rooms.claim_camera(&name) {
                         stream_session(state.clone(), socket, Some(room.clone())).await;
                         room.release_camera();
                     } else {
@@ -521,9 +520,8 @@ async fn view_upgrade(
 /// A viewer: the room's results (and frames, if asked) until the socket closes.
 async fn viewer_session(state: &AppState, socket: WebSocket, name: &str, frames: bool) {
     let _counted = ViewerCount::new(&state.metrics);
-    let room = state.rooms.get(name);
     let viewer = Viewer::new(frames);
-    room.join(viewer.clone());
+    let room = state.rooms.join(name, viewer.clone());
     let (mut sink, mut source) = socket.split();
     let writer = {
         let viewer = viewer.clone();
