@@ -76,6 +76,8 @@ pub struct StreamCore {
     closed: AtomicBool,
     /// Frames processed so far.
     pub processed: AtomicU64,
+    /// Frames refused by the per-connection rate cap so far.
+    pub rate_limited: AtomicU64,
     /// Results displaced in the outbound slot before the writer sent them.
     pub results_dropped: AtomicU64,
     /// Control messages (welcome, errors, stats): a small queue of their own, so they never
@@ -111,6 +113,7 @@ impl StreamCore {
             queued: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             processed: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
             results_dropped: AtomicU64::new(0),
         })
     }

@@ -652,6 +652,7 @@ impl RateWindow {
             fps_in,
             fps_out,
             dropped: stream.frames_dropped(),
+            frames_rate_limited: stream.rate_limited.load(Ordering::Relaxed),
             results: self.total_results,
             latency_us,
             timings_us,
@@ -686,9 +687,11 @@ struct Session {
 }
 
 impl Session {
-    /// Counts a frame against the per-connection rate cap; false (and an error message) if
-    /// it is over.
-    fn admit(&mut self, state: &AppState) -> bool {
+    /// Counts frame `sequence` (0 when not known yet) against the per-connection rate cap;
+    /// false if it is over. The first frame refused in a second gets a `rate_limited`
+    /// error carrying its sequence (every later frame of that second is refused too), and
+    /// `stats` counts every refused frame in `frames_rate_limited`.
+    fn admit(&mut self, state: &AppState, sequence: u64) -> bool {
         let now = Instant::now();
         if now.duration_since(self.window.0) >= Duration::from_secs(1) {
             self.window = (now, 0);
@@ -701,14 +704,17 @@ impl Session {
             .metrics
             .rate_limited_total
             .fetch_add(1, Ordering::Relaxed);
+        self.stream.rate_limited.fetch_add(1, Ordering::Relaxed);
         if self.window.1 == state.config.max_fps + 1 {
             self.stream.send_text(error_json(
                 "rate_limited",
                 &format!(
-                    "more than {} frames per second: frames are refused until the next second",
+                    "more than {} frames per second: this frame and the next are refused until \
+                     the next second (refused frames get no result; `stats` counts them in \
+                     frames_rate_limited)",
                     state.config.max_fps
                 ),
-                0,
+                sequence,
             ));
         }
         false
@@ -806,11 +812,7 @@ async fn stream_session(state: Arc<AppState>, socket: WebSocket, room: Option<Ar
         };
         let Some(Ok(message)) = message else { break };
         match message {
-            Message::Binary(bytes) => {
-                if session.admit(&state) {
-                    on_binary(&state, &mut session, &bytes);
-                }
-            }
+            Message::Binary(bytes) => on_binary(&state, &mut session, &bytes),
             Message::Text(text) => on_text(&state, &mut session, text.as_str()),
             Message::Pong(_) => last_pong.store(millis(), Ordering::SeqCst),
             Message::Close(_) => break,
@@ -840,6 +842,9 @@ fn on_binary(state: &AppState, session: &mut Session, bytes: &[u8]) {
     };
     match FrameView::parse_with(bytes, &limits) {
         Ok(view) => {
+            if !session.admit(state, view.header.sequence) {
+                return;
+            }
             if let Some(room) = &session.room {
                 room.publish_frame(bytes);
             }
@@ -925,7 +930,7 @@ fn on_text(state: &AppState, session: &mut Session, text: &str) {
     // Not a control message: a frame in the JSON+base64 format of existing clients, who get
     // JSON results unless they said otherwise in a hello. Counted against the frame rate
     // like binary frames, whatever other fields it has.
-    if !session.admit(state) {
+    if !session.admit(state, 0) {
         return;
     }
     match compat::decode_frame(text, &mut session.image) {
@@ -1026,7 +1031,7 @@ fn apply_options(state: &AppState, session: &mut Session, update: StreamOptions)
         limits: AnnouncedLimits {
             max_message_bytes: state.config.max_message_bytes as u64,
             max_pixels: state.config.max_pixels,
-            max_fps: 0,
+            max_fps: state.config.max_fps,
         },
     });
     session.stream.send_text(welcome.to_json());

@@ -265,3 +265,50 @@ async fn estimate_pose_takes_an_image_as_large_as_a_socket_message() {
     assert_eq!(status, 200, "{text}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_cap_is_announced_and_refused_frames_are_knowable() {
+    use livepose_core::image::Codec;
+    use livepose_core::wire::{FrameHeader, ImageFormat};
+    let server = Server::start(config().max_fps(5)).await.unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.local_addr()))
+            .await
+            .unwrap();
+    socket
+        .send(Message::Text(r#"{"type":"hello","protocol":1}"#.into()))
+        .await
+        .unwrap();
+    for sequence in 1..=8u64 {
+        let header = FrameHeader::new(sequence, 0, ImageFormat::Encoded(Codec::Jpeg));
+        let mut bytes = Vec::new();
+        header
+            .encode_with_payload(&[0xFF, 0xD8, 0xFF, 0xE0], &mut bytes)
+            .unwrap();
+        socket.send(Message::Binary(bytes.into())).await.unwrap();
+    }
+    let (mut welcome, mut error, mut stats) = (None, None, None);
+    let wait = async {
+        while welcome.is_none() || error.is_none() || stats.is_none() {
+            let Some(Ok(Message::Text(text))) = socket.next().await else {
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            match v["type"].as_str() {
+                Some("welcome") => welcome = Some(v),
+                Some("error") => error = Some(v),
+                Some("stats") if v["frames_rate_limited"].as_u64() > Some(0) => stats = Some(v),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("welcome, error and stats within 10 s");
+    let (welcome, error, stats) = (welcome.unwrap(), error.unwrap(), stats.unwrap());
+    assert_eq!(welcome["limits"]["max_fps"], 5, "{welcome}");
+    assert_eq!(error["code"], "rate_limited", "{error}");
+    assert_eq!(error["sequence"], 6, "the first refused frame: {error}");
+    assert_eq!(stats["frames_rate_limited"], 3, "{stats}");
+    server.shutdown().await;
+}

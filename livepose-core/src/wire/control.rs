@@ -185,6 +185,10 @@ pub struct Stats {
     pub fps_out: f64,
     /// Frames dropped so far (latest-wins).
     pub dropped: u64,
+    /// Frames refused so far by the per-connection rate cap (`limits.max_fps` of
+    /// `welcome`); they get no result.
+    #[serde(default)]
+    pub frames_rate_limited: u64,
     /// Results sent so far.
     pub results: u64,
     /// Server-side latency per result.
@@ -358,6 +362,7 @@ mod tests {
                 fps_in: 30.0,
                 fps_out: 29.0,
                 dropped: 3,
+                frames_rate_limited: 2,
                 results: 100,
                 latency_us: LatencySummary::default(),
                 timings_us: StageTimings::from_slice(&[1, 2, 3, 4, 5, 6, 7]),
