@@ -118,13 +118,19 @@ impl Server {
         if state.config.demo {
             app = crate::demo::routes(app);
         }
+        let guarded = Router::new()
+            .route("/streams", get(streams))
+            .route("/metrics", get(metrics_text))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                require_token,
+            ));
         let app = app
             .route("/ws", get(ws_upgrade))
             .route("/ws/rooms/{room}/camera", get(camera_upgrade))
             .route("/ws/rooms/{room}/view", get(view_upgrade))
+            .merge(guarded)
             .route("/health", get(health))
-            .route("/streams", get(streams))
-            .route("/metrics", get(metrics_text))
             // One image per request, as large as a socket message may be.
             .route(
                 "/estimate_pose",
@@ -205,19 +211,22 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// `/streams`: the open streams and their counts; needs the server's token when it has one.
-async fn streams(
+/// Before `/streams` and `/metrics`, which show what runs: the server's token when it has
+/// one (a Prometheus scraper sends it as a bearer token).
+async fn require_token(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
 ) -> Response {
-    if let Some(refusal) = token_refusal(&state, &headers, &query) {
-        return refusal;
+    match token_refusal(&state, request.headers(), &query) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
     }
-    streams_json(&state).into_response()
 }
 
-fn streams_json(state: &AppState) -> Json<serde_json::Value> {
+/// `/streams`: the open streams and their counts.
+async fn streams(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let streams = state.streams.lock().unwrap_or_else(|e| e.into_inner());
     let list: Vec<_> = streams
         .values()
@@ -233,16 +242,8 @@ fn streams_json(state: &AppState) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "streams": list }))
 }
 
-/// `/metrics`: needs the server's token when it has one (a scraper sends it as a bearer
-/// token).
-async fn metrics_text(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if let Some(refusal) = token_refusal(&state, &headers, &query) {
-        return refusal;
-    }
+/// `/metrics`: the Prometheus text.
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
     // Open streams' counts plus closed streams' totals, read under the lock a closing
     // stream moves its counts with: every `_total` only goes up.
     let (count, received, dropped) = {
