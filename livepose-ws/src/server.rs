@@ -304,15 +304,15 @@ fn admit(
     state: &Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
-) -> Result<Admission, Response> {
+) -> Result<Admission, Box<Response>> {
     if !state.config.allowed_origins.is_empty() {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {
-            return Err(refuse(
+            return Err(Box::new(refuse(
                 state,
                 StatusCode::FORBIDDEN,
                 format!("origin {origin:?} is not allowed"),
-            ));
+            )));
         }
     }
     let open = state
@@ -321,22 +321,22 @@ fn admit(
         .unwrap_or_else(|e| e.into_inner())
         .len();
     if open >= state.config.max_connections {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             state,
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the server is full ({open} streams)"),
-        ));
+        )));
     }
     let mut per_ip = state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
     let count = per_ip.entry(peer.ip()).or_insert(0);
     if *count >= state.config.max_connections_per_ip {
         let n = *count;
         drop(per_ip);
-        return Err(refuse(
+        return Err(Box::new(refuse(
             state,
             StatusCode::TOO_MANY_REQUESTS,
             format!("{n} streams are open from {} already", peer.ip()),
-        ));
+        )));
     }
     *count += 1;
     state
@@ -386,7 +386,7 @@ async fn upgrade(
 ) -> Response {
     let admission = match admit(&state, peer, &headers) {
         Ok(admission) => admission,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let max = state.config.max_message_bytes;
     ws.max_message_size(max)
@@ -574,7 +574,7 @@ async fn estimate_pose(
     // processed.
     let _admission = match admit(&state, peer, &headers) {
         Ok(admission) => admission,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let builder = state
         .config

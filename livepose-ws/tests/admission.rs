@@ -71,7 +71,9 @@ async fn upgrades_reset_midway_give_their_per_ip_place_back() {
                 let _ = tokio::io::AsyncReadExt::read(&mut tcp, &mut byte).await;
             }
         }
-        tcp.set_linger(Some(Duration::ZERO)).unwrap();
+        socket2::SockRef::from(&tcp)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
         drop(tcp);
     }
     // Both places come back: two sockets open at once from this address. (Before the
