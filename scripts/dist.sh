@@ -33,7 +33,10 @@ done
 export CARGO_TARGET_DIR=${LIVEPOSE_DIST_TARGET:-$root/target/dist}
 glibc=2.28
 out=$root/dist
-tools=$root/target/dist-tools
+# The tools' virtualenv at the build folder's real path (target/ may be a link, as in CI),
+# made again if it no longer runs (a virtualenv hard-codes its own path).
+mkdir -p "$root/target"
+tools=$(realpath "$root/target")/dist-tools
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 [ -n "$version" ] || { echo "dist: no version in [workspace.package]" >&2; exit 1; }
 for manifest in livepose-node/package.json livepose-node/npm/linux-x64-gnu/package.json; do
@@ -44,7 +47,8 @@ grep -q "^version = \"$version\"$" livepose-py/pyproject.toml \
   || { echo "dist: livepose-py/pyproject.toml is not at version $version" >&2; exit 1; }
 
 echo "== tools: maturin, ziglang, cargo-zigbuild, auditwheel (PyPI) in target/dist-tools"
-[ -x "$tools/bin/pip" ] || python3 -m venv "$tools"
+"$tools/bin/python" -c '' 2>/dev/null && "$tools/bin/pip" --version >/dev/null 2>&1 \
+  || { rm -rf "$tools"; python3 -m venv "$tools"; }
 "$tools/bin/pip" install -q --disable-pip-version-check "maturin>=1.9,<2" ziglang cargo-zigbuild auditwheel
 export PATH=$tools/bin:$PATH
 
