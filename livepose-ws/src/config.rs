@@ -15,46 +15,46 @@ use livepose_core::wire::control::ModelKind;
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Address to listen on (port 0: any free port).
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// Inference worker threads.
-    pub workers: usize,
+    pub(crate) workers: usize,
     /// Default landmark model (a client may ask for the other).
-    pub model: ModelKind,
+    pub(crate) model: ModelKind,
     /// Load the hand models (clients may then ask for hands).
-    pub hands: bool,
+    pub(crate) hands: bool,
     /// Models directory (`None`: `LIVEPOSE_MODELS`, else `./models`).
-    pub models_dir: Option<PathBuf>,
+    pub(crate) models_dir: Option<PathBuf>,
     /// Largest WebSocket message accepted.
-    pub max_message_bytes: usize,
+    pub(crate) max_message_bytes: usize,
     /// Largest image accepted, in pixels (checked from the image header before decoding).
-    pub max_pixels: u64,
+    pub(crate) max_pixels: u64,
     /// Most open streams in total.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// Most open streams from one IP address.
-    pub max_connections_per_ip: usize,
+    pub(crate) max_connections_per_ip: usize,
     /// Most frames per second accepted from one connection (more get a `rate_limited`
     /// error and are not inferred).
-    pub max_fps: u32,
+    pub(crate) max_fps: u32,
     /// Ping interval; a connection that answers none of two pings is closed.
-    pub heartbeat: Duration,
+    pub(crate) heartbeat: Duration,
     /// Interval of the `stats` messages (and `rate` hints when a client sends faster than
     /// its stream is processed).
-    pub stats_interval: Duration,
+    pub(crate) stats_interval: Duration,
     /// Origins allowed to open a socket (`Origin` header); empty: any.
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// Token a room's camera must present to publish (`/ws/rooms/{room}/camera`); without
     /// one, rooms are off.
-    pub room_token: Option<String>,
+    pub(crate) room_token: Option<String>,
     /// Token a viewer must present (`/ws/rooms/{room}/view`); `None`: anyone may view.
-    pub view_token: Option<String>,
+    pub(crate) view_token: Option<String>,
     /// Run the models (default). Off, every frame is answered at once with an empty result
     /// (no decode, no inference): the transport alone, for measuring it.
-    pub inference: bool,
+    pub(crate) inference: bool,
     /// Bearer token required on `/ws` and `/estimate_pose` (`Authorization: Bearer …` or
     /// `?token=…`, which browsers can send on a WebSocket); `None`: open.
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Serve the browser demo at `/` (default on; see [`crate::demo`]).
-    pub demo: bool,
+    pub(crate) demo: bool,
 }
 
 impl Default for ServerConfig {

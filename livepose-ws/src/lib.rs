@@ -5,7 +5,7 @@
 //! `docs/protocol.md`) or the JSON+base64 format of existing clients, detected per message;
 //! results as protocol v1 binary (default) or, for JSON clients, in their JSON shape.
 //! Per stream a latest-wins slot sits between the socket and inference (never a queue),
-//! streams share a worker pool fairly ([`scheduler`]), and closing a socket ends its
+//! streams share a worker pool fairly, and closing a socket ends its
 //! inference at once.
 //!
 //! ```no_run
@@ -17,14 +17,25 @@
 //! # Ok(()) }
 //! ```
 
+mod admission;
 pub mod background;
 pub mod client;
 pub mod config;
 pub mod demo;
-pub mod metrics;
-pub mod rooms;
-pub mod scheduler;
+mod http;
+mod inbound;
+mod metrics;
+mod out;
+mod rate;
+mod rooms;
+mod scheduler;
 pub mod server;
+mod session;
+mod sockets;
+mod state;
+mod stream_options;
+mod stream_session;
+mod viewer_session;
 
 pub use background::BackgroundServer;
 pub use config::ServerConfig;

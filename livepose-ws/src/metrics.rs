@@ -1,164 +1,221 @@
-//! Server-wide counters and the Prometheus text of `GET /metrics`.
+//! Server-wide metrics, kept with `prometheus-client` and served as OpenMetrics text at
+//! `GET /metrics`. Every `_total` is a counter that only goes up: frames are counted as
+//! they arrive, not summed over the streams open at scrape time.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
-use livepose_core::stats::LatencyHistogram;
 use livepose_core::types::StageTimings;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
 
-/// Counters shared by the workers and the connection handlers.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    latency: Mutex<LatencyHistogram>,
-    stage_sums: [AtomicU64; StageTimings::COUNT],
-    /// Results produced.
-    pub results: AtomicU64,
-    /// Frames that failed (bad messages, undecodable images).
-    pub errors: AtomicU64,
-    /// WebSocket connections accepted so far.
-    pub connections_total: AtomicU64,
-    /// Connections refused (limits, token, origin).
-    pub rejected_total: AtomicU64,
+/// A label set of one `&'static str` pair (`code`, `stage`).
+type Label = [(&'static str, &'static str); 1];
+
+/// The server's metrics, shared by the workers and the connection handlers.
+pub(crate) struct Metrics {
+    registry: Registry,
+    /// Open connections: pose streams (room cameras included) and room viewers.
+    pub(crate) connections: Gauge,
+    /// WebSocket connections (and `/estimate_pose` requests) admitted.
+    pub(crate) connections_total: Counter,
+    /// Connections and requests refused by limits, token or origin.
+    pub(crate) rejected_total: Counter,
+    /// Frames received on every stream.
+    pub(crate) frames_received: Counter,
+    /// Frames displaced by a newer one before inference.
+    pub(crate) frames_dropped: Counter,
     /// Frames refused by the per-connection rate cap.
-    pub rate_limited_total: AtomicU64,
-    /// Frames received by streams that have closed (open streams count their own), so
-    /// that `livepose_frames_received_total` never goes down.
-    pub closed_received: AtomicU64,
-    /// Frames dropped by streams that have closed.
-    pub closed_dropped: AtomicU64,
-    /// Room viewers connected now.
-    pub viewers: AtomicU64,
+    pub(crate) rate_limited_total: Counter,
+    /// Frames inferred.
+    pub(crate) inferences: Counter,
+    /// Results produced.
+    pub(crate) results: Counter,
+    /// Error messages sent to clients, by code.
+    errors: Family<Label, Counter>,
+    latency: Histogram,
+    stages: Family<Label, Counter<f64, AtomicU64>>,
+    resident: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let connections = Gauge::default();
+        let connections_total = Counter::default();
+        let rejected_total = Counter::default();
+        let frames_received = Counter::default();
+        let frames_dropped = Counter::default();
+        let rate_limited_total = Counter::default();
+        let inferences = Counter::default();
+        let results = Counter::default();
+        let errors = Family::<Label, Counter>::default();
+        // 0.5 ms to about 4 s.
+        let latency = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        let stages = Family::<Label, Counter<f64, AtomicU64>>::default();
+        let resident = Gauge::default();
+        let r = &mut registry;
+        r.register(
+            "livepose_connections",
+            "Open WebSocket connections: pose streams (room cameras included) and room viewers",
+            connections.clone(),
+        );
+        // prometheus-client appends `_total` to counters' names.
+        r.register(
+            "livepose_connections",
+            "WebSocket connections and /estimate_pose requests admitted",
+            connections_total.clone(),
+        );
+        r.register(
+            "livepose_rejected_connections",
+            "Connections and requests refused by limits, token or origin",
+            rejected_total.clone(),
+        );
+        r.register(
+            "livepose_frames_received",
+            "Frames received",
+            frames_received.clone(),
+        );
+        r.register(
+            "livepose_frames_dropped",
+            "Frames displaced by a newer one before inference (latest wins)",
+            frames_dropped.clone(),
+        );
+        r.register(
+            "livepose_frames_rate_limited",
+            "Frames refused by the per-connection rate cap",
+            rate_limited_total.clone(),
+        );
+        r.register("livepose_inferences", "Frames inferred", inferences.clone());
+        r.register("livepose_results", "Results produced", results.clone());
+        r.register(
+            "livepose_errors",
+            "Error messages sent to clients, by code (docs/protocol.md §6)",
+            errors.clone(),
+        );
+        r.register_with_unit(
+            "livepose_latency",
+            "Server-side latency per result, frame received to result ready",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        r.register_with_unit(
+            "livepose_stage",
+            "Time spent per pipeline stage",
+            Unit::Seconds,
+            stages.clone(),
+        );
+        r.register_with_unit(
+            "livepose_process_resident",
+            "Resident memory of the server process",
+            Unit::Bytes,
+            resident.clone(),
+        );
+        Metrics {
+            registry,
+            connections,
+            connections_total,
+            rejected_total,
+            frames_received,
+            frames_dropped,
+            rate_limited_total,
+            inferences,
+            results,
+            errors,
+            latency,
+            stages,
+            resident,
+        }
+    }
 }
 
 impl Metrics {
     /// Records one result: server-side latency (received → result) and stage timings.
-    pub fn record_result(&self, latency_us: u64, timings: &StageTimings) {
-        self.results.fetch_add(1, Ordering::Relaxed);
-        for (sum, value) in self.stage_sums.iter().zip(timings.to_array()) {
-            sum.fetch_add(u64::from(value), Ordering::Relaxed);
+    pub(crate) fn record_result(&self, latency_us: u64, timings: &StageTimings) {
+        self.results.inc();
+        self.latency.observe(latency_us as f64 * 1e-6);
+        for (name, value) in StageTimings::NAMES.iter().zip(timings.to_array()) {
+            self.stages
+                .get_or_create(&[("stage", name)])
+                .inc_by(f64::from(value) * 1e-6);
         }
-        self.latency
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(latency_us);
     }
 
-    /// The Prometheus text exposition: these counters plus the figures given (`received`
-    /// and `dropped`: every stream's so far, open and closed).
-    pub fn render(&self, streams: usize, received: u64, dropped: u64, inferences: u64) -> String {
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let connections = streams as u64 + load(&self.viewers);
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        };
-        metric(
-            "livepose_connections",
-            "gauge",
-            "Open WebSocket connections: pose streams (room cameras included) and room viewers.",
-            connections,
-        );
-        metric(
-            "livepose_connections_total",
-            "counter",
-            "WebSocket connections accepted.",
-            load(&self.connections_total),
-        );
-        metric(
-            "livepose_rejected_connections_total",
-            "counter",
-            "Connections refused by limits, token or origin.",
-            load(&self.rejected_total),
-        );
-        metric(
-            "livepose_frames_received_total",
-            "counter",
-            "Frames received (open streams).",
-            received,
-        );
-        metric(
-            "livepose_frames_dropped_total",
-            "counter",
-            "Frames displaced by a newer one before inference (open streams).",
-            dropped,
-        );
-        metric(
-            "livepose_frames_rate_limited_total",
-            "counter",
-            "Frames refused by the per-connection rate cap.",
-            load(&self.rate_limited_total),
-        );
-        metric(
-            "livepose_inferences_total",
-            "counter",
-            "Frames inferred.",
-            inferences,
-        );
-        metric(
-            "livepose_results_total",
-            "counter",
-            "Results produced.",
-            load(&self.results),
-        );
+    /// Counts one error message sent to a client.
+    pub(crate) fn record_error(&self, code: &'static str) {
+        self.errors.get_or_create(&[("code", code)]).inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub(crate) fn render(&self) -> String {
         if let Some(bytes) = resident_bytes() {
-            metric(
-                "livepose_process_resident_bytes",
-                "gauge",
-                "Resident memory of the server process.",
-                bytes,
-            );
+            self.resident.set(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
-        metric(
-            "livepose_errors_total",
-            "counter",
-            "Frames that failed.",
-            load(&self.errors),
-        );
-        let summary = self
-            .latency
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .summary();
-        let _ = writeln!(
-            out,
-            "# HELP livepose_latency_microseconds Server-side latency per result, received to result.\n# TYPE livepose_latency_microseconds summary"
-        );
-        for (q, v) in [
-            ("0.5", summary.p50),
-            ("0.95", summary.p95),
-            ("0.99", summary.p99),
-        ] {
-            let _ = writeln!(out, "livepose_latency_microseconds{{quantile=\"{q}\"}} {v}");
-        }
-        let _ = writeln!(
-            out,
-            "livepose_latency_microseconds_sum {}\nlivepose_latency_microseconds_count {}",
-            summary.mean * summary.count,
-            summary.count
-        );
-        let _ = writeln!(
-            out,
-            "# HELP livepose_stage_microseconds_total Time spent per pipeline stage.\n# TYPE livepose_stage_microseconds_total counter"
-        );
-        for (name, sum) in StageTimings::NAMES.iter().zip(&self.stage_sums) {
-            let _ = writeln!(
-                out,
-                "livepose_stage_microseconds_total{{stage=\"{name}\"}} {}",
-                load(sum)
-            );
-        }
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
 }
 
+/// One connection in the `livepose_connections` gauge, for as long as it lives.
+pub(crate) struct Connected(Gauge);
+
+impl Connected {
+    /// Counts a connection until the guard drops.
+    pub(crate) fn new(metrics: &Metrics) -> Self {
+        metrics.connections.inc();
+        Connected(metrics.connections.clone())
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// The process's resident memory (Linux: `VmRSS` of `/proc/self/status`).
-pub fn resident_bytes() -> Option<u64> {
+pub(crate) fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_names_every_metric_once() {
+        let m = Metrics::default();
+        m.frames_received.inc_by(3);
+        m.record_error("bad_image");
+        m.record_result(1500, &StageTimings::default());
+        let _c = Connected::new(&m);
+        let text = m.render();
+        for line in [
+            "livepose_connections 1",
+            "livepose_frames_received_total 3",
+            "livepose_errors_total{code=\"bad_image\"} 1",
+            "livepose_latency_seconds_count 1",
+            "# EOF",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line:?} missing in\n{text}"
+            );
+        }
+        let types = text.lines().filter(|l| l.starts_with("# TYPE")).count();
+        assert_eq!(types, 12, "{text}");
+    }
 }

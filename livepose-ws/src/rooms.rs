@@ -3,24 +3,26 @@
 //! gets fresh results and frames, never a backlog, and never slows the camera or others.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use axum::body::Bytes;
 use livepose_core::slot::LatestSlot;
+use parking_lot::Mutex;
 
-use crate::scheduler::OutMessage;
+use crate::out::OutMessage;
 
 /// One viewer of a room.
 #[derive(Debug, Default)]
-pub struct Viewer {
+pub(crate) struct Viewer {
     /// The camera's latest result.
-    pub results: LatestSlot<OutMessage>,
+    pub(crate) results: LatestSlot<OutMessage>,
     /// The camera's latest frame message (protocol v1 bytes), for viewers that asked.
-    pub frames: Option<LatestSlot<Vec<u8>>>,
+    pub(crate) frames: Option<LatestSlot<Bytes>>,
 }
 
 impl Viewer {
     /// A viewer; `frames`: also pass the camera's frames through.
-    pub fn new(frames: bool) -> Arc<Self> {
+    pub(crate) fn new(frames: bool) -> Arc<Self> {
         Arc::new(Viewer {
             results: LatestSlot::new(),
             frames: frames.then(LatestSlot::new),
@@ -37,75 +39,60 @@ impl Viewer {
 
 /// A room.
 #[derive(Debug, Default)]
-pub struct Room {
+pub(crate) struct Room {
     viewers: Mutex<Vec<Arc<Viewer>>>,
     camera: Mutex<bool>,
 }
 
 impl Room {
     /// Sends a camera result to every viewer (latest wins per viewer).
-    pub fn publish_result(&self, out: &OutMessage) {
-        for viewer in self
-            .viewers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+    pub(crate) fn publish_result(&self, out: &OutMessage) {
+        for viewer in self.viewers.lock().iter() {
             let _ = viewer.results.put(out.clone());
         }
     }
 
-    /// Passes a camera frame message to the viewers that asked for frames.
-    pub fn publish_frame(&self, message: &[u8]) {
-        for viewer in self
-            .viewers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+    /// Passes a camera frame message to the viewers that asked for frames (shared, not
+    /// copied).
+    pub(crate) fn publish_frame(&self, message: &Bytes) {
+        for viewer in self.viewers.lock().iter() {
             if let Some(frames) = &viewer.frames {
-                let _ = frames.put(message.to_vec());
+                let _ = frames.put(message.clone());
             }
         }
     }
 
     /// Adds a viewer.
-    pub fn join(&self, viewer: Arc<Viewer>) {
-        self.viewers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(viewer);
+    pub(crate) fn join(&self, viewer: Arc<Viewer>) {
+        self.viewers.lock().push(viewer);
     }
 
     /// Removes a viewer and closes its slots.
-    pub fn leave(&self, viewer: &Arc<Viewer>) {
+    pub(crate) fn leave(&self, viewer: &Arc<Viewer>) {
         viewer.close();
-        self.viewers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|v| !Arc::ptr_eq(v, viewer));
+        self.viewers.lock().retain(|v| !Arc::ptr_eq(v, viewer));
     }
 
     /// Claims the camera seat; false if a camera is already publishing.
-    pub fn claim_camera(&self) -> bool {
-        let mut camera = self.camera.lock().unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn claim_camera(&self) -> bool {
+        let mut camera = self.camera.lock();
         !std::mem::replace(&mut *camera, true)
     }
 
     /// Frees the camera seat.
-    pub fn release_camera(&self) {
-        *self.camera.lock().unwrap_or_else(|e| e.into_inner()) = false;
+    pub(crate) fn release_camera(&self) {
+        *self.camera.lock() = false;
     }
 
     /// Viewers connected now.
-    pub fn viewer_count(&self) -> usize {
-        self.viewers.lock().unwrap_or_else(|e| e.into_inner()).len()
+    pub(crate) fn viewer_count(&self) -> usize {
+        self.viewers.lock().len()
     }
 }
 
 /// The rooms by name.
 #[derive(Debug, Default)]
-pub struct Rooms {
+pub(crate) struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
 }
 
@@ -113,8 +100,8 @@ impl Rooms {
     /// The room `name` (created on first use) with `viewer` in it. Found and joined under
     /// the lock [`tidy`](Self::tidy) takes, so a room cannot be forgotten between the two
     /// (its viewer would then wait for a camera that publishes to a new room).
-    pub fn join(&self, name: &str, viewer: Arc<Viewer>) -> Arc<Room> {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn join(&self, name: &str, viewer: Arc<Viewer>) -> Arc<Room> {
+        let mut rooms = self.rooms.lock();
         let room = rooms.entry(name.to_string()).or_default().clone();
         room.join(viewer);
         room
@@ -122,18 +109,19 @@ impl Rooms {
 
     /// The room `name` (created on first use) with its camera seat claimed, under the
     /// same lock; `None` if a camera is already publishing there.
-    pub fn claim_camera(&self, name: &str) -> Option<Arc<Room>> {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn claim_camera(&self, name: &str) -> Option<Arc<Room>> {
+        let mut rooms = self.rooms.lock();
         let room = rooms.entry(name.to_string()).or_default().clone();
         room.claim_camera().then_some(room)
     }
 
     /// Forgets `name` if it has neither camera nor viewers.
-    pub fn tidy(&self, name: &str) {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
-        if rooms.get(name).is_some_and(|r| {
-            r.viewer_count() == 0 && !*r.camera.lock().unwrap_or_else(|e| e.into_inner())
-        }) {
+    pub(crate) fn tidy(&self, name: &str) {
+        let mut rooms = self.rooms.lock();
+        if rooms
+            .get(name)
+            .is_some_and(|r| r.viewer_count() == 0 && !*r.camera.lock())
+        {
             rooms.remove(name);
         }
     }
@@ -178,12 +166,15 @@ mod tests {
         let (a, b) = (Viewer::new(false), Viewer::new(true));
         room.join(a.clone());
         room.join(b.clone());
-        room.publish_result(&OutMessage::Text("1".into()));
-        room.publish_result(&OutMessage::Text("2".into()));
-        room.publish_frame(b"frame");
-        assert_eq!(a.results.take(), Some(OutMessage::Text("2".into())));
+        room.publish_result(&OutMessage::text("1"));
+        room.publish_result(&OutMessage::text("2"));
+        room.publish_frame(&Bytes::from_static(b"frame"));
+        assert_eq!(a.results.take(), Some(OutMessage::text("2")));
         assert_eq!(a.results.counters().dropped, 1, "latest wins per viewer");
-        assert_eq!(b.frames.as_ref().unwrap().take(), Some(b"frame".to_vec()));
+        assert_eq!(
+            b.frames.as_ref().unwrap().take(),
+            Some(Bytes::from_static(b"frame"))
+        );
         room.leave(&a);
         assert!(a.results.is_closed());
         assert_eq!(room.viewer_count(), 1);

@@ -11,9 +11,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use axum::body::Bytes;
 use livepose_core::clock::MonotonicClock;
 use livepose_core::inference::{Engine, Frame, PipelineBuilder, PoseResult, Tracker};
 use livepose_core::slot::LatestSlot;
@@ -22,64 +23,58 @@ use livepose_core::types::StageTimings;
 use livepose_core::wire::compat;
 use livepose_core::wire::control::{ModelKind, ResultFormat};
 use livepose_core::wire::{ResultFlags, ResultMessage};
+use parking_lot::{Condvar, Mutex};
 
 use crate::metrics::Metrics;
+use crate::out::{error_json, OutMessage};
 use crate::rooms::Room;
 
 /// Control messages that may wait for a slow client before new ones are dropped.
-pub const CONTROL_QUEUE: usize = 16;
+pub(crate) const CONTROL_QUEUE: usize = 16;
 
 /// A frame waiting for inference.
 #[derive(Debug)]
-pub struct InFrame {
-    /// The image: a JPEG, PNG or WebP file, or packed RGB8 pixels if `raw` is set.
-    pub image: Vec<u8>,
+pub(crate) struct InFrame {
+    /// The image: a JPEG, PNG or WebP file, or packed RGB8 pixels if `raw` is set (for an
+    /// encoded image, a view of the socket's message: not copied).
+    pub(crate) image: Bytes,
     /// Width and height of raw RGB8 pixels (`None`: an encoded image).
-    pub raw: Option<(u32, u32)>,
+    pub(crate) raw: Option<(u32, u32)>,
     /// Client sequence number, echoed.
-    pub sequence: u64,
+    pub(crate) sequence: u64,
     /// Client capture timestamp (µs), echoed, never used for ordering.
-    pub capture_ts_us: i64,
+    pub(crate) capture_ts_us: i64,
     /// When the server received it (µs since the Unix epoch).
-    pub received_us: u64,
-}
-
-/// What goes back to the client.
-#[derive(Debug, Clone, PartialEq)]
-pub enum OutMessage {
-    /// A binary protocol v1 result.
-    Binary(Vec<u8>),
-    /// Text: a JSON result in the compatibility shape, or a control message.
-    Text(String),
+    pub(crate) received_us: u64,
 }
 
 /// Per-stream settings a worker needs.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StreamSettings {
+pub(crate) struct StreamSettings {
     /// Landmark model.
-    pub model: ModelKind,
+    pub(crate) model: ModelKind,
     /// Results as protocol v1 binary or the JSON compatibility shape.
-    pub results: ResultFormat,
+    pub(crate) results: ResultFormat,
 }
 
 /// One stream's shared state.
 #[derive(Debug)]
-pub struct StreamCore {
+pub(crate) struct StreamCore {
     /// Id listed by `GET /streams`.
-    pub id: String,
+    pub(crate) id: String,
     inbound: LatestSlot<InFrame>,
     /// Results (and control messages) for the socket writer.
-    pub outbound: LatestSlot<OutMessage>,
+    pub(crate) outbound: LatestSlot<OutMessage>,
     tracker: Mutex<Tracker>,
     settings: Mutex<StreamSettings>,
     queued: AtomicBool,
     closed: AtomicBool,
     /// Frames processed so far.
-    pub processed: AtomicU64,
+    pub(crate) processed: AtomicU64,
     /// Frames refused by the per-connection rate cap so far.
-    pub rate_limited: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
     /// Results displaced in the outbound slot before the writer sent them.
-    pub results_dropped: AtomicU64,
+    pub(crate) results_dropped: AtomicU64,
     /// Control messages (welcome, errors, stats): a small queue of their own, so they never
     /// displace a result and results never displace them.
     control: tokio::sync::mpsc::Sender<String>,
@@ -87,7 +82,7 @@ pub struct StreamCore {
     /// Server-side latency of this stream's results.
     latency: Mutex<LatencyHistogram>,
     /// Least time between two results sent, µs (the client's `max_result_fps`; 0: none).
-    pub min_result_interval_us: AtomicU64,
+    pub(crate) min_result_interval_us: AtomicU64,
     /// The room this stream publishes to, if it is a room's camera.
     room: Mutex<Option<Arc<Room>>>,
     /// Stage timings of the latest result.
@@ -96,7 +91,7 @@ pub struct StreamCore {
 
 impl StreamCore {
     /// A stream with `tracker` (per-stream options) and `settings`.
-    pub fn new(id: String, tracker: Tracker, settings: StreamSettings) -> Arc<Self> {
+    pub(crate) fn new(id: String, tracker: Tracker, settings: StreamSettings) -> Arc<Self> {
         let (control, control_rx) = tokio::sync::mpsc::channel(CONTROL_QUEUE);
         Arc::new(StreamCore {
             control,
@@ -119,68 +114,59 @@ impl StreamCore {
     }
 
     /// Frames displaced before inference so far.
-    pub fn frames_dropped(&self) -> u64 {
+    pub(crate) fn frames_dropped(&self) -> u64 {
         self.inbound.counters().dropped
     }
 
     /// Frames received so far.
-    pub fn frames_received(&self) -> u64 {
+    pub(crate) fn frames_received(&self) -> u64 {
         self.inbound.counters().puts
     }
 
     /// Changes the settings (from a `config` message); the next frame uses them.
-    pub fn set_settings(&self, settings: StreamSettings) {
-        *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings;
+    pub(crate) fn set_settings(&self, settings: StreamSettings) {
+        *self.settings.lock() = settings;
     }
 
     /// Replaces the tracker (new options; tracking starts over).
-    pub fn set_tracker(&self, tracker: Tracker) {
-        *self.tracker.lock().unwrap_or_else(|e| e.into_inner()) = tracker;
+    pub(crate) fn set_tracker(&self, tracker: Tracker) {
+        *self.tracker.lock() = tracker;
     }
 
     /// Makes this stream a room's camera: its results go to the room's viewers too.
-    pub fn publish_to(&self, room: Arc<Room>) {
-        *self.room.lock().unwrap_or_else(|e| e.into_inner()) = Some(room);
+    pub(crate) fn publish_to(&self, room: Arc<Room>) {
+        *self.room.lock() = Some(room);
     }
 
     /// Ends the stream: no frame of it is processed after this returns (one already in a
     /// worker finishes, its result is discarded), and both slots wake their waiters.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.inbound.close();
         self.outbound.close();
     }
 
     /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
     }
 
     /// Queues a control message for the writer; if the client is so slow that
     /// [`CONTROL_QUEUE`] of them wait already, this one is dropped.
-    pub fn send_text(&self, text: String) {
+    pub(crate) fn send_text(&self, text: String) {
         if self.control.try_send(text).is_err() {
             tracing::debug!(stream = %self.id, "control queue full: message dropped");
         }
     }
 
     /// The receiving end of the control messages (for the socket writer; once).
-    pub fn take_control(&self) -> Option<tokio::sync::mpsc::Receiver<String>> {
-        self.control_rx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
+    pub(crate) fn take_control(&self) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        self.control_rx.lock().take()
     }
 
     /// Latency summary and latest stage timings of this stream's results.
-    pub fn result_stats(&self) -> (LatencySummary, StageTimings) {
-        (
-            self.latency
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .summary(),
-            *self.last_timings.lock().unwrap_or_else(|e| e.into_inner()),
-        )
+    pub(crate) fn result_stats(&self) -> (LatencySummary, StageTimings) {
+        (self.latency.lock().summary(), *self.last_timings.lock())
     }
 }
 
@@ -190,11 +176,10 @@ struct Queue {
 }
 
 /// The inference workers.
-pub struct WorkerPool {
+pub(crate) struct WorkerPool {
     queue: Arc<Queue>,
     workers: Vec<JoinHandle<()>>,
-    /// Frames processed by all workers (for tests and metrics).
-    pub inferences: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for WorkerPool {
@@ -210,7 +195,7 @@ impl WorkerPool {
     /// session options); each builds an engine per landmark model on first use.
     /// With `inference` off, workers answer every frame with an empty result at once. Fails
     /// if the OS refuses a thread.
-    pub fn start(
+    pub(crate) fn start(
         workers: usize,
         builder: PipelineBuilder,
         inference: bool,
@@ -220,32 +205,32 @@ impl WorkerPool {
             streams: Mutex::new((VecDeque::new(), false)),
             ready: Condvar::new(),
         });
-        let inferences = Arc::new(AtomicU64::new(0));
         let workers = (0..workers.max(1))
             .map(|i| {
-                let (queue, builder, inferences, metrics) = (
-                    queue.clone(),
-                    builder.clone(),
-                    inferences.clone(),
-                    metrics.clone(),
-                );
+                let (queue, builder, metrics) = (queue.clone(), builder.clone(), metrics.clone());
                 std::thread::Builder::new()
                     .name(format!("livepose-worker-{i}"))
-                    .spawn(move || worker(&queue, &builder, inference, &inferences, &metrics))
+                    .spawn(move || worker(&queue, &builder, inference, &metrics))
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(WorkerPool {
             queue,
             workers,
-            inferences,
+            metrics,
         })
     }
 
     /// Hands `frame` to `stream` (latest wins) and queues the stream if it is not queued.
     /// Returns false if the stream is closed.
-    pub fn submit(&self, stream: &Arc<StreamCore>, frame: InFrame) -> bool {
-        if stream.inbound.put(frame).is_err() {
-            return false;
+    pub(crate) fn submit(&self, stream: &Arc<StreamCore>, frame: InFrame) -> bool {
+        match stream.inbound.put(frame) {
+            Err(_) => return false,
+            Ok(displaced) => {
+                self.metrics.frames_received.inc();
+                if displaced.is_some() {
+                    self.metrics.frames_dropped.inc();
+                }
+            }
         }
         self.enqueue(stream);
         true
@@ -256,9 +241,9 @@ impl WorkerPool {
     }
 
     /// Stops the workers after the frames they hold (queued streams are dropped).
-    pub fn shutdown(&mut self) {
+    pub(crate) fn shutdown(&mut self) {
         {
-            let mut guard = self.queue.streams.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self.queue.streams.lock();
             guard.0.clear();
             guard.1 = true;
         }
@@ -279,31 +264,19 @@ fn enqueue(queue: &Queue, stream: &Arc<StreamCore>) {
     if stream.queued.swap(true, Ordering::SeqCst) {
         return;
     }
-    queue
-        .streams
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .0
-        .push_back(stream.clone());
+    queue.streams.lock().0.push_back(stream.clone());
     queue.ready.notify_one();
 }
 
-fn worker(
-    queue: &Queue,
-    builder: &PipelineBuilder,
-    inference: bool,
-    inferences: &AtomicU64,
-    metrics: &Metrics,
-) {
+fn worker(queue: &Queue, builder: &PipelineBuilder, inference: bool, metrics: &Metrics) {
     let mut state = WorkerState {
         echo: !inference,
         engines: HashMap::new(),
         builder,
         clock: MonotonicClock::system(),
-        inferences,
         metrics,
         message: ResultMessage::default(),
-        text: String::new(),
+        buffers: Buffers::default(),
     };
     // The default model's engine now, so the first frame does not wait for model loading.
     if inference {
@@ -316,7 +289,7 @@ fn worker(
     }
     loop {
         let stream = {
-            let mut guard = queue.streams.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = queue.streams.lock();
             loop {
                 if guard.1 {
                     return;
@@ -324,7 +297,7 @@ fn worker(
                 if let Some(s) = guard.0.pop_front() {
                     break s;
                 }
-                guard = queue.ready.wait(guard).unwrap_or_else(|e| e.into_inner());
+                queue.ready.wait(&mut guard);
             }
         };
         // `queued` stays set while the frame is in flight: at most one frame of a stream is
@@ -333,7 +306,7 @@ fn worker(
             let out = state.infer(&stream, &frame);
             stream.processed.fetch_add(1, Ordering::SeqCst);
             if !stream.is_closed() {
-                if let Some(room) = &*stream.room.lock().unwrap_or_else(|e| e.into_inner()) {
+                if let Some(room) = &*stream.room.lock() {
                     room.publish_result(&out);
                 }
                 if let Ok(Some(_)) = stream.outbound.put(out) {
@@ -357,17 +330,16 @@ struct WorkerState<'a> {
     engines: HashMap<ModelKind, Engine>,
     builder: &'a PipelineBuilder,
     clock: MonotonicClock,
-    inferences: &'a AtomicU64,
     metrics: &'a Metrics,
     message: ResultMessage,
-    text: String,
+    buffers: Buffers,
 }
 
 impl WorkerState<'_> {
     /// Runs one frame of `stream` on the engine for its model (built on first use) and
     /// encodes the result, or an error message.
     fn infer(&mut self, stream: &StreamCore, frame: &InFrame) -> OutMessage {
-        let settings = *stream.settings.lock().unwrap_or_else(|e| e.into_inner());
+        let settings = *stream.settings.lock();
         if self.echo {
             let now = self.clock.now_wall_us();
             fill(&mut self.message, &PoseResult::default(), frame, now, now);
@@ -376,7 +348,7 @@ impl WorkerState<'_> {
                 &self.message,
                 &PoseResult::default(),
                 settings.results,
-                &mut self.text,
+                &mut self.buffers,
             );
         }
         let engine = match self.engines.entry(settings.model) {
@@ -385,18 +357,19 @@ impl WorkerState<'_> {
                 match self.builder.clone().model(settings.model).build_engine() {
                     Ok(engine) => v.insert(engine),
                     Err(e) => {
-                        return OutMessage::Text(error_json(
+                        self.metrics.record_error("models");
+                        return OutMessage::text(error_json(
                             "models",
                             &e.to_string(),
                             frame.sequence,
-                        ))
+                        ));
                     }
                 }
             }
         };
         let started = self.clock.now_wall_us();
-        let mut tracker = stream.tracker.lock().unwrap_or_else(|e| e.into_inner());
-        self.inferences.fetch_add(1, Ordering::SeqCst);
+        let mut tracker = stream.tracker.lock();
+        self.metrics.inferences.inc();
         let input = match frame.raw {
             None => Ok(Frame::Encoded(&frame.image)),
             Some((w, h)) => livepose_core::image::RgbView::new(w, h, &frame.image).map(Frame::Rgb),
@@ -412,24 +385,17 @@ impl WorkerState<'_> {
                 self.message.frames_dropped = stream.frames_dropped();
                 let latency = ended.saturating_sub(frame.received_us);
                 self.metrics.record_result(latency, &result.timings);
-                stream
-                    .latency
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .record(latency);
-                *stream
-                    .last_timings
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = result.timings;
-                encode(&self.message, result, settings.results, &mut self.text)
+                stream.latency.lock().record(latency);
+                *stream.last_timings.lock() = result.timings;
+                encode(&self.message, result, settings.results, &mut self.buffers)
             }
             Err(e) => {
-                self.metrics.errors.fetch_add(1, Ordering::Relaxed);
                 let code = match &e {
                     livepose_core::inference::PipelineError::Image(_) => "bad_image",
                     _ => "inference",
                 };
-                OutMessage::Text(error_json(code, &e.to_string(), frame.sequence))
+                self.metrics.record_error(code);
+                OutMessage::text(error_json(code, &e.to_string(), frame.sequence))
             }
         }
     }
@@ -446,35 +412,33 @@ fn fill(message: &mut ResultMessage, result: &PoseResult, frame: &InFrame, start
     message.poses.clone_from(&result.poses);
 }
 
+/// A worker's encoding buffers, reused from result to result.
+#[derive(Default)]
+struct Buffers {
+    bytes: Vec<u8>,
+    text: String,
+}
+
 fn encode(
     message: &ResultMessage,
     result: &PoseResult,
     format: ResultFormat,
-    text: &mut String,
+    Buffers { bytes, text }: &mut Buffers,
 ) -> OutMessage {
     match format {
         ResultFormat::Binary => {
-            let mut bytes = Vec::new();
-            match message.encode_into(&mut bytes) {
-                Ok(()) => OutMessage::Binary(bytes),
-                Err(e) => OutMessage::Text(error_json(e.code(), &e.to_string(), message.sequence)),
+            // Encoded in the worker's buffer, then one allocation: the message the socket
+            // writer and the room's viewers share.
+            match message.encode_into(bytes) {
+                Ok(()) => OutMessage::Binary(Bytes::copy_from_slice(bytes)),
+                // Only a count beyond its 16-bit field, which a pose result cannot reach.
+                Err(e) => OutMessage::text(error_json(e.code(), &e.to_string(), message.sequence)),
             }
         }
         ResultFormat::Json => {
             let (w, h) = result.frame_size;
             compat::encode_result(message, w, h, text);
-            OutMessage::Text(text.clone())
+            OutMessage::text(text.as_str())
         }
     }
-}
-
-/// An `error` control message.
-pub fn error_json(code: &str, message: &str, sequence: u64) -> String {
-    livepose_core::wire::control::ServerMessage::Error(livepose_core::wire::control::ErrorReport {
-        code: code.to_string(),
-        message: message.to_string(),
-        sequence: Some(sequence),
-        fatal: false,
-    })
-    .to_json()
 }

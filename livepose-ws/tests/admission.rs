@@ -7,7 +7,9 @@
 //! - `/metrics` counters named `_total` never go down when streams close, and
 //!   `livepose_connections` counts room viewers too;
 //! - with a server token, `/streams`, `/metrics` and room viewing need it too;
-//! - `POST /estimate_pose` takes an image as large as a socket message.
+//! - `POST /estimate_pose` takes an image as large as a socket message;
+//! - text that is not UTF-8 closes the socket with 1007 (RFC 6455 §8.1);
+//! - `livepose_errors_total` counts every error message sent, by code.
 
 #[path = "support/http.rs"]
 mod http;
@@ -312,5 +314,64 @@ async fn the_rate_cap_is_announced_and_refused_frames_are_knowable() {
     assert_eq!(error["code"], "rate_limited", "{error}");
     assert_eq!(error["sequence"], 6, "the first refused frame: {error}");
     assert_eq!(stats["frames_rate_limited"], 3, "{stats}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_that_is_not_utf8_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    let server = Server::start(config()).await.unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.local_addr()))
+            .await
+            .unwrap();
+    // A text frame whose payload is not UTF-8 (0xff never occurs in UTF-8). Before the
+    // fix the server dropped the connection with no close code (1005).
+    let frame = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    socket.send(Message::Frame(frame)).await.unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 10 s")
+    .expect("a close code");
+    assert_eq!(close.code, CloseCode::Invalid, "{close:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_total_counts_every_error_sent_by_code() {
+    let server = Server::start(config()).await.unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.local_addr()))
+            .await
+            .unwrap();
+    // A wire error, a JSON+base64 frame that is not JSON, and an unknown control type;
+    // before the fix only the first was counted.
+    let sent = [
+        (Message::Binary(vec![0x4c, 0x50].into()), "truncated"),
+        (Message::Text("{not json".into()), "bad_json"),
+        (
+            Message::Text(r#"{"type":"subscribe"}"#.into()),
+            "unknown_type",
+        ),
+    ];
+    for (message, code) in sent {
+        socket.send(message).await.unwrap();
+        let error = next_error(&mut socket).await;
+        assert_eq!(error["code"], code, "{error}");
+    }
+    let (_, _, text) = http::http(&server, "GET", "/metrics", b"").await;
+    for code in ["truncated", "bad_json", "unknown_type"] {
+        let name = format!("livepose_errors_total{{code=\"{code}\"}}");
+        assert_eq!(metric(&text, &name), 1, "{name} in\n{text}");
+    }
     server.shutdown().await;
 }

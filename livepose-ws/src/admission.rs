@@ -1,0 +1,107 @@
+//! Who may connect: the token, the origin and the connection limits, checked before a
+//! socket is upgraded (or an `/estimate_pose` image is read). A connection admitted holds
+//! an [`Admission`], which gives its place back when it drops, on every path.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// The refusal of a request that lacks the configured token, naming what is missing.
+pub(crate) fn token_refusal(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Option<Response> {
+    let token = state.config.token.as_ref()?;
+    if has_token(token, headers, query) {
+        return None;
+    }
+    Some(refuse(
+        state,
+        StatusCode::UNAUTHORIZED,
+        "a token is required: send `Authorization: Bearer <token>` or `?token=<token>`".into(),
+    ))
+}
+
+/// A refusal, counted in `livepose_rejected_connections_total`.
+pub(crate) fn refuse(state: &AppState, status: StatusCode, why: String) -> Response {
+    state.metrics.rejected_total.inc();
+    (status, why).into_response()
+}
+
+/// Whether `headers`/`query` carry `token` (bearer header or `?token=`).
+pub(crate) fn has_token(token: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer == Some(token) || query.get("token").map(String::as_str) == Some(token)
+}
+
+/// Checks the origin and the connection limits and counts the connection: the count is held
+/// by the returned [`Admission`] and released when it drops, on every path (a finished
+/// session, or an upgrade that never completes and drops its callback).
+pub(crate) fn admit(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Admission, Box<Response>> {
+    if !state.config.allowed_origins.is_empty() {
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {
+            return Err(Box::new(refuse(
+                state,
+                StatusCode::FORBIDDEN,
+                format!("origin {origin:?} is not allowed"),
+            )));
+        }
+    }
+    let open = state.streams.lock().len();
+    if open >= state.config.max_connections {
+        return Err(Box::new(refuse(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the server is full ({open} streams)"),
+        )));
+    }
+    let mut per_ip = state.per_ip.lock();
+    let count = per_ip.entry(peer.ip()).or_insert(0);
+    if *count >= state.config.max_connections_per_ip {
+        let n = *count;
+        drop(per_ip);
+        return Err(Box::new(refuse(
+            state,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{n} streams are open from {} already", peer.ip()),
+        )));
+    }
+    *count += 1;
+    state.metrics.connections_total.inc();
+    Ok(Admission {
+        state: state.clone(),
+        ip: peer.ip(),
+    })
+}
+
+/// One admitted connection's place in the per-IP count; dropping it gives the place back.
+pub(crate) struct Admission {
+    state: Arc<AppState>,
+    ip: IpAddr,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut per_ip = self.state.per_ip.lock();
+        if let Some(count) = per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! A room viewer's socket: the camera's results (and frames, if asked) until it closes.
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+
+use crate::metrics::Connected;
+use crate::rooms::Viewer;
+use crate::state::AppState;
+
+/// Serves a viewer of room `name` until its socket closes; `frames`: also the camera's
+/// frame messages.
+pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &str, frames: bool) {
+    let _connected = Connected::new(&state.metrics);
+    let viewer = Viewer::new(frames);
+    let room = state.rooms.join(name, viewer.clone());
+    let (mut sink, mut source) = socket.split();
+    let writer = {
+        let viewer = viewer.clone();
+        tokio::spawn(async move {
+            loop {
+                let frame = async {
+                    match &viewer.frames {
+                        Some(frames) => frames.wait().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let message = tokio::select! {
+                    out = viewer.results.wait() => match out {
+                        Some(out) => out.into_message(),
+                        None => break,
+                    },
+                    Some(bytes) = frame => Message::Binary(bytes),
+                };
+                if sink.send(message).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        })
+    };
+    while let Some(Ok(message)) = source.next().await {
+        if matches!(message, Message::Close(_)) {
+            break;
+        }
+    }
+    room.leave(&viewer);
+    let _ = writer.await;
+}
