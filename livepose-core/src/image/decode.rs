@@ -231,7 +231,7 @@ impl ImageDecoder {
                 .read_image_boxed(buffer)
                 .map_err(|e| corrupt(codec, e));
         }
-        self.scratch.resize(total, 0);
+        super::fit_buffer(&mut self.scratch, total);
         decoder
             .read_image_boxed(&mut self.scratch)
             .map_err(|e| corrupt(codec, e))?;

@@ -145,7 +145,23 @@ pub enum ImageError {
     Resize(String),
 }
 
-/// An RGB8 image that owns its pixels; reused across frames, its buffer only grows.
+/// Bytes a reused buffer may hold beyond twice what the current frame needs before it is
+/// given back.
+const BUFFER_SLACK: usize = 4 << 20;
+
+/// Resizes a reused frame buffer to `len` bytes. Its allocation is kept from frame to
+/// frame, except when it is more than twice `len` plus [`BUFFER_SLACK`]: then it is freed
+/// and one of `len` bytes made, so that one huge frame does not pin its size for the life
+/// of a stream.
+pub(crate) fn fit_buffer(buffer: &mut Vec<u8>, len: usize) {
+    if buffer.capacity() > 2 * len + BUFFER_SLACK {
+        *buffer = Vec::with_capacity(len);
+    }
+    buffer.resize(len, 0);
+}
+
+/// An RGB8 image that owns its pixels; reused across frames, its buffer grows to the
+/// largest frame and is given back after a frame far larger than the current one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RgbImage {
     width: u32,
@@ -194,11 +210,12 @@ impl RgbImage {
     }
 
     /// Sets the size and returns the pixel buffer to fill (contents unspecified). Reuses the
-    /// allocation when it is large enough.
+    /// allocation when it is large enough, and gives it back when it is far larger than
+    /// needed ([`fit_buffer`]).
     pub(crate) fn reset(&mut self, width: u32, height: u32) -> &mut [u8] {
         self.width = width;
         self.height = height;
-        self.data.resize(width as usize * height as usize * 3, 0);
+        fit_buffer(&mut self.data, width as usize * height as usize * 3);
         &mut self.data
     }
 
@@ -292,6 +309,22 @@ mod tests {
             assert_eq!(Codec::from_mime(codec.mime()), Some(codec));
         }
         assert_eq!(Codec::from_mime("IMAGE/JPG"), Some(Codec::Jpeg));
+    }
+
+    #[test]
+    fn a_huge_frame_does_not_pin_its_buffer() {
+        // Regression: a 6000x6000 frame left its 108 MB buffer for the life of the stream.
+        let mut img = RgbImage::new();
+        img.reset(6000, 6000);
+        assert!(img.data.capacity() >= 6000 * 6000 * 3);
+        img.reset(640, 480);
+        assert_eq!(img.data().len(), 640 * 480 * 3);
+        assert!(img.data.capacity() < 2 * 640 * 480 * 3 + BUFFER_SLACK);
+        // Ordinary frames keep their allocation.
+        let before = img.data.as_ptr();
+        img.reset(600, 480);
+        img.reset(640, 480);
+        assert_eq!(img.data.as_ptr(), before);
     }
 
     #[test]
