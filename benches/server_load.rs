@@ -10,7 +10,7 @@
 //! cargo bench --bench server_load -- smoke        # paced, K = 1 and 4, 3 repetitions of 3 s (CI)
 //! cargo bench --bench server_load -- paced [--streams 1,4] [--fps 30] [--seconds 5] [--repetitions 20]
 //! cargo bench --bench server_load -- soak [--streams 100] [--fps 30] [--seconds 300]
-//! cargo bench --bench server_load -- storm [--disconnects 1000] [--wave 50]
+//! cargo bench --bench server_load -- storm [--disconnects 1000] [--wave 50] [--rounds 1]
 //! cargo bench --bench server_load -- never-read [--baseline 10] [--seconds 60]
 //! cargo bench --bench server_load -- capacity [--streams 16] [--fps 30] [--seconds 15] [--offline-seconds 5]
 //! ```
@@ -30,7 +30,8 @@
 //!   the server at 16 x 30 fps (CPU per result: efficiency target >= 0.85); idle RSS
 //!   (target <= 120 MB) and RSS under load (target <= 150 MB).
 //!
-//! Without a scenario, `cargo bench` runs `smoke`. In test mode (`cargo test --benches`:
+//! `LIVEPOSE_SERVER_BIN` names another `livepose` binary to start instead of the one Cargo
+//! built. Without a scenario, `cargo bench` runs `smoke`. In test mode (`cargo test --benches`:
 //! no `--bench` argument) it starts the server and sends a few frames only.
 //! MB here is 10^6 bytes.
 
@@ -87,6 +88,9 @@ enum Scenario {
         disconnects: usize,
         #[arg(long, default_value_t = 50)]
         wave: usize,
+        /// Storms one after the other (memory growth per storm or a plateau).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
     },
     /// A client that never reads, next to 4 measured streams.
     NeverRead {
@@ -141,6 +145,7 @@ fn main() {
     }
     let cli = Cli::parse_from(args.iter().filter(|a| *a != "--bench"));
     let frames = client::frames();
+    println!("server: {}", server::binary().display());
     println!(
         "{} frames of {} at 854x480, {:.0} KB on average; {} cores",
         frames.len(),
@@ -148,6 +153,7 @@ fn main() {
         frames.iter().map(Vec::len).sum::<usize>() as f64 / frames.len() as f64 / 1e3,
         cores()
     );
+    println!("load average at start: {}", loadavg());
     match cli.scenario.unwrap_or(Scenario::Smoke) {
         Scenario::Paced {
             streams,
@@ -164,9 +170,11 @@ fn main() {
             fps,
             seconds,
         } => runtime().block_on(soak(frames, streams, fps, seconds)),
-        Scenario::Storm { disconnects, wave } => {
-            runtime().block_on(storm(frames, disconnects, wave.max(1)))
-        }
+        Scenario::Storm {
+            disconnects,
+            wave,
+            rounds,
+        } => runtime().block_on(storm(frames, disconnects, wave.max(1), rounds)),
         Scenario::NeverRead { baseline, seconds } => {
             runtime().block_on(never_read(frames, baseline, seconds))
         }
@@ -180,6 +188,20 @@ fn main() {
             runtime().block_on(capacity(frames, offline, streams, fps, seconds));
         }
     }
+    println!(
+        "load average at end: {} (the figures are only as good as the machine was quiet)",
+        loadavg()
+    );
+}
+
+/// `/proc/loadavg`: other work on the machine skews every figure here.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn cores() -> usize {
@@ -375,31 +397,16 @@ async fn soak(frames: Frames, streams: usize, fps: f64, seconds: f64) {
     server.report_log();
 }
 
-async fn storm(frames: Frames, disconnects: usize, wave: usize) {
-    let server = ServerProcess::start(
-        "server_load.storm.log",
-        &[
-            "--max-connections",
-            "4096",
-            "--max-connections-per-ip",
-            "4096",
-        ],
-    );
-    server.wait_healthy().await;
-    println!("== storm: {disconnects} connections cut by TCP resets (SO_LINGER 0, no WebSocket close), {wave} at a time;");
-    println!("   each sends 1-3 frames, then is reset right after its last frame, or after a result and one more frame, or halfway through a frame message");
-    // Warm-up: one stream, so the engines are built before memory is read.
-    let warm = join(streams_at_once(&server, &frames, 1, 30.0, 3.0, None).await).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let before = server.rss_mb();
-    println!(
-        "warm-up stream: {} results; streams listed before the storm: {:?}",
-        warm[0].samples.len(),
-        server.stream_count().await
-    );
+/// One storm: `disconnects` connections, `wave` at a time; the errors of those that could
+/// not open.
+async fn storm_round(
+    server: &ServerProcess,
+    frames: &Frames,
+    disconnects: usize,
+    wave: usize,
+) -> Vec<String> {
     let cuts = [Cut::AfterSend, Cut::AfterResult, Cut::MidMessage];
     let mut refused = Vec::new();
-    let started = Instant::now();
     for first in (0..disconnects).step_by(wave) {
         let handles: Vec<_> = (first..(first + wave).min(disconnects))
             .map(|i| {
@@ -414,43 +421,65 @@ async fn storm(frames: Frames, disconnects: usize, wave: usize) {
             }
         }
     }
-    let right_after = server.rss_mb();
-    let storm_secs = started.elapsed().as_secs_f64();
+    refused
+}
+
+async fn storm(frames: Frames, disconnects: usize, wave: usize, rounds: usize) {
+    let server = ServerProcess::start(
+        "server_load.storm.log",
+        &[
+            "--max-connections",
+            "4096",
+            "--max-connections-per-ip",
+            "4096",
+        ],
+    );
+    server.wait_healthy().await;
+    println!("== storm: {disconnects} connections cut by TCP resets (SO_LINGER 0, no WebSocket close), {wave} at a time, {rounds} round(s);");
+    println!("   each sends 1-3 frames, then is reset right after its last frame, or after a result and one more frame, or halfway through a frame message");
+    // Warm-up: one stream, so the engines are built before memory is read.
+    let warm = join(streams_at_once(&server, &frames, 1, 30.0, 3.0, None).await).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let listed = server.stream_count().await;
-    let after = server.rss_mb();
+    let before = server.rss_mb();
     println!(
-        "{disconnects} connections in {storm_secs:.1} s; {} could not open{}",
-        refused.len(),
-        refused
-            .first()
-            .map(|e| format!(" (first: {e})"))
-            .unwrap_or_default()
+        "warm-up stream: {} results; streams listed before the storm: {:?}; RSS {before:.1} MB",
+        warm[0].samples.len(),
+        server.stream_count().await
     );
-    println!(
-        "streams listed by /streams 1 s after the last reset: {} (target 0: {})",
-        listed.map_or("no answer".into(), |n| n.to_string()),
-        verdict(listed == Some(0))
-    );
-    let change = (after - before) / before * 100.0;
-    println!(
-        "RSS: before {before:.1} MB, right after {right_after:.1} MB, 1 s after {after:.1} MB ({change:+.1}%; target within 5%: {})",
-        verdict(change.abs() <= 5.0)
-    );
-    if listed != Some(0) {
-        // How long the leftovers take to go, if they do.
-        for s in 2..=10 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let n = server.stream_count().await;
-            println!(
-                "  {s} s after: {n:?} streams listed, RSS {:.1} MB",
-                server.rss_mb()
-            );
-            if n == Some(0) {
-                break;
-            }
-        }
+    for round in 1..=rounds {
+        let started = Instant::now();
+        let refused = storm_round(&server, &frames, disconnects, wave).await;
+        let right_after = server.rss_mb();
+        let storm_secs = started.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let listed = server.stream_count().await;
+        let after = server.rss_mb();
+        let change = (after - before) / before * 100.0;
+        println!(
+            "round {round}: {disconnects} connections in {storm_secs:.1} s, {} could not open{}",
+            refused.len(),
+            refused
+                .first()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        );
+        println!(
+            "  streams listed by /streams 1 s after the last reset: {} (target 0: {})",
+            listed.map_or("no answer".into(), |n| n.to_string()),
+            verdict(listed == Some(0))
+        );
+        println!(
+            "  RSS: before the storm {before:.1} MB, right after {right_after:.1} MB, 1 s after {after:.1} MB ({change:+.1}%; target within 5%: {})",
+            verdict(change.abs() <= 5.0)
+        );
     }
+    // Whether what is left goes away later.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    println!(
+        "5 s after the last round: {:?} streams listed, RSS {:.1} MB",
+        server.stream_count().await,
+        server.rss_mb()
+    );
     let fresh = join(streams_at_once(&server, &frames, 1, 30.0, 1.0, None).await).await;
     println!(
         "a fresh stream after the storm: {} frames sent, {} results{}",

@@ -23,7 +23,7 @@ impl ServerProcess {
     /// under the target folder; returns once it printed its address.
     pub fn start(log_name: &str, extra: &[&str]) -> ServerProcess {
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(log_name);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_livepose"))
+        let mut child = Command::new(binary())
             .args(["serve", "--host", "127.0.0.1", "--port", "0", "--no-demo"])
             .arg("--models")
             .arg(crate::frames::data::models())
@@ -126,6 +126,14 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `livepose` command to start: `LIVEPOSE_SERVER_BIN` if set (another build, or a copy
+/// kept apart from a target folder other checkouts build into), else the one Cargo built.
+pub fn binary() -> PathBuf {
+    std::env::var_os("LIVEPOSE_SERVER_BIN")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| env!("CARGO_BIN_EXE_livepose").into(), PathBuf::from)
 }
 
 /// `getconf CLK_TCK` (100 if it cannot be read).
