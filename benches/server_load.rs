@@ -523,8 +523,18 @@ async fn never_read(frames: Frames, baseline: f64, seconds: f64) {
     let never = never.await.expect("the never-read task");
     let runs = join(handles).await;
     // The 4 streams started within one frame period of `start`: phases by their own clock.
+    // "During" ends when the never-reader's socket failed, if it did (closed by the server).
+    let open_for = never
+        .failed
+        .as_ref()
+        .map_or(Duration::from_secs_f64(seconds), |f| f.0);
     let before_window = WARM_UP..phase;
-    let during_window = phase + WARM_UP..Duration::MAX;
+    let during_window = phase + WARM_UP..phase + open_for;
+    println!(
+        "\"during\": frames sent {:.1} s to {:.1} s after the 4 streams started (the never-reader open)",
+        during_window.start.as_secs_f64(),
+        during_window.end.as_secs_f64()
+    );
     println!("| stream | p50 before | p50 during | change | p95 before | p95 during |");
     println!("| --- | --- | --- | --- | --- | --- |");
     let (mut all_before, mut all_during) = (Vec::new(), Vec::new());
@@ -573,11 +583,19 @@ async fn never_read(frames: Frames, baseline: f64, seconds: f64) {
         "never-reader: {} frames sent; {}; streams listed halfway: {listed:?}",
         never.sent,
         match &never.failed {
-            Some((at, why)) => format!("first trouble at {:.1} s: {why}", at.as_secs_f64()),
-            None => "every send went through (the server neither closed it nor stopped reading it)"
-                .into(),
-        }
+            Some((at, why)) => format!("its socket failed {:.1} s in: {why}", at.as_secs_f64()),
+            None => "open to the end".into(),
+        } + &never.first_stall.map_or(String::new(), |at| {
+            format!(", first send stalled over 1 s {:.1} s in", at.as_secs_f64())
+        })
     );
+    if let Some((unread, queued)) = never.unread {
+        println!(
+            "  last read while open: {:.0} KB unread in its receive queue, {:.0} KB in the server's send queue towards it",
+            unread as f64 / 1e3,
+            queued as f64 / 1e3
+        );
+    }
     server.report_log();
 }
 

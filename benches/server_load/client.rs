@@ -217,8 +217,13 @@ pub async fn paced(
 pub struct NeverReadRun {
     /// Frames it sent.
     pub sent: u64,
-    /// When a send first failed or stalled for more than 1 s (from its start), and why.
+    /// When a send first stalled for more than 1 s (from its start).
+    pub first_stall: Option<Duration>,
+    /// When a send failed (from its start), and why: the server closed the socket.
     pub failed: Option<(Duration, String)>,
+    /// Last read once a second while it was open: bytes unread in its receive queue, and
+    /// in the server's send queue towards it (`/proc/net/tcp`).
+    pub unread: Option<(u64, u64)>,
 }
 
 /// Sends `fps` frames per second for `run_for` and never reads: its receive buffer fills.
@@ -236,12 +241,22 @@ pub async fn never_read(
             return run;
         }
     };
+    let port = socket
+        .get_ref()
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_default();
     // The read half is kept, never polled: pings go unanswered too.
     let (mut sink, _source) = socket.split();
     let start = Instant::now();
     let mut ticks = tokio::time::interval_at(start, Duration::from_secs_f64(1.0 / fps));
     for i in 0..(run_for.as_secs_f64() * fps).round() as u64 {
         ticks.tick().await;
+        if i % fps.round().max(1.0) as u64 == 0 {
+            let client_rx = crate::server::tcp_queues(port, addr.port()).map(|q| q.1);
+            let server_tx = crate::server::tcp_queues(addr.port(), port).map(|q| q.0);
+            run.unread = client_rx.zip(server_tx).or(run.unread);
+        }
         let message = frame_message(i + 1, &frames[i as usize % frames.len()]);
         match tokio::time::timeout(Duration::from_secs(1), sink.send(message)).await {
             Ok(Ok(())) => run.sent += 1,
@@ -250,9 +265,7 @@ pub async fn never_read(
                 break;
             }
             Err(_) => {
-                if run.failed.is_none() {
-                    run.failed = Some((start.elapsed(), "a send stalled for 1 s".into()));
-                }
+                run.first_stall = run.first_stall.or(Some(start.elapsed()));
             }
         }
     }

@@ -180,6 +180,24 @@ pub fn rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kib| kib * 1024.0 / 1e6)
 }
 
+/// Bytes waiting in the send and receive queues of the loopback TCP socket from
+/// `local_port` to `remote_port` (`/proc/net/tcp`), if it is listed.
+pub fn tcp_queues(local_port: u16, remote_port: u16) -> Option<(u64, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if port(f.get(1)?)? != local_port || port(f.get(2)?)? != remote_port {
+            return None;
+        }
+        let (tx, rx) = f.get(4)?.split_once(':')?;
+        Some((
+            u64::from_str_radix(tx, 16).ok()?,
+            u64::from_str_radix(rx, 16).ok()?,
+        ))
+    })
+}
+
 /// `GET path` with `Connection: close`: the status code and the body (5 s at most).
 pub async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let request = async {
