@@ -30,7 +30,8 @@
 //!   the server at 16 x 30 fps (CPU per result: efficiency target >= 0.85); idle RSS
 //!   (target <= 120 MB) and RSS under load (target <= 150 MB).
 //!
-//! `LIVEPOSE_SERVER_BIN` names another `livepose` binary to start instead of the one Cargo
+//! `--serve-arg=FLAG` (repeat) adds a flag to every `livepose serve` a scenario starts, e.g.
+//! `--serve-arg=--workers=1`. `LIVEPOSE_SERVER_BIN` names another `livepose` binary to start instead of the one Cargo
 //! built. Without a scenario, `cargo bench` runs `smoke`. In test mode (`cargo test --benches`:
 //! no `--bench` argument) it starts the server and sends a few frames only.
 //! MB here is 10^6 bytes.
@@ -58,6 +59,10 @@ use server::ServerProcess;
 struct Cli {
     #[command(subcommand)]
     scenario: Option<Scenario>,
+    /// An extra flag for `livepose serve`, after the scenario's own (repeat; e.g.
+    /// `--serve-arg=--workers=1`).
+    #[arg(long = "serve-arg", global = true, allow_hyphen_values = true)]
+    serve_args: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -145,7 +150,12 @@ fn main() {
     }
     let cli = Cli::parse_from(args.iter().filter(|a| *a != "--bench"));
     let frames = client::frames();
-    println!("server: {}", server::binary().display());
+    server::EXTRA_ARGS.get_or_init(|| cli.serve_args.clone());
+    println!(
+        "server: {} serve ... {}",
+        server::binary().display(),
+        cli.serve_args.join(" ")
+    );
     println!(
         "{} frames of {} at 854x480, {:.0} KB on average; {} cores",
         frames.len(),

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Flags added to every server's command line (`--serve-arg`).
+pub static EXTRA_ARGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
 /// A running server; dropping it kills the process.
 pub struct ServerProcess {
     child: Child,
@@ -19,7 +22,7 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// `livepose serve --port 0 --no-demo --models DIR EXTRA...`, its log in `log_name`
+    /// `livepose serve --port 0 --no-demo --models DIR EXTRA... [EXTRA_ARGS]`, its log in `log_name`
     /// under the target folder; returns once it printed its address.
     pub fn start(log_name: &str, extra: &[&str]) -> ServerProcess {
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(log_name);
@@ -28,6 +31,7 @@ impl ServerProcess {
             .arg("--models")
             .arg(crate::frames::data::models())
             .args(extra)
+            .args(EXTRA_ARGS.get().into_iter().flatten())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
