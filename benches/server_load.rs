@@ -675,6 +675,7 @@ async fn capacity(frames: Frames, offline: (f64, f64), streams: usize, fps: f64,
         server.cpu_secs(),
         Instant::now(),
     );
+    let (own0, machine0) = (server::cpu_secs_of("self"), server::machine_ticks());
     while start.elapsed() + Duration::from_secs(1) < to {
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss.push(server.rss_mb());
@@ -685,6 +686,7 @@ async fn capacity(frames: Frames, offline: (f64, f64), streams: usize, fps: f64,
         server.cpu_secs(),
         Instant::now(),
     );
+    let (own1, machine1) = (server::cpu_secs_of("self"), server::machine_ticks());
     rss.push(server.rss_mb());
     let runs = join(handles).await;
     let secs = (t1 - t0).as_secs_f64();
@@ -702,6 +704,15 @@ async fn capacity(frames: Frames, offline: (f64, f64), streams: usize, fps: f64,
         per_second / (cores() as f64 * per_core) * 100.0,
         (c1 - c0) / secs,
         ms(lat.p50)
+    );
+    let busy = (machine1.0 - machine0.0) as f64 / (machine1.1 - machine0.1).max(1) as f64;
+    println!(
+        "    meanwhile: the clients (this process) {:.2} cores; the whole machine {:.0}% busy ({:.2} of {} cores), so others {:.2} cores",
+        (own1 - own0) / secs,
+        busy * 100.0,
+        busy * cores() as f64,
+        cores(),
+        busy * cores() as f64 - (c1 - c0) / secs - (own1 - own0) / secs
     );
     println!(
         "efficiency = offline CPU per frame / server CPU per result = {offline_ms:.2} / {cpu_ms:.2} = {efficiency:.2} (target >= 0.85: {})",
