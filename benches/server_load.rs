@@ -323,6 +323,52 @@ async fn paced(frames: Frames, ks: &[usize], fps: f64, seconds: f64, repetitions
     server.report_log();
 }
 
+/// CPU time so far of the server, of this process (the clients) and of the whole machine.
+#[derive(Clone, Copy)]
+struct CpuMark {
+    server: f64,
+    clients: f64,
+    machine: (u64, u64),
+    at: Instant,
+}
+
+impl CpuMark {
+    fn now(server: &ServerProcess) -> CpuMark {
+        CpuMark {
+            server: server.cpu_secs(),
+            clients: server::cpu_secs_of("self"),
+            machine: server::machine_ticks(),
+            at: Instant::now(),
+        }
+    }
+
+    /// Seconds from `self` to `later`, and the server's CPU seconds meanwhile.
+    fn server_secs(&self, later: &CpuMark) -> (f64, f64) {
+        (
+            (later.at - self.at).as_secs_f64(),
+            later.server - self.server,
+        )
+    }
+
+    /// Cores used from `self` to `later` by the server, the clients, and everything else.
+    fn describe(&self, later: &CpuMark) -> String {
+        let (secs, server) = self.server_secs(later);
+        let clients = (later.clients - self.clients) / secs;
+        let (busy, total) = (
+            later.machine.0 - self.machine.0,
+            (later.machine.1 - self.machine.1).max(1),
+        );
+        let machine = busy as f64 / total as f64 * cores() as f64;
+        format!(
+            "server {:.2} cores, clients (this process) {clients:.2}, the rest of the machine {:.2}; machine {:.0}% busy ({} cores)",
+            server / secs,
+            machine - server / secs - clients,
+            machine / cores() as f64 * 100.0,
+            cores()
+        )
+    }
+}
+
 /// Least-squares slope of `(x, y)` points.
 fn slope(points: &[(f64, f64)]) -> f64 {
     let n = points.len() as f64;
@@ -348,6 +394,10 @@ async fn soak(frames: Frames, streams: usize, fps: f64, seconds: f64) {
     server.wait_healthy().await;
     let idle = server.rss_mb();
     println!("== soak: {streams} streams x {fps} fps for {seconds} s (the server is saturated: latest-wins drops frames, as expected)");
+    // One stream first, so that the engines (built on a worker's first frame) are in `warm`.
+    join(streams_at_once(&server, &frames, 1, fps, 2.0, None).await).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let warm = server.rss_mb();
     let results = Arc::new(AtomicU64::new(0));
     let handles = streams_at_once(
         &server,
@@ -359,15 +409,18 @@ async fn soak(frames: Frames, streams: usize, fps: f64, seconds: f64) {
     )
     .await;
     let start = Instant::now();
+    let (first_mark, mut last_mark) = (CpuMark::now(&server), CpuMark::now(&server));
     let mut rss = Vec::new();
     while !handles.iter().all(|h| h.is_finished()) {
         tokio::time::sleep_until(start + Duration::from_secs(rss.len() as u64 + 1)).await;
         let t = start.elapsed().as_secs_f64();
         if t <= seconds {
             rss.push((t, server.rss_mb()));
+            last_mark = CpuMark::now(&server);
         }
     }
     let runs = join(handles).await;
+    let metrics = server.metrics().await;
     let half: Vec<(f64, f64)> = rss
         .iter()
         .copied()
@@ -384,11 +437,16 @@ async fn soak(frames: Frames, streams: usize, fps: f64, seconds: f64) {
     let sent: u64 = runs.iter().map(|r| r.sent).sum();
     let errors = runs.iter().filter(|r| r.error.is_some()).count();
     println!(
-        "RSS: idle {idle:.1} MB, at 1 s {:.1} MB, at end {:.1} MB, max {:.1} MB; slope over the second half {per_minute:+.3} MB/min ({} samples)",
+        "RSS: idle {idle:.1} MB, after one 2 s stream (engines built) {warm:.1} MB; under load at 1 s {:.1} MB, at end {:.1} MB, max {:.1} MB; slope over the second half {per_minute:+.3} MB/min ({} samples)",
         rss.first().map_or(0.0, |p| p.1),
         rss.last().map_or(0.0, |p| p.1),
         rss.iter().map(|p| p.1).fold(0.0, f64::max),
         half.len()
+    );
+    println!(
+        "  RSS per stream at the end: ({:.1} - {warm:.1}) / {streams} = {:.2} MB",
+        rss.last().map_or(0.0, |p| p.1),
+        (rss.last().map_or(0.0, |p| p.1) - warm) / streams as f64
     );
     println!(
         "results per stream: min {min}, mean {mean:.1}, min/mean {:.2} (target >= 0.5: {})",
@@ -404,6 +462,8 @@ async fn soak(frames: Frames, streams: usize, fps: f64, seconds: f64) {
     if let Some(e) = runs.iter().find_map(|r| r.error.as_deref()) {
         println!("  first error: {e}");
     }
+    println!("CPU over the run: {}", first_mark.describe(&last_mark));
+    println!("the server's /metrics at the end: {metrics}");
     server.report_log();
 }
 
@@ -670,28 +730,18 @@ async fn capacity(frames: Frames, offline: (f64, f64), streams: usize, fps: f64,
     );
     let mut rss = Vec::new();
     tokio::time::sleep_until(start + from).await;
-    let (r0, c0, t0) = (
-        results.load(Ordering::Relaxed),
-        server.cpu_secs(),
-        Instant::now(),
-    );
-    let (own0, machine0) = (server::cpu_secs_of("self"), server::machine_ticks());
+    let (r0, mark0) = (results.load(Ordering::Relaxed), CpuMark::now(&server));
     while start.elapsed() + Duration::from_secs(1) < to {
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss.push(server.rss_mb());
     }
     tokio::time::sleep_until(start + to).await;
-    let (r1, c1, t1) = (
-        results.load(Ordering::Relaxed),
-        server.cpu_secs(),
-        Instant::now(),
-    );
-    let (own1, machine1) = (server::cpu_secs_of("self"), server::machine_ticks());
+    let (r1, mark1) = (results.load(Ordering::Relaxed), CpuMark::now(&server));
     rss.push(server.rss_mb());
     let runs = join(handles).await;
-    let secs = (t1 - t0).as_secs_f64();
+    let (secs, server_cpu) = mark0.server_secs(&mark1);
     let per_second = (r1 - r0) as f64 / secs;
-    let cpu_ms = (c1 - c0) * 1e3 / (r1 - r0).max(1) as f64;
+    let cpu_ms = server_cpu * 1e3 / (r1 - r0).max(1) as f64;
     let efficiency = offline_ms / cpu_ms;
     let at_load = rss.iter().copied().fold(0.0, f64::max);
     let lat = Percentiles::of(
@@ -702,18 +752,10 @@ async fn capacity(frames: Frames, offline: (f64, f64), streams: usize, fps: f64,
     println!(
         "(b) server, {streams} x {fps} fps, measured over {secs:.1} s: {per_second:.1} results/s ({:.0}% of the ceiling), server CPU {:.2} cores, {cpu_ms:.2} CPU ms per result; client latency p50 {:.1} ms",
         per_second / (cores() as f64 * per_core) * 100.0,
-        (c1 - c0) / secs,
+        server_cpu / secs,
         ms(lat.p50)
     );
-    let busy = (machine1.0 - machine0.0) as f64 / (machine1.1 - machine0.1).max(1) as f64;
-    println!(
-        "    meanwhile: the clients (this process) {:.2} cores; the whole machine {:.0}% busy ({:.2} of {} cores), so others {:.2} cores",
-        (own1 - own0) / secs,
-        busy * 100.0,
-        busy * cores() as f64,
-        cores(),
-        busy * cores() as f64 - (c1 - c0) / secs - (own1 - own0) / secs
-    );
+    println!("    meanwhile: {}", mark0.describe(&mark1));
     println!(
         "efficiency = offline CPU per frame / server CPU per result = {offline_ms:.2} / {cpu_ms:.2} = {efficiency:.2} (target >= 0.85: {})",
         verdict(efficiency >= 0.85)

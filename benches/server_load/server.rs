@@ -101,6 +101,25 @@ impl ServerProcess {
         Some(value["streams"].as_array()?.len())
     }
 
+    /// The frame and result counters of `GET /metrics`, as `name value` pairs.
+    pub async fn metrics(&self) -> String {
+        let Some((_, text)) = http_get(self.addr, "/metrics").await else {
+            return "no answer".into();
+        };
+        let wanted = [
+            "livepose_frames_received_total",
+            "livepose_frames_dropped_total",
+            "livepose_frames_rate_limited_total",
+            "livepose_inferences_total",
+            "livepose_results_total",
+        ];
+        text.lines()
+            .filter(|l| wanted.iter().any(|w| l.starts_with(&format!("{w} "))))
+            .map(|l| l.trim_start_matches("livepose_").to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Lines of the log at level WARN or ERROR.
     pub fn log_warnings(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log)
