@@ -77,6 +77,11 @@ pub async fn soak(frames: Frames, streams: usize, fps: f64, seconds: f64) {
         rss.last().map_or(0.0, |p| p.1),
         (rss.last().map_or(0.0, |p| p.1) - warm) / streams as f64
     );
+    let tenths: Vec<String> = (1..=10)
+        .filter_map(|i| rss.get((rss.len() * i / 10).max(1) - 1))
+        .map(|(t, mb)| format!("{t:.0} s {mb:.1}"))
+        .collect();
+    println!("  RSS (MB) every tenth of the run: {}", tenths.join(", "));
     println!(
         "results per stream: min {min}, mean {mean:.1}, min/mean {:.2} (target >= 0.5: {})",
         min as f64 / mean,
