@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full test suite, exactly what CI runs (.ci/run calls this script):
 # formatting, clippy (warnings are errors), unit + integration + property + doc tests of the
-# whole workspace, the benches in test mode, and, with LIVEPOSE_FUZZ_SECONDS=N, every fuzz
-# target for N seconds. Needs nothing beside the checkout: scripts/test-data.sh fetches the
+# whole workspace, the benches in test mode, a smoke run of the server load bench (it prints
+# figures and asserts no timing), and, with LIVEPOSE_FUZZ_SECONDS=N, every fuzz target for
+# N seconds. Needs nothing beside the checkout: scripts/test-data.sh fetches the
 # clips (PyPI), the models (npm, `livepose models fetch`) and the TFLite interpreter's
 # outputs into ~/.cache/livepose (cached; LIVEPOSE_MEDIA / LIVEPOSE_MODELS point elsewhere).
 set -euo pipefail
@@ -20,6 +21,8 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== benches, test mode (each benchmark runs once)"
 cargo test --benches --locked -q
+echo "== the server under paced load, smoke run (figures only: 1 and 4 streams x 30 fps, 3 repetitions)"
+cargo bench --bench server_load --locked -- smoke
 echo "== browser demo: JavaScript codec against the golden vectors, drawing, headless Chromium end to end"
 cargo build --bin livepose --locked -q
 node_log=$(mktemp)
