@@ -17,6 +17,9 @@
 //! (intra-op), `--trim` (`malloc_trim` before each figure, so that it counts memory in
 //! use, not memory freed but kept by malloc), `--time N` (N runs of each session at the
 //! end, mean time; the inputs are not real frames).
+//!
+//! With `engine` steps it goes through livepose's own `PipelineBuilder` instead (see
+//! `pipeline_steps`): `engine`, `engine-thread`, `engine-full`, `drop`, `trim`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -116,6 +119,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             step => steps.push(step.to_string()),
         }
     }
+    if steps.iter().any(|s| s.starts_with("engine")) {
+        return pipeline_steps(&o, &steps, meter);
+    }
     let library = resolve_library(None)?;
     let builder = ort::init_from(&library)?;
     meter.step("dlopen libonnxruntime");
@@ -203,6 +209,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         meter.step("after timing");
+    }
+    Ok(())
+}
+
+/// Steps through livepose's own [`PipelineBuilder`]: `engine` (an engine of the lite model
+/// from a clone of one builder, kept), `engine-thread` (the same, built on a new thread, as
+/// a server worker does), `engine-full`, `drop`, `trim`.
+fn pipeline_steps(
+    o: &Options,
+    steps: &[String],
+    mut meter: Meter,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use livepose_core::inference::{Engine, PipelineBuilder};
+    use livepose_core::wire::control::ModelKind;
+    let builder = PipelineBuilder::default().models_dir(&o.models);
+    let mut engines: Vec<Engine> = Vec::new();
+    for step in steps {
+        match step.as_str() {
+            "engine" => engines.push(builder.build_engine()?),
+            "engine-full" => engines.push(builder.clone().model(ModelKind::Full).build_engine()?),
+            "engine-thread" => {
+                let b = builder.clone();
+                engines.push(
+                    std::thread::spawn(move || b.build_engine())
+                        .join()
+                        .unwrap()?,
+                )
+            }
+            "drop" => engines.clear(),
+            "trim" => trim(),
+            other => return Err(format!("unknown step {other}").into()),
+        }
+        meter.step(&format!(
+            "{step} ({} model sets)",
+            builder.loaded_model_sets()
+        ));
     }
     Ok(())
 }
