@@ -45,6 +45,7 @@ use std::time::Instant;
 use super::detector::{Detection, PoseDetector};
 use super::hands::{HandFinder, HandTrack};
 use super::landmarks::{LandmarkOutput, PoseLandmarker, BODY_LANDMARKS};
+use super::memory::release_free_memory;
 use super::model_files::{
     load_path, load_role, models_dir, ConversionCache, ModelFileError, ModelRole,
 };
@@ -319,6 +320,8 @@ impl PipelineBuilder {
             )?),
             None => None,
         };
+        // What loading freed (file bytes, ONNX Runtime's copies) back to the OS.
+        release_free_memory();
         Ok(Models {
             detector,
             landmarker,
