@@ -390,6 +390,68 @@ fn one_engine_serves_several_streams_each_with_its_own_tracking() {
     );
 }
 
+/// Engines built from clones of one builder share its models: each takes a loaded set for a
+/// frame and puts it back, so another set is loaded only for frames processed at the same
+/// time (a server's workers under load), and results are those of a pipeline of its own.
+#[test]
+fn engines_from_one_builder_share_the_loaded_models() {
+    let models = reference::shared_dir().join("models");
+    let builder = Pipeline::builder().models_dir(&models);
+    assert_eq!(builder.loaded_model_sets(), 0);
+    let mut engines: Vec<_> = (0..3)
+        .map(|_| builder.clone().build_engine().unwrap())
+        .collect();
+    assert_eq!(builder.loaded_model_sets(), 1, "one set for three engines");
+    assert_eq!(
+        builder.clone().segmentation(true).loaded_model_sets(),
+        0,
+        "other models: a pool of its own"
+    );
+    let jpegs: Vec<Vec<u8>> = (0..6)
+        .map(|i| frames::jpeg_frame(frames::OUTDOOR, 60 + i, 540, 540))
+        .collect();
+    // One stream whose frames go to any engine, one at a time: one set, and the results of
+    // a pipeline with models of its own.
+    let mut alone = Pipeline::builder().models_dir(&models).build().unwrap();
+    let mut tracker = builder.tracker();
+    for (i, jpeg) in jpegs.iter().enumerate() {
+        let ts = Timestamp::from_micros(i as u64 * 33_333);
+        let expected = alone
+            .process(Frame::Encoded(jpeg), Some(ts))
+            .unwrap()
+            .poses
+            .clone();
+        let result = engines[i % 3]
+            .process(&mut tracker, Frame::Encoded(jpeg), Some(ts))
+            .unwrap();
+        assert_eq!(result.poses, expected, "frame {i}");
+    }
+    assert_eq!(builder.loaded_model_sets(), 1);
+    // Three streams at the same time, one per thread: at most one set per thread.
+    std::thread::scope(|s| {
+        for engine in &mut engines {
+            let (builder, jpegs) = (&builder, &jpegs);
+            s.spawn(move || {
+                let mut tracker = builder.tracker();
+                for jpeg in jpegs {
+                    engine
+                        .process(&mut tracker, Frame::Encoded(jpeg), None)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let sets = builder.loaded_model_sets();
+    assert!((1..=3).contains(&sets), "{sets} sets for three threads");
+    // The other landmark model: a set of its own, in the same pool.
+    builder
+        .clone()
+        .model(ModelKind::Full)
+        .build_engine()
+        .unwrap();
+    assert_eq!(builder.loaded_model_sets(), sets + 1);
+}
+
 /// The shared multi-person clip: two people close together, one kicking toward the other
 /// (Pose2Sim's Demo_MultiPerson, camera 2).
 const TWO_DANCERS: &str = "multi_two_dancers_1088x1920_60fps";

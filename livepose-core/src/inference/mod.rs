@@ -19,6 +19,7 @@ pub mod detector;
 pub mod hand_landmarks;
 pub mod hands;
 pub mod landmarks;
+mod memory;
 pub mod model_files;
 pub mod onnx_graph;
 pub mod palm;

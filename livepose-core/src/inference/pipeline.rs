@@ -6,10 +6,12 @@
 //! landmarks, and the detector runs again only when a track is lost or fewer than
 //! `num_poses` people are tracked. Image mode runs detector and landmarks on every frame.
 //!
-//! A `Pipeline` is an [`Engine`] (the models and their buffers; ONNX Runtime sessions run
-//! with `&mut self`, so one per worker) and a [`Tracker`] (one stream's clock, tracked
-//! people, smoothers and last result). A server keeps one tracker per stream and lets any
-//! worker's engine process its next frame:
+//! A `Pipeline` is an [`Engine`] (buffers, and the models: ONNX Runtime sessions run with
+//! `&mut self`, so one engine per worker, and engines built from clones of one builder take
+//! their models from one pool, loading another set only for frames processed at the same
+//! time) and a [`Tracker`] (one stream's clock, tracked people, smoothers and last result).
+//! A server keeps one tracker per stream and lets any worker's engine process its next
+//! frame:
 //!
 //! ```no_run
 //! use livepose_core::inference::{Frame, Pipeline};
@@ -37,11 +39,13 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::detector::{Detection, PoseDetector};
 use super::hands::{HandFinder, HandTrack};
 use super::landmarks::{LandmarkOutput, PoseLandmarker, BODY_LANDMARKS};
+use super::memory::release_free_memory;
 use super::model_files::{
     load_path, load_role, models_dir, ConversionCache, ModelFileError, ModelRole,
 };
@@ -101,6 +105,13 @@ pub struct PoseResult {
 /// Builder of a [`Pipeline`]. Defaults: lite model, live mode, one person, One Euro
 /// smoothing with MediaPipe's parameters, one thread per session, models from
 /// `LIVEPOSE_MODELS` or `~/.cache/livepose/models` ([`model_files`](super::model_files)).
+///
+/// A builder and its clones share the models they load: the [`Engine`]s built from them
+/// take a loaded set of models (ONNX Runtime sessions) for each frame and put it back after,
+/// so they hold only as many sets as run at the same moment (one per landmark model kind
+/// when frames never overlap), not one per engine. A setter that changes what is loaded
+/// (models, hands, segmentation, session options) gives the builder a pool of its own;
+/// [`model`](Self::model), the per-stream options and the decoder keep it.
 #[derive(Debug, Clone)]
 pub struct PipelineBuilder {
     model: ModelKind,
@@ -115,6 +126,8 @@ pub struct PipelineBuilder {
     min_presence: f32,
     hands: Option<ModelKind>,
     segmentation: bool,
+    /// The models loaded for this builder and its clones (see [`ModelPool`]).
+    pool: ModelPool,
 }
 
 impl Default for PipelineBuilder {
@@ -132,6 +145,7 @@ impl Default for PipelineBuilder {
             min_presence: 0.5,
             hands: None,
             segmentation: false,
+            pool: ModelPool::default(),
         }
     }
 }
@@ -168,18 +182,21 @@ impl PipelineBuilder {
     /// MediaPipe: it roughly doubles the landmark model's time).
     pub fn segmentation(mut self, on: bool) -> Self {
         self.segmentation = on;
+        self.pool = ModelPool::default();
         self
     }
     /// Hand landmarks with the full hand models (as MediaPipe Holistic uses), or off.
     /// See [`hands`](super::hands) for how hands are found.
     pub fn hands(mut self, on: bool) -> Self {
         self.hands = on.then_some(ModelKind::Full);
+        self.pool = ModelPool::default();
         self
     }
     /// Hand landmarks with the given hand models (`palm_detection_{lite,full}.onnx` and
     /// `hand_landmark_{lite,full}.onnx`).
     pub fn hand_model(mut self, model: ModelKind) -> Self {
         self.hands = Some(model);
+        self.pool = ModelPool::default();
         self
     }
     /// Directory holding `pose_detection`, `pose_landmark_{lite,full}` and, for hands,
@@ -188,6 +205,7 @@ impl PipelineBuilder {
     /// `pose_landmarker_{lite,full}.task` and `hand_landmarker.task`.
     pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.models_dir = Some(dir.into());
+        self.pool = ModelPool::default();
         self
     }
 
@@ -196,6 +214,7 @@ impl PipelineBuilder {
     pub fn model_path(mut self, role: ModelRole, path: impl Into<PathBuf>) -> Self {
         self.model_paths.retain(|(r, _)| *r != role);
         self.model_paths.push((role, path.into()));
+        self.pool = ModelPool::default();
         self
     }
 
@@ -211,11 +230,13 @@ impl PipelineBuilder {
     /// Where converted `.tflite` models are cached (default `~/.cache/livepose/onnx`).
     pub fn conversion_cache(mut self, cache: ConversionCache) -> Self {
         self.cache = cache;
+        self.pool = ModelPool::default();
         self
     }
     /// ONNX Runtime session options.
     pub fn session(mut self, config: SessionConfig) -> Self {
         self.session = config;
+        self.pool = ModelPool::default();
         self
     }
     /// Image decoder options (pixel limit, JPEG backend).
@@ -248,8 +269,33 @@ impl PipelineBuilder {
         Tracker::new(self.tracker_options())
     }
 
-    /// Loads the models into an [`Engine`] (per worker; serves any number of [`Tracker`]s).
+    /// An [`Engine`] (per worker; serves any number of [`Tracker`]s). Loads the models
+    /// unless a set for this landmark model is already loaded for this builder or a clone
+    /// of it, so that a missing or broken model is an error here, not on the first frame;
+    /// the engine loads another set only when it processes a frame while every loaded set
+    /// is in use by other engines.
     pub fn build_engine(&self) -> Result<Engine, PipelineError> {
+        self.pool.ensure_loaded(self.model, || self.load_models())?;
+        Ok(Engine {
+            models: self.clone(),
+            segmentation: self.segmentation,
+            decoder: ImageDecoder::new(self.decoder),
+            frame: RgbImage::new(),
+            detections: Vec::new(),
+            output: LandmarkOutput::default(),
+            hands_found: Vec::new(),
+        })
+    }
+
+    /// Sets of models (detector, landmark model, hand models: one ONNX Runtime session
+    /// each) loaded so far for this builder and its clones, idle or in use, all landmark
+    /// model kinds together.
+    pub fn loaded_model_sets(&self) -> usize {
+        self.pool.lock().loaded.len()
+    }
+
+    /// Loads one set of models.
+    fn load_models(&self) -> Result<Models, PipelineError> {
         let dir = models_dir(self.models_dir.as_deref());
         let load = |role: ModelRole| -> Result<Vec<u8>, PipelineError> {
             Ok(match self.model_paths.iter().find(|(r, _)| *r == role) {
@@ -274,17 +320,129 @@ impl PipelineBuilder {
             )?),
             None => None,
         };
-        Ok(Engine {
+        // What loading freed (file bytes, ONNX Runtime's copies) back to the OS.
+        release_free_memory();
+        Ok(Models {
             detector,
             landmarker,
             hands,
-            segmentation: self.segmentation,
-            decoder: ImageDecoder::new(self.decoder),
-            frame: RgbImage::new(),
-            detections: Vec::new(),
-            output: LandmarkOutput::default(),
-            hands_found: Vec::new(),
         })
+    }
+}
+
+/// One set of loaded models: used by one engine at a time.
+#[derive(Debug)]
+struct Models {
+    detector: PoseDetector,
+    landmarker: PoseLandmarker,
+    hands: Option<HandFinder>,
+}
+
+/// The model sets of a builder and its clones. ONNX Runtime sessions run with `&mut self`
+/// here, so a set serves one frame at a time; engines take one per frame and put it back,
+/// and a new set is loaded only when none is idle. A server with one engine per worker
+/// thus holds one set while its streams' frames do not overlap and at most one per worker
+/// under load, instead of one per worker from the start.
+#[derive(Debug, Clone, Default)]
+struct ModelPool {
+    state: Arc<Mutex<PoolState>>,
+    /// Held while [`ensure_loaded`](Self::ensure_loaded) loads, so that engines built at
+    /// the same time load one set between them, not one each.
+    loading: Arc<Mutex<()>>,
+}
+
+#[derive(Debug, Default)]
+struct PoolState {
+    /// Sets not in use, with their landmark model.
+    idle: Vec<(ModelKind, Models)>,
+    /// The landmark model of every set loaded, idle or in use.
+    loaded: Vec<ModelKind>,
+}
+
+impl ModelPool {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loads a set for `kind` with `load` unless one is loaded.
+    fn ensure_loaded(
+        &self,
+        kind: ModelKind,
+        load: impl FnOnce() -> Result<Models, PipelineError>,
+    ) -> Result<(), PipelineError> {
+        let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        if self.lock().loaded.contains(&kind) {
+            return Ok(());
+        }
+        let models = load()?;
+        self.put(kind, models, true);
+        Ok(())
+    }
+
+    /// An idle set for `kind`, or a new one from `load`.
+    fn take(
+        &self,
+        kind: ModelKind,
+        load: impl FnOnce() -> Result<Models, PipelineError>,
+    ) -> Result<Lease<'_>, PipelineError> {
+        let idle = {
+            let mut state = self.lock();
+            let found = state.idle.iter().position(|(k, _)| *k == kind);
+            found.map(|i| state.idle.swap_remove(i).1)
+        };
+        let models = match idle {
+            Some(models) => models,
+            None => {
+                let models = load()?;
+                self.lock().loaded.push(kind);
+                models
+            }
+        };
+        Ok(Lease {
+            pool: self,
+            kind,
+            models: Some(models),
+        })
+    }
+
+    fn put(&self, kind: ModelKind, models: Models, new: bool) {
+        let mut state = self.lock();
+        if new {
+            state.loaded.push(kind);
+        }
+        state.idle.push((kind, models));
+    }
+}
+
+/// A set taken from a [`ModelPool`], put back when dropped (also when processing fails).
+struct Lease<'a> {
+    pool: &'a ModelPool,
+    kind: ModelKind,
+    models: Option<Models>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Models;
+    fn deref(&self) -> &Models {
+        self.models
+            .as_ref()
+            .expect("a lease holds its models until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Models {
+        self.models
+            .as_mut()
+            .expect("a lease holds its models until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(models) = self.models.take() {
+            self.pool.put(self.kind, models, false);
+        }
     }
 }
 
@@ -374,13 +532,14 @@ impl Tracker {
     }
 }
 
-/// The models and their reused buffers: processes frames for any [`Tracker`]. One per
-/// worker (ONNX Runtime sessions run with `&mut self`).
+/// Processes frames for any [`Tracker`], with its reused buffers and the models of the
+/// builder it came from: one per worker. For each frame it takes a set of models that no
+/// other engine is using (ONNX Runtime sessions run with `&mut self`), loading one if
+/// there is none, and puts it back after (see [`PipelineBuilder`]).
 #[derive(Debug)]
 pub struct Engine {
-    detector: PoseDetector,
-    landmarker: PoseLandmarker,
-    hands: Option<HandFinder>,
+    /// Where the models come from: the builder, whose pool holds them.
+    models: PipelineBuilder,
     segmentation: bool,
     decoder: ImageDecoder,
     frame: RgbImage,
@@ -440,6 +599,11 @@ impl Engine {
         timestamp: Option<Timestamp>,
     ) -> Result<&'t PoseResult, PipelineError> {
         let started = Instant::now();
+        let mut models = self
+            .models
+            .pool
+            .take(self.models.model, || self.models.load_models())?;
+        let models = &mut *models;
         let mut timings = StageTimings::default();
         let mut flags = ResultFlags::empty();
         let ts = match timestamp {
@@ -476,7 +640,7 @@ impl Engine {
         //   AssociationNormRectCalculator (L359-368) merges [last frame's regions, all the
         //   detector's regions] and the result is clipped to `num_poses`.
         flags |= associate(
-            &mut self.detector,
+            &mut models.detector,
             &mut self.detections,
             tracker,
             image,
@@ -492,10 +656,12 @@ impl Engine {
         let mut kept = std::mem::take(&mut tracker.kept);
         for mut track in tracker.tracks.drain(..) {
             let t = Instant::now();
-            self.landmarker.crop(image, &track.roi);
+            models.landmarker.crop(image, &track.roi);
             timings.crop += micros_since(t);
             let t = Instant::now();
-            self.landmarker.infer(&track.roi, w, h, &mut self.output)?;
+            models
+                .landmarker
+                .infer(&track.roi, w, h, &mut self.output)?;
             timings.landmarks += micros_since(t);
             if self.output.presence >= tracker.options.min_presence {
                 if let Some(mask) = &mut tracker.result.segmentation {
@@ -505,7 +671,7 @@ impl Engine {
                 }
                 // Hands from this frame's raw pose landmarks: smoothing lags behind fast
                 // hands, and a region placed where the wrist was misses the hand.
-                match self.hands.as_mut().filter(|_| tracker.options.hands) {
+                match models.hands.as_mut().filter(|_| tracker.options.hands) {
                     Some(finder) => {
                         let t = Instant::now();
                         let report = finder.find(
