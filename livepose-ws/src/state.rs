@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use livepose_core::clock::MonotonicClock;
 use parking_lot::Mutex;
@@ -26,7 +27,13 @@ pub(crate) struct AppState {
     pub(crate) rooms: Rooms,
     next_id: AtomicU64,
     pub(crate) clock: MonotonicClock,
+    /// A [`release_memory_soon`](Self::release_memory_soon) is pending.
+    trim_pending: Arc<AtomicBool>,
 }
+
+/// How long after a connection closes the server gives free memory back: closes within it
+/// share one trim.
+const TRIM_DELAY: Duration = Duration::from_secs(1);
 
 impl AppState {
     pub(crate) fn new(config: ServerConfig, pool: WorkerPool, metrics: Arc<Metrics>) -> Self {
@@ -39,7 +46,25 @@ impl AppState {
             rooms: Rooms::default(),
             next_id: AtomicU64::new(1),
             clock: MonotonicClock::system(),
+            trim_pending: Arc::default(),
         }
+    }
+
+    /// Gives the memory freed by closed connections back to the OS a moment from now (glibc
+    /// keeps freed memory in its heaps: after a burst of connections the process would stay
+    /// at its high-water mark). Closes in the meantime share the one trim, so a storm of
+    /// disconnects trims about once a second, and once after the last.
+    pub(crate) fn release_memory_soon(&self) {
+        if self.trim_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pending = self.trim_pending.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(TRIM_DELAY).await;
+            pending.store(false, Ordering::Release);
+            let _ =
+                tokio::task::spawn_blocking(livepose_core::inference::release_free_memory).await;
+        });
     }
 
     /// A new stream id: `prefix` and a number unique in this server.

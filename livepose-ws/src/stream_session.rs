@@ -101,6 +101,7 @@ pub(crate) async fn stream_session(
     stream.close();
     state.streams.lock().remove(&id);
     let _ = writer.await;
+    state.release_memory_soon();
     tracing::debug!(stream = %id, "closed");
 }
 

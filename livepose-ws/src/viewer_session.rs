@@ -45,4 +45,5 @@ pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &s
     }
     room.leave(&viewer);
     let _ = writer.await;
+    state.release_memory_soon();
 }

@@ -20,6 +20,7 @@ pub mod hand_landmarks;
 pub mod hands;
 pub mod landmarks;
 mod memory;
+pub use memory::release_free_memory;
 pub mod model_files;
 pub mod onnx_graph;
 pub mod palm;
