@@ -55,9 +55,6 @@ pub struct ServerConfig {
     pub(crate) token: Option<String>,
     /// Serve the browser demo at `/` (default on; see [`crate::demo`]).
     pub(crate) demo: bool,
-    /// How much nicer (lower in priority) the inference workers are than the socket threads
-    /// (Linux; 0: the same).
-    pub(crate) worker_nice: u8,
 }
 
 impl Default for ServerConfig {
@@ -81,7 +78,6 @@ impl Default for ServerConfig {
             inference: true,
             token: None,
             demo: true,
-            worker_nice: 10,
         }
     }
 }
@@ -169,15 +165,6 @@ impl ServerConfig {
     /// socket does, with `/?token=…`).
     pub fn demo(mut self, on: bool) -> Self {
         self.demo = on;
-        self
-    }
-
-    /// How much lower the inference workers' priority is than the threads that read frames
-    /// and send results, as a nice value (0 to 19; default 10; Linux only). With as many
-    /// workers as cores, a finished result would otherwise wait for a core until some
-    /// inference yields one.
-    pub fn worker_nice(mut self, nice: u8) -> Self {
-        self.worker_nice = nice.min(19);
         self
     }
 

@@ -193,14 +193,12 @@ impl std::fmt::Debug for WorkerPool {
 impl WorkerPool {
     /// Starts `workers` threads whose engines come from `builder` (models directory, hands,
     /// session options); each builds an engine per landmark model on first use.
-    /// With `inference` off, workers answer every frame with an empty result at once; `nice`:
-    /// the workers' priority below the socket threads' (0: the same). Fails
+    /// With `inference` off, workers answer every frame with an empty result at once. Fails
     /// if the OS refuses a thread.
     pub(crate) fn start(
         workers: usize,
         builder: PipelineBuilder,
         inference: bool,
-        nice: u8,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Self> {
         let queue = Arc::new(Queue {
@@ -212,10 +210,7 @@ impl WorkerPool {
                 let (queue, builder, metrics) = (queue.clone(), builder.clone(), metrics.clone());
                 std::thread::Builder::new()
                     .name(format!("livepose-worker-{i}"))
-                    .spawn(move || {
-                        lower_priority(nice);
-                        worker(&queue, &builder, inference, &metrics)
-                    })
+                    .spawn(move || worker(&queue, &builder, inference, &metrics))
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(WorkerPool {
@@ -271,30 +266,6 @@ fn enqueue(queue: &Queue, stream: &Arc<StreamCore>) {
     }
     queue.streams.lock().0.push_back(stream.clone());
     queue.ready.notify_one();
-}
-
-/// Lowers the calling thread's priority to nice value `nice` (Linux; elsewhere nothing).
-/// An inference worker does this so that it gives its core to a socket thread as soon as
-/// that thread wakes with a result to send ([`ServerConfig::worker_nice`]).
-///
-/// [`ServerConfig::worker_nice`]: crate::ServerConfig::worker_nice
-fn lower_priority(nice: u8) {
-    if nice == 0 {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: setpriority takes integers only; on Linux the nice value is per thread
-        // and `who = 0` names the calling thread.
-        #[allow(unsafe_code)]
-        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, i32::from(nice)) };
-        if rc != 0 {
-            tracing::debug!(
-                "worker priority not lowered: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-    }
 }
 
 fn worker(queue: &Queue, builder: &PipelineBuilder, inference: bool, metrics: &Metrics) {

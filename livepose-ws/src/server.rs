@@ -72,14 +72,8 @@ impl Server {
         let listener = TcpListener::bind(config.addr).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         let metrics = Arc::new(Metrics::default());
-        let pool = WorkerPool::start(
-            config.workers,
-            builder,
-            config.inference,
-            config.worker_nice,
-            metrics.clone(),
-        )
-        .map_err(ServerError::Workers)?;
+        let pool = WorkerPool::start(config.workers, builder, config.inference, metrics.clone())
+            .map_err(ServerError::Workers)?;
         let state = Arc::new(AppState::new(config, pool, metrics));
         let app = router(&state).into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();

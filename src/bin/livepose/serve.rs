@@ -32,10 +32,6 @@ pub(crate) struct Args {
     /// Inference worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
-    /// How much lower the inference workers' priority is than the socket threads' (a nice
-    /// value, 0 to 19; 0: the same), so a finished result is sent without waiting for a core.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
-    worker_nice: u8,
     /// Require this bearer token (`Authorization: Bearer …` or `?token=…`).
     #[arg(long, env = "LIVEPOSE_TOKEN")]
     token: Option<String>,
@@ -88,7 +84,6 @@ async fn serve(args: Args) -> Result<(), Error> {
         .max_fps(args.max_fps)
         .max_message_bytes(args.max_message_bytes)
         .demo(!args.no_demo)
-        .worker_nice(args.worker_nice)
         .heartbeat(std::time::Duration::from_secs_f64(
             args.heartbeat_secs.max(0.01),
         ));
