@@ -42,12 +42,24 @@ pub enum ServerError {
     Runtime(std::io::Error),
 }
 
+/// How often a running server gives free heap memory back to the OS: glibc keeps what
+/// frames and results freed in per-thread heaps, about as much again as the server uses
+/// under load, and returns it only when asked.
+const TRIM_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A running server.
 pub struct Server {
     addr: SocketAddr,
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    trimmer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.trimmer.abort();
+    }
 }
 
 impl std::fmt::Debug for Server {
@@ -92,12 +104,21 @@ impl Server {
                 tracing::error!("server stopped: {e}");
             }
         });
+        let trimmer = tokio::spawn(async {
+            let mut ticks = tokio::time::interval(TRIM_INTERVAL);
+            loop {
+                ticks.tick().await;
+                let trim = livepose_core::inference::release_free_memory;
+                let _ = tokio::task::spawn_blocking(trim).await;
+            }
+        });
         tracing::info!("livepose-ws listening on {addr}");
         Ok(Server {
             addr,
             state,
             shutdown: Some(tx),
             task,
+            trimmer,
         })
     }
 
@@ -126,6 +147,7 @@ impl Server {
         for stream in self.state.streams.lock().values() {
             stream.close();
         }
+        self.trimmer.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
