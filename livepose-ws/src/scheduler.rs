@@ -146,6 +146,23 @@ impl StreamCore {
         self.outbound.close();
     }
 
+    /// Whether a result waits in the outbound slot for a socket writer that is behind (a
+    /// client that does not read). Results held back on purpose (`max_result_fps`) do not
+    /// count: there the newest result should be ready when its turn comes.
+    pub(crate) fn result_pending(&self) -> bool {
+        if self.min_result_interval_us.load(Ordering::Relaxed) > 0 {
+            return false;
+        }
+        let c = self.outbound.counters();
+        c.puts > c.taken + c.dropped
+    }
+
+    /// Open, a frame waiting, and no result waiting: a worker may take it.
+    fn runnable(&self) -> bool {
+        let c = self.inbound.counters();
+        !self.is_closed() && c.puts > c.taken + c.dropped && !self.result_pending()
+    }
+
     /// Whether [`close`](Self::close) was called.
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
@@ -232,12 +249,23 @@ impl WorkerPool {
                 }
             }
         }
-        self.enqueue(stream);
+        // Not while a result waits for the writer: its `resume` queues the stream then.
+        if !stream.result_pending() {
+            self.enqueue(stream);
+        }
         true
     }
 
     fn enqueue(&self, stream: &Arc<StreamCore>) {
         enqueue(&self.queue, stream);
+    }
+
+    /// For the socket writer, after it took a result: queues the stream again if a frame
+    /// waits (the workers skip a stream whose result has not been taken).
+    pub(crate) fn resume(&self, stream: &Arc<StreamCore>) {
+        if stream.runnable() {
+            self.enqueue(stream);
+        }
     }
 
     /// Stops the workers after the frames they hold (queued streams are dropped).
@@ -301,23 +329,28 @@ fn worker(queue: &Queue, builder: &PipelineBuilder, inference: bool, metrics: &M
             }
         };
         // `queued` stays set while the frame is in flight: at most one frame of a stream is
-        // processed at a time, and results leave in order.
-        if let Some(frame) = stream.inbound.take().filter(|_| !stream.is_closed()) {
-            let out = state.infer(&stream, &frame);
-            stream.processed.fetch_add(1, Ordering::SeqCst);
-            if !stream.is_closed() {
-                if let Some(room) = &*stream.room.lock() {
-                    room.publish_result(&out);
-                }
-                if let Ok(Some(_)) = stream.outbound.put(out) {
-                    stream.results_dropped.fetch_add(1, Ordering::SeqCst);
+        // processed at a time, and results leave in order. A stream whose last result is
+        // still waiting for its socket writer (a client that does not read) gets no
+        // inference: its frame waits, latest wins, until the writer takes the result and
+        // calls `resume`.
+        if !stream.result_pending() {
+            if let Some(frame) = stream.inbound.take().filter(|_| !stream.is_closed()) {
+                let out = state.infer(&stream, &frame);
+                stream.processed.fetch_add(1, Ordering::SeqCst);
+                if !stream.is_closed() {
+                    if let Some(room) = &*stream.room.lock() {
+                        room.publish_result(&out);
+                    }
+                    if let Ok(Some(_)) = stream.outbound.put(out) {
+                        stream.results_dropped.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
             }
         }
         stream.queued.store(false, Ordering::SeqCst);
-        // A frame that arrived while this one was processed: back of the queue.
-        let c = stream.inbound.counters();
-        if !stream.is_closed() && c.puts > c.taken + c.dropped {
+        // A frame that arrived meanwhile, with the writer ready: back of the queue. (If the
+        // writer takes the result after this check, its `resume` queues the stream.)
+        if stream.runnable() {
             enqueue(queue, &stream);
         }
     }

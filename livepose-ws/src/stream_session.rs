@@ -53,6 +53,7 @@ pub(crate) async fn stream_session(
     let writer = tokio::spawn(write(
         sink,
         Writer {
+            state: state.clone(),
             stream: stream.clone(),
             last_pong: last_pong.clone(),
             dead: dead.clone(),
@@ -114,6 +115,7 @@ fn is_invalid_utf8(e: axum::Error) -> bool {
 
 /// What the socket writer needs.
 struct Writer {
+    state: Arc<AppState>,
     stream: Arc<StreamCore>,
     last_pong: Arc<AtomicU64>,
     dead: Arc<tokio::sync::Notify>,
@@ -142,6 +144,9 @@ async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, w:
             _ = tokio::time::sleep_until(next_result), if !ready => continue,
             out = stream.outbound.wait(), if ready => match out {
                 Some(out) => {
+                    // The workers skip this stream while its result waits: a frame that
+                    // came meanwhile may go now.
+                    w.state.pool.resume(stream);
                     rates.results += 1;
                     let gap = stream.min_result_interval_us.load(Ordering::Relaxed);
                     next_result = tokio::time::Instant::now() + Duration::from_micros(gap);
