@@ -475,3 +475,55 @@ fn encode(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(sequence: u64) -> InFrame {
+        InFrame {
+            image: Bytes::from_static(b"not decoded: inference is off"),
+            raw: None,
+            sequence,
+            capture_ts_us: 0,
+            received_us: 0,
+        }
+    }
+
+    /// Waits up to 5 s for `done`.
+    fn eventually(done: impl Fn() -> bool) -> bool {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < until {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        done()
+    }
+
+    #[test]
+    fn a_stream_whose_result_is_not_taken_gets_no_more_inference_until_it_is() {
+        let builder = PipelineBuilder::default();
+        let pool = WorkerPool::start(2, builder.clone(), false, Arc::default()).unwrap();
+        let settings = StreamSettings {
+            model: ModelKind::Lite,
+            results: ResultFormat::Binary,
+        };
+        let stream = StreamCore::new("s1".into(), builder.tracker(), settings);
+        pool.submit(&stream, frame(1));
+        assert!(eventually(|| stream.processed.load(Ordering::SeqCst) == 1));
+        // The writer has not taken result 1 (a client that does not read): frame 2 waits.
+        pool.submit(&stream, frame(2));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(stream.processed.load(Ordering::SeqCst), 1);
+        // The writer takes the result and resumes the stream: frame 2 is inferred.
+        assert!(matches!(
+            stream.outbound.take(),
+            Some(OutMessage::Binary(_))
+        ));
+        pool.resume(&stream);
+        assert!(eventually(|| stream.processed.load(Ordering::SeqCst) == 2));
+        assert_eq!(stream.frames_dropped(), 0);
+    }
+}
