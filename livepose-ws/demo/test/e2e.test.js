@@ -102,15 +102,15 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-// Runs the page until `frames` display frames had a skeleton drawn; returns the page's
-// counters and how many overlay pixels are painted.
-async function runUntilDrawn(page, frames) {
+// Runs the page until `frames` display frames had a skeleton drawn and `results` results
+// came back; returns the page's counters and how many overlay pixels are painted.
+async function runUntilDrawn(page, frames, results = 10) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await waitFor(`${frames} drawn frames`, async () => {
     const s = await page.evaluate(() => window.liveposeDemo);
     if (s.errors.length > 0 || errors.length > 0) assert.fail(`page errors: ${[...s.errors, ...errors].join('; ')}`);
-    return s.framesDrawn >= frames && s.results >= 10;
+    return s.framesDrawn >= frames && s.results >= results;
   });
   return page.evaluate(() => {
     const s = window.liveposeDemo;
@@ -154,7 +154,9 @@ test('video file: the same through the file input', async () => {
   const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
   await page.goto(baseUrl);
   await page.setInputFiles('#file', video);
-  const seen = await runUntilDrawn(page, 30);
+  // 60 results: the looped clip's first frames may hold no one yet, and a ratio over a
+  // dozen results swung with how many of those a slow run caught (10 of 13 once).
+  const seen = await runUntilDrawn(page, 30, 60);
   console.log('file:', JSON.stringify(seen));
   assert.deepEqual(seen.size, [640, 360]);
   assert.ok(seen.withPoses >= 0.8 * seen.results, `a pose in ${seen.withPoses} of ${seen.results} results`);
