@@ -1,6 +1,7 @@
 // Types of the `livepose` package: the native addon's (native.d.ts, generated from the Rust
 // definitions by `npm run types`) plus what index.js adds.
 export * from './native'
+export type { PipelineOptions, ServeOptions } from './options'
 
 /** The error codes of thrown `Error`s (`err.code`). */
 export type LiveposeErrorCode =

@@ -1,8 +1,8 @@
 // livepose for Node: loads the native addon (a local build in this folder, else the prebuilt
 // one of the platform package, e.g. @livepose/linux-x64-gnu), with ONNX Runtime from the
-// onnxruntime-node package unless ORT_DYLIB_PATH says otherwise, and gives thrown errors
+// onnxruntime-node package unless ORT_DYLIB_PATH says otherwise. The addon's errors carry
 // their codes (`err.code`: ERR_LIVEPOSE_CONFIG, _MODEL, _IMAGE, _PROTOCOL, _SERVER;
-// protocol errors also carry `err.protocolCode`: truncated, bad_magic, ...).
+// protocol errors also `err.protocolCode`: truncated, bad_magic, ...), set natively.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -71,49 +71,13 @@ function loadNative() {
 
 const native = loadNative();
 
-const CODED = /^(ERR_LIVEPOSE_[A-Z]+): ([\s\S]*)$/;
-
-/** Moves the code prefix of a native error's message into `code` (and `protocolCode`). */
-function coded(error) {
-  const match = error instanceof Error ? CODED.exec(error.message) : null;
-  if (match) {
-    error.code = match[1];
-    error.message = match[2];
-    if (match[1] === 'ERR_LIVEPOSE_PROTOCOL') error.protocolCode = match[2].split(':', 1)[0];
-  }
-  return error;
-}
-
-function withCodes(fn) {
-  return function livepose(...args) {
-    let out;
-    try {
-      out = fn.apply(this, args);
-    } catch (error) {
-      throw coded(error);
-    }
-    return out instanceof Promise ? out.catch((error) => { throw coded(error); }) : out;
-  };
-}
-
-class Pipeline extends native.Pipeline {
-  constructor(options) {
-    try {
-      super(options);
-    } catch (error) {
-      throw coded(error);
-    }
-  }
-}
-Pipeline.prototype.process = withCodes(native.Pipeline.prototype.process);
-
 module.exports = {
-  Pipeline,
+  Pipeline: native.Pipeline,
   ServerHandle: native.ServerHandle,
-  serve: withCodes(native.serve),
-  encodeFrame: withCodes(native.encodeFrame),
-  decodeFrame: withCodes(native.decodeFrame),
-  decodeResult: withCodes(native.decodeResult),
-  onnxruntimeLibrary: withCodes(native.onnxruntimeLibrary),
+  serve: native.serve,
+  encodeFrame: native.encodeFrame,
+  decodeFrame: native.decodeFrame,
+  decodeResult: native.decodeResult,
+  onnxruntimeLibrary: native.onnxruntimeLibrary,
   findOnnxruntime,
 };

@@ -14,6 +14,7 @@
 //! | [`inference`] | ONNX Runtime sessions, BlazePose detector and landmark models |
 //! | [`stats`] | per-stream counters and latency histograms |
 //! | [`types`] | the pose data model shared by the pipeline and the wire format |
+//! | [`options`] | option names (model, mode, smoothing) and typed parsing of options objects for every front end |
 //! | [`angles`] | named 3D joint angles from world landmarks |
 //!
 //! ```
@@ -37,6 +38,7 @@ pub mod clock;
 pub mod error;
 pub mod image;
 pub mod inference;
+pub mod options;
 pub mod slot;
 pub mod smoothing;
 pub mod stats;

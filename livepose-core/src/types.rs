@@ -4,6 +4,25 @@
 //! y by height, 0..1 inside the frame; z on the scale of x, smaller is nearer the camera);
 //! world landmarks are in metres with the origin between the hips.
 
+bitflags::bitflags! {
+    /// What the pipeline did on a frame; carried by the wire's result message. Unknown bits
+    /// are preserved and ignored.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct ResultFlags: u16 {
+        /// The caller's timestamp was not after the previous one; the pipeline used the next
+        /// free timestamp of its monotonic clock instead.
+        const TIMESTAMP_ADJUSTED = 1;
+        /// The pose detector ran on this frame (otherwise tracking supplied the region).
+        const DETECTOR_RAN = 1 << 1;
+        /// Tracking was reset on this frame (lost subject or client request).
+        const TRACKING_RESET = 1 << 2;
+        /// The palm detector ran for at least one hand (otherwise hands came from the pose
+        /// or from tracking).
+        const PALM_DETECTOR_RAN = 1 << 3;
+        const _ = !0;
+    }
+}
+
 /// One body landmark in normalised image coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Landmark {
@@ -166,6 +185,11 @@ impl Handedness {
         }
     }
 }
+
+crate::options::named_values!(
+    Handedness, "handedness",
+    "unknown" => Handedness::Unknown, "left" => Handedness::Left, "right" => Handedness::Right,
+);
 
 /// One hand: 21 landmarks in MediaPipe's hand topology.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -343,8 +367,11 @@ mod tests {
     fn handedness_codes() {
         for h in [Handedness::Unknown, Handedness::Left, Handedness::Right] {
             assert_eq!(Handedness::from_code(h.code()), h);
+            assert_eq!(h.as_str().parse::<Handedness>(), Ok(h));
         }
         assert_eq!(Handedness::from_code(77), Handedness::Unknown);
+        assert_eq!(Handedness::Left.to_string(), "left");
+        assert!("middle".parse::<Handedness>().is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use livepose_core::wire::{FrameFlags, FrameHeader, FrameView, ImageFormat, Resul
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{self, Code};
+use crate::errors::{self, Code, Outcome};
 use crate::result::{Pose, Timings};
 
 /// Header fields of a frame message; every field is optional.
@@ -25,7 +25,7 @@ pub struct FrameOptions {
     pub flags: Option<u32>,
 }
 
-fn unsigned(value: Option<Either<i64, BigInt>>, what: &str) -> Result<u64> {
+fn unsigned(value: Option<Either<i64, BigInt>>, what: &str) -> Outcome<u64> {
     match value {
         None => Ok(0),
         Some(Either::A(n)) => u64::try_from(n)
@@ -40,7 +40,7 @@ fn unsigned(value: Option<Either<i64, BigInt>>, what: &str) -> Result<u64> {
     }
 }
 
-fn signed(value: Option<Either<i64, BigInt>>, what: &str) -> Result<i64> {
+fn signed(value: Option<Either<i64, BigInt>>, what: &str) -> Outcome<i64> {
     match value {
         None => Ok(0),
         Some(Either::A(n)) => Ok(n),
@@ -56,7 +56,11 @@ fn signed(value: Option<Either<i64, BigInt>>, what: &str) -> Result<i64> {
 
 /// Encodes a frame message: the 40-byte header and `payload`.
 #[napi]
-pub fn encode_frame(payload: Buffer, options: Option<FrameOptions>) -> Result<Buffer> {
+pub fn encode_frame(env: Env, payload: Buffer, options: Option<FrameOptions>) -> Result<Buffer> {
+    encode(&payload, options).map_err(|f| f.throw(&env))
+}
+
+fn encode(payload: &[u8], options: Option<FrameOptions>) -> Outcome<Buffer> {
     let o = options.unwrap_or(FrameOptions {
         sequence: None,
         capture_ts_us: None,
@@ -78,7 +82,7 @@ pub fn encode_frame(payload: Buffer, options: Option<FrameOptions>) -> Result<Bu
     header.flags = FrameFlags::from_bits_retain(flags);
     let mut out = Vec::with_capacity(payload.len() + 40);
     header
-        .encode_with_payload(&payload, &mut out)
+        .encode_with_payload(payload, &mut out)
         .map_err(errors::wire)?;
     Ok(out.into())
 }
@@ -100,8 +104,8 @@ pub struct DecodedFrame {
 
 /// Decodes a frame message (throws `ERR_LIVEPOSE_PROTOCOL` with `protocolCode`).
 #[napi]
-pub fn decode_frame(message: Buffer) -> Result<DecodedFrame> {
-    let view = FrameView::parse(&message).map_err(errors::wire)?;
+pub fn decode_frame(env: Env, message: Buffer) -> Result<DecodedFrame> {
+    let view = FrameView::parse(&message).map_err(|e| errors::wire(e).throw(&env))?;
     let (width, height) = match view.header.format {
         ImageFormat::Raw { width, height, .. } => (width, height),
         ImageFormat::Encoded(_) => (0, 0),
@@ -133,9 +137,9 @@ pub struct WireResult {
 
 /// Decodes a result message (throws `ERR_LIVEPOSE_PROTOCOL` with `protocolCode`).
 #[napi]
-pub fn decode_result(message: Buffer) -> Result<WireResult> {
+pub fn decode_result(env: Env, message: Buffer) -> Result<WireResult> {
     let m = ResultView::parse(&message)
-        .map_err(errors::wire)?
+        .map_err(|e| errors::wire(e).throw(&env))?
         .to_message();
     Ok(WireResult {
         sequence: BigInt::from(m.sequence),

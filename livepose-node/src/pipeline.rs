@@ -3,56 +3,67 @@
 
 use std::sync::{Arc, Mutex};
 
+use livepose_core::image::RgbView;
 use livepose_core::inference::{
-    runtime, Frame, Pipeline as CorePipeline, PoseResult as CoreResult, SessionConfig,
+    runtime, Frame, Pipeline as CorePipeline, PipelineOptions, PoseResult as CoreResult,
 };
-use livepose_core::wire::control::{ModelKind, RunMode, SmoothingKind, UnknownOption};
 use livepose_core::wire::ResultFlags;
 use livepose_core::Timestamp;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{self, Code};
+use crate::errors::{self, Code, Outcome};
+use crate::options;
 use crate::result::{Pose, Timings};
 
-/// Pipeline options; every field is optional.
+/// Raw pixels: packed rows of RGB (3 bytes per pixel) or RGBA (4, alpha ignored), told
+/// apart by the length of `data`.
 #[napi(object)]
-pub struct PipelineOptions {
-    /// `"lite"` (default) or `"full"`.
-    pub model: Option<String>,
-    /// Track hands too (default `false`).
-    pub hands: Option<bool>,
-    /// `"live"` (tracking, default) or `"image"` (every frame on its own).
-    pub mode: Option<String>,
-    /// `"one_euro"` (default), `"ema"` or `"none"`.
-    pub smoothing: Option<String>,
-    /// ONNX Runtime threads per model (default 1).
-    pub threads: Option<u32>,
-    /// Folder of the `.onnx` models (default: `LIVEPOSE_MODELS`).
-    pub models_dir: Option<String>,
-    /// Most people tracked (default 1).
-    pub num_poses: Option<u32>,
+pub struct RawImage {
+    /// `width * height * 3` or `width * height * 4` bytes.
+    pub data: Uint8Array,
+    /// Pixels per row.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
 }
 
-/// Parses an option name into a config error on failure.
-pub fn option<T: std::str::FromStr<Err = UnknownOption>>(
-    value: Option<&str>,
-    default: T,
-) -> Result<T> {
-    value.map_or(Ok(default), |v| {
-        v.parse().map_err(|e| errors::error(Code::Config, e))
-    })
-}
-
-fn positive(value: Option<u32>, what: &str) -> Result<usize> {
-    match value {
-        None => Ok(1),
-        Some(0) => Err(errors::error(
-            Code::Config,
-            format!("{what} must be at least 1"),
-        )),
-        Some(n) => Ok(n as usize),
+impl RawImage {
+    /// The pixels as packed RGB, in one pass (RGBA loses its alpha).
+    fn to_rgb(&self) -> Outcome<Vec<u8>> {
+        let pixels = u64::from(self.width) * u64::from(self.height);
+        let len = self.data.len() as u64;
+        if pixels > 0 && len == pixels * 3 {
+            Ok(self.data.to_vec())
+        } else if pixels > 0 && len == pixels * 4 {
+            Ok(self
+                .data
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect())
+        } else {
+            Err(errors::error(
+                Code::Config,
+                format!(
+                    "raw pixels of {}x{} need {} (RGB) or {} (RGBA) bytes, got {len}",
+                    self.width,
+                    self.height,
+                    pixels * 3,
+                    pixels * 4
+                ),
+            ))
+        }
     }
+}
+
+/// What `process` takes: an encoded image, or raw pixels.
+enum Input {
+    Encoded(Vec<u8>),
+    Rgb {
+        width: u32,
+        height: u32,
+        data: Vec<u8>,
+    },
 }
 
 /// What `process` resolves to: the people found in one frame.
@@ -91,54 +102,59 @@ pub struct Pipeline {
 
 #[napi]
 impl Pipeline {
-    /// Loads the models (throws `ERR_LIVEPOSE_CONFIG` for a bad option,
-    /// `ERR_LIVEPOSE_MODEL` when models or ONNX Runtime are missing).
-    #[napi(constructor)]
-    pub fn new(options: Option<PipelineOptions>) -> Result<Self> {
-        let o = options.unwrap_or(PipelineOptions {
-            model: None,
-            hands: None,
-            mode: None,
-            smoothing: None,
-            threads: None,
-            models_dir: None,
-            num_poses: None,
-        });
-        let mut builder = CorePipeline::builder()
-            .model(option(o.model.as_deref(), ModelKind::Lite)?)
-            .mode(option(o.mode.as_deref(), RunMode::Live)?)
-            .smoothing(option(o.smoothing.as_deref(), SmoothingKind::OneEuro)?)
-            .hands(o.hands.unwrap_or(false))
-            .num_poses(positive(o.num_poses, "numPoses")?)
-            .session(SessionConfig::default().intra_threads(positive(o.threads, "threads")?));
-        if let Some(dir) = o.models_dir {
-            builder = builder.models_dir(dir);
-        }
-        let pipeline = builder.build().map_err(errors::pipeline)?;
+    /// Loads the models. Options (every one optional, defaults and checks are core's
+    /// `PipelineOptions`): `model` ("lite", "full"), `hands`, `mode` ("live", "image"),
+    /// `smoothing` ("one_euro", "ema", "none"), `threads`, `numPoses`, `modelsDir`. Throws
+    /// `ERR_LIVEPOSE_CONFIG` for a bad option, `ERR_LIVEPOSE_MODEL` when models or ONNX
+    /// Runtime are missing.
+    #[napi(constructor, ts_args_type = "options?: PipelineOptions")]
+    pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
+        let build = || -> Outcome<CorePipeline> {
+            let options: PipelineOptions = options::parse(&env, options)?;
+            options.builder().build().map_err(errors::pipeline)
+        };
+        let pipeline = build().map_err(|f| f.throw(&env))?;
         Ok(Pipeline {
             inner: Arc::new(Mutex::new(pipeline)),
         })
     }
 
-    /// Processes one JPEG/PNG/WebP image off the JavaScript thread. `timestampUs` is the
-    /// frame's time on the caller's clock; one that is not after the previous frame's is
-    /// moved forward (`timestampAdjusted`), never an error.
+    /// Processes one image off the JavaScript thread: JPEG/PNG/WebP bytes (a `Buffer` or
+    /// `Uint8Array`), or raw pixels `{data, width, height}` (RGB or RGBA). `timestampUs` is
+    /// the frame's time on the caller's clock; one that is not after the previous frame's
+    /// is moved forward (`timestampAdjusted`), never an error.
     #[napi(ts_return_type = "Promise<PoseResult>")]
-    pub fn process(&self, image: Buffer, timestamp_us: Option<i64>) -> Result<AsyncTask<Process>> {
-        let ts = match timestamp_us {
-            Some(us) if us < 0 => {
-                return Err(errors::error(
-                    Code::Config,
-                    format!("timestampUs must not be negative, got {us}"),
-                ))
-            }
-            us => us.map(|us| Timestamp::from_micros(us as u64)),
+    pub fn process(
+        &self,
+        env: Env,
+        image: Either<Uint8Array, RawImage>,
+        timestamp_us: Option<i64>,
+    ) -> Result<AsyncTask<Process>> {
+        let prepare = || -> Outcome<Process> {
+            let timestamp = match timestamp_us {
+                Some(us) if us < 0 => {
+                    return Err(errors::error(
+                        Code::Config,
+                        format!("timestampUs must not be negative, got {us}"),
+                    ))
+                }
+                us => us.map(|us| Timestamp::from_micros(us as u64)),
+            };
+            let input = match &image {
+                Either::A(bytes) => Input::Encoded(bytes.to_vec()),
+                Either::B(raw) => Input::Rgb {
+                    width: raw.width,
+                    height: raw.height,
+                    data: raw.to_rgb()?,
+                },
+            };
+            Ok(Process {
+                pipeline: self.inner.clone(),
+                input,
+                timestamp,
+            })
         };
-        Ok(AsyncTask::new(Process {
-            pipeline: self.inner.clone(),
-            image: image.to_vec(),
-            timestamp: ts,
-        }))
+        Ok(AsyncTask::new(prepare().map_err(|f| f.throw(&env))?))
     }
 
     /// Forgets every tracked person (a new video, a scene cut).
@@ -151,32 +167,45 @@ impl Pipeline {
 /// One `process` call on the thread pool.
 pub struct Process {
     pipeline: Arc<Mutex<CorePipeline>>,
-    image: Vec<u8>,
+    input: Input,
     timestamp: Option<Timestamp>,
 }
 
 impl Task for Process {
-    type Output = CoreResult;
+    type Output = Outcome<CoreResult>;
     type JsValue = PoseResult;
 
-    fn compute(&mut self) -> Result<CoreResult> {
+    fn compute(&mut self) -> Result<Outcome<CoreResult>> {
         let mut pipeline = self.pipeline.lock().unwrap_or_else(|e| e.into_inner());
-        let result = pipeline
-            .process(Frame::Encoded(&self.image), self.timestamp)
-            .map_err(errors::pipeline)?;
-        Ok(result.clone())
+        let frame = match &self.input {
+            Input::Encoded(bytes) => Frame::Encoded(bytes),
+            Input::Rgb {
+                width,
+                height,
+                data,
+            } => match RgbView::new(*width, *height, data) {
+                Ok(view) => Frame::Rgb(view),
+                Err(e) => return Ok(Err(errors::error(Code::Image, e))),
+            },
+        };
+        Ok(pipeline
+            .process(frame, self.timestamp)
+            .cloned()
+            .map_err(errors::pipeline))
     }
 
-    fn resolve(&mut self, _env: Env, output: CoreResult) -> Result<PoseResult> {
-        Ok(PoseResult::from(&output))
+    fn resolve(&mut self, env: Env, output: Outcome<CoreResult>) -> Result<PoseResult> {
+        output
+            .map(|result| PoseResult::from(&result))
+            .map_err(|f| f.throw(&env))
     }
 }
 
 /// Loads ONNX Runtime (from `path`, else `ORT_DYLIB_PATH`, which `index.js` points at the
 /// `onnxruntime-node` package) and returns the library file in use.
 #[napi]
-pub fn onnxruntime_library(path: Option<String>) -> Result<String> {
+pub fn onnxruntime_library(env: Env, path: Option<String>) -> Result<String> {
     let rt = runtime::runtime(path.as_deref().map(std::path::Path::new))
-        .map_err(|e| errors::error(Code::Model, e))?;
+        .map_err(|e| errors::error(Code::Model, e).throw(&env))?;
     Ok(rt.library.display().to_string())
 }

@@ -1,7 +1,7 @@
 //! Results as plain JavaScript objects: landmarks in `Float32Array`s (x, y, z, visibility,
 //! presence per pose landmark; x, y, z per world or hand landmark).
 
-use livepose_core::types::{Handedness, Point3, Pose as CorePose, StageTimings};
+use livepose_core::types::{Point3, Pose as CorePose, StageTimings};
 use napi::bindgen_prelude::Float32Array;
 use napi_derive::napi;
 
@@ -77,16 +77,6 @@ fn points(points: &[Point3]) -> Float32Array {
     )
 }
 
-/// The handedness as JavaScript sees it.
-pub fn handedness_name(h: Handedness) -> String {
-    match h {
-        Handedness::Left => "left",
-        Handedness::Right => "right",
-        Handedness::Unknown => "unknown",
-    }
-    .to_string()
-}
-
 impl From<&CorePose> for Pose {
     fn from(pose: &CorePose) -> Self {
         let b = pose.bbox;
@@ -114,7 +104,7 @@ impl From<&CorePose> for Pose {
                 .hands
                 .iter()
                 .map(|h| Hand {
-                    handedness: handedness_name(h.handedness),
+                    handedness: h.handedness.as_str().to_string(),
                     score: f64::from(h.score),
                     landmarks: points(&h.landmarks),
                     world_landmarks: points(&h.world_landmarks),

@@ -1,64 +1,15 @@
 //! `await serve(options)`: the livepose server (livepose-ws's `BackgroundServer`) from
 //! Node, resolving to a handle whose `close()` stops it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use livepose_core::wire::control::ModelKind;
-use livepose_ws::{BackgroundServer, ServerConfig};
+use livepose_ws::{BackgroundServer, ServeOptions, ServerConfig};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{self, Code};
-use crate::pipeline::option;
-
-/// Server options; every field is optional.
-#[napi(object)]
-pub struct ServeOptions {
-    /// Address to listen on (default `"127.0.0.1"`).
-    pub host: Option<String>,
-    /// Port (default 8765; 0 picks a free one).
-    pub port: Option<u32>,
-    /// Folder of the `.onnx` models (default: `LIVEPOSE_MODELS`).
-    pub models_dir: Option<String>,
-    /// Default landmark model, `"lite"` or `"full"`.
-    pub model: Option<String>,
-    /// Load the hand models.
-    pub hands: Option<bool>,
-    /// Inference worker threads (default: one per core).
-    pub workers: Option<u32>,
-    /// Require this bearer token.
-    pub token: Option<String>,
-    /// Serve the browser demo at `/` (default `true`).
-    pub demo: Option<bool>,
-}
-
-fn config(o: ServeOptions) -> Result<ServerConfig> {
-    let host = o.host.unwrap_or_else(|| "127.0.0.1".into());
-    let ip: IpAddr = host.parse().map_err(|e| {
-        errors::error(
-            Code::Config,
-            format!("host {host:?} is not an IP address: {e}"),
-        )
-    })?;
-    let port = u16::try_from(o.port.unwrap_or(8765))
-        .map_err(|_| errors::error(Code::Config, "port must be below 65536"))?;
-    let mut config = ServerConfig::default()
-        .addr(SocketAddr::new(ip, port))
-        .model(option(o.model.as_deref(), ModelKind::Lite)?)
-        .hands(o.hands.unwrap_or(false))
-        .demo(o.demo.unwrap_or(true));
-    if let Some(dir) = o.models_dir {
-        config = config.models_dir(dir);
-    }
-    if let Some(n) = o.workers {
-        config = config.workers(n as usize);
-    }
-    if let Some(token) = o.token {
-        config = config.token(token);
-    }
-    Ok(config)
-}
+use crate::errors::{self, Code, Outcome};
+use crate::options;
 
 /// A running server.
 #[napi]
@@ -95,18 +46,23 @@ impl ServerHandle {
 pub struct Start(Option<ServerConfig>);
 
 impl Task for Start {
-    type Output = BackgroundServer;
+    type Output = Outcome<BackgroundServer>;
     type JsValue = ServerHandle;
 
-    fn compute(&mut self) -> Result<BackgroundServer> {
-        let config = self
-            .0
-            .take()
-            .ok_or_else(|| errors::error(Code::Server, "the server was already started"))?;
-        BackgroundServer::start(config).map_err(|e| errors::error(Code::Server, e))
+    fn compute(&mut self) -> Result<Outcome<BackgroundServer>> {
+        Ok(match self.0.take() {
+            Some(config) => {
+                BackgroundServer::start(config).map_err(|e| errors::error(Code::Server, e))
+            }
+            None => Err(errors::error(
+                Code::Server,
+                "the server was already started",
+            )),
+        })
     }
 
-    fn resolve(&mut self, _env: Env, server: BackgroundServer) -> Result<ServerHandle> {
+    fn resolve(&mut self, env: Env, server: Outcome<BackgroundServer>) -> Result<ServerHandle> {
+        let server = server.map_err(|f| f.throw(&env))?;
         Ok(ServerHandle {
             addr: server.local_addr(),
             inner: Arc::new(Mutex::new(server)),
@@ -131,18 +87,18 @@ impl Task for Close {
     }
 }
 
-/// Starts the server; resolves to its handle once it listens.
-#[napi(ts_return_type = "Promise<ServerHandle>")]
-pub fn serve(options: Option<ServeOptions>) -> Result<AsyncTask<Start>> {
-    let o = options.unwrap_or(ServeOptions {
-        host: None,
-        port: None,
-        models_dir: None,
-        model: None,
-        hands: None,
-        workers: None,
-        token: None,
-        demo: None,
-    });
-    Ok(AsyncTask::new(Start(Some(config(o)?))))
+/// Starts the server; resolves to its handle once it listens. Options (every one
+/// optional; defaults and checks are livepose-ws's `ServeOptions`): `host`, `port`,
+/// `modelsDir`, `model`, `hands`, `workers`, `token`, `roomToken`, `viewToken`,
+/// `allowedOrigins`, `maxConnections`, `maxConnectionsPerIp`, `maxFps`, `maxMessageBytes`,
+/// `maxPixels`, `heartbeatSecs`, `demo`. Throws `ERR_LIVEPOSE_CONFIG` for a bad option.
+#[napi(
+    ts_args_type = "options?: ServeOptions",
+    ts_return_type = "Promise<ServerHandle>"
+)]
+pub fn serve(env: Env, options: Option<Unknown<'_>>) -> Result<AsyncTask<Start>> {
+    let config = options::parse::<ServeOptions>(&env, options)
+        .and_then(|o| o.config().map_err(errors::options))
+        .map_err(|f| f.throw(&env))?;
+    Ok(AsyncTask::new(Start(Some(config))))
 }

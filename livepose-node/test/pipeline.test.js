@@ -51,7 +51,7 @@ test('hands, two people, full model', async () => {
 
 test('errors carry codes and the pipeline keeps working', async () => {
   assert.throws(() => new livepose.Pipeline({ model: 'heavy', modelsDir: MODELS }),
-    { code: 'ERR_LIVEPOSE_CONFIG', message: 'unknown model "heavy" (expected one of: lite, full)' });
+    { code: 'ERR_LIVEPOSE_CONFIG', message: 'option "model": unknown model "heavy" (expected one of: lite, full)' });
   assert.throws(() => new livepose.Pipeline({ threads: 0, modelsDir: MODELS }), { code: 'ERR_LIVEPOSE_CONFIG' });
   assert.throws(() => new livepose.Pipeline({ modelsDir: '/nonexistent/models' }),
     (e) => e.code === 'ERR_LIVEPOSE_MODEL' && e.message.includes('/nonexistent/models'));

@@ -217,18 +217,9 @@ impl HandSpec {
     fn into_hand(self) -> PyResult<CoreHand> {
         let handedness = match self.handedness {
             Side::Code(code) => Handedness::from_code(code),
-            Side::Name(name) => match name.as_str() {
-                "left" => Handedness::Left,
-                "right" => Handedness::Right,
-                "unknown" => Handedness::Unknown,
-                other => {
-                    return Err(errors::error(
-                        Kind::Config,
-                        format!("unknown handedness {other:?} (left, right, unknown)"),
-                        None,
-                    ))
-                }
-            },
+            Side::Name(name) => name
+                .parse()
+                .map_err(|e| errors::error(Kind::Config, e, None))?,
         };
         Ok(CoreHand {
             handedness,

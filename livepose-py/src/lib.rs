@@ -1,9 +1,10 @@
 //! `livepose._livepose`: the native part of the `livepose` Python package. The Python layer
-//! (`python/livepose/`) finds ONNX Runtime in the `onnxruntime` package, defines the
-//! exception hierarchy and re-exports these classes and functions with type stubs.
+//! (`python/livepose/`) finds ONNX Runtime in the `onnxruntime` package and re-exports
+//! these classes, functions and exceptions, with type stubs.
 
 mod codec;
 mod errors;
+mod options;
 mod pipeline;
 mod result;
 mod serve;
@@ -14,6 +15,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _livepose(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
     m.add_class::<pipeline::Pipeline>()?;
     m.add_class::<result::PoseResult>()?;
     m.add_class::<result::Pose>()?;

@@ -5,25 +5,15 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use livepose_core::image::RgbView;
-use livepose_core::inference::{runtime, Frame, Pipeline as CorePipeline, SessionConfig};
-use livepose_core::wire::control::{ModelKind, RunMode, SmoothingKind};
+use livepose_core::inference::{runtime, Frame, Pipeline as CorePipeline, PipelineOptions};
 use livepose_core::Timestamp;
 use numpy::{PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::{self, Kind};
+use crate::options;
 use crate::result::PoseResult;
-
-/// Parses an option name (`"lite"`, `"one_euro"`, …) into a `ConfigError` on failure.
-pub fn option<T>(value: &str) -> PyResult<T>
-where
-    T: std::str::FromStr<Err = livepose_core::wire::control::UnknownOption>,
-{
-    value
-        .parse()
-        .map_err(|e| errors::error(Kind::Config, e, None))
-}
 
 /// MediaPipe BlazePose on ONNX Runtime for one stream of frames.
 #[pyclass(module = "livepose", frozen)]
@@ -34,43 +24,27 @@ pub struct Pipeline {
 
 #[pymethods]
 impl Pipeline {
+    /// Options (keyword only): `model` ("lite" or "full"), `hands`, `mode` ("live" or
+    /// "image"), `smoothing` ("one_euro", "ema", "none"), `threads`, `num_poses`,
+    /// `models_dir`; the defaults and checks are core's `PipelineOptions`.
     #[new]
-    #[pyo3(signature = (model = "lite", hands = false, mode = "live", smoothing = "one_euro", threads = 1, models_dir = None, num_poses = 1))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        model: &str,
-        hands: bool,
-        mode: &str,
-        smoothing: &str,
-        threads: usize,
-        models_dir: Option<PathBuf>,
-        num_poses: usize,
-    ) -> PyResult<Self> {
-        if threads == 0 || num_poses == 0 {
-            return Err(errors::error(
-                Kind::Config,
-                format!("threads ({threads}) and num_poses ({num_poses}) must be at least 1"),
-                None,
-            ));
-        }
-        let mut builder = CorePipeline::builder()
-            .model(option::<ModelKind>(model)?)
-            .mode(option::<RunMode>(mode)?)
-            .smoothing(option::<SmoothingKind>(smoothing)?)
-            .hands(hands)
-            .num_poses(num_poses)
-            .session(SessionConfig::default().intra_threads(threads));
-        if let Some(dir) = models_dir {
-            builder = builder.models_dir(dir);
-        }
+    #[pyo3(signature = (**options))]
+    fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let options: PipelineOptions = options::parse(options, &[])?;
+        let description = format!(
+            "Pipeline(model={:?}, hands={}, mode={:?}, smoothing={:?}, threads={}, num_poses={})",
+            options.model.as_str(),
+            if options.hands { "True" } else { "False" },
+            options.mode.as_str(),
+            options.smoothing.as_str(),
+            options.threads,
+            options.num_poses,
+        );
+        let builder = options.builder();
         let pipeline = py.detach(|| builder.build()).map_err(errors::pipeline)?;
         Ok(Pipeline {
             inner: Mutex::new(pipeline),
-            description: format!(
-                "Pipeline(model={model:?}, hands={}, mode={mode:?}, smoothing={smoothing:?}, threads={threads}, num_poses={num_poses})",
-                if hands { "True" } else { "False" }
-            ),
+            description,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use livepose_core::inference::PoseResult as CoreResult;
 use livepose_core::types::{
-    Hand as CoreHand, Handedness, JointAngle, Landmark, Point3, Pose as CorePose, StageTimings,
+    Hand as CoreHand, JointAngle, Landmark, Point3, Pose as CorePose, StageTimings,
 };
 use livepose_core::wire::{compat, ResultFlags, ResultMessage};
 use numpy::{PyArray1, PyArrayMethods};
@@ -37,15 +37,6 @@ fn angle_dict<'py>(py: Python<'py>, angles: &[JointAngle]) -> PyResult<Bound<'py
     Ok(dict)
 }
 
-/// The handedness as Python sees it: `"left"`, `"right"` or `"unknown"`.
-pub fn handedness_name(h: Handedness) -> &'static str {
-    match h {
-        Handedness::Left => "left",
-        Handedness::Right => "right",
-        Handedness::Unknown => "unknown",
-    }
-}
-
 /// One hand: 21 landmarks in MediaPipe's hand topology.
 #[pyclass(module = "livepose", frozen)]
 pub struct Hand {
@@ -63,7 +54,7 @@ impl Hand {
     /// `"left"`, `"right"` or `"unknown"` (the person's left or right hand).
     #[getter]
     fn handedness(&self) -> &'static str {
-        handedness_name(self.hand.handedness)
+        self.hand.handedness.as_str()
     }
     /// Confidence, 0..1.
     #[getter]

@@ -1,17 +1,17 @@
 //! `livepose.serve` (blocking, Ctrl-C stops it) and `livepose.serve_background` (a `Server`
 //! handle with `stop()`): livepose-ws's [`BackgroundServer`], on a thread of its own.
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use livepose_core::wire::control::ModelKind;
-use livepose_ws::{BackgroundServer, ServerConfig};
+use livepose_ws::{BackgroundServer, ServeOptions, ServerConfig};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use serde_json::Value;
 
 use crate::errors::{self, Kind};
-use crate::pipeline::option;
+use crate::options;
 
 /// A running server: its address, and the way to stop it.
 #[pyclass(module = "livepose", frozen)]
@@ -20,39 +20,22 @@ pub struct Server {
     inner: Mutex<BackgroundServer>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The server's configuration from `serve`'s arguments: `host` and `port` (which may be
+/// given by position) and the keyword options, parsed by livepose-ws's `ServeOptions`.
 fn config(
-    host: &str,
-    port: u16,
-    models_dir: Option<PathBuf>,
-    model: &str,
-    hands: bool,
-    workers: Option<usize>,
-    token: Option<String>,
-    demo: bool,
+    host: Option<&str>,
+    port: Option<u16>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<ServerConfig> {
-    let ip: IpAddr = host.parse().map_err(|e| {
-        errors::error(
-            Kind::Config,
-            format!("host {host:?} is not an IP address: {e}"),
-            None,
-        )
-    })?;
-    let mut config = ServerConfig::default()
-        .addr(SocketAddr::new(ip, port))
-        .model(option::<ModelKind>(model)?)
-        .hands(hands)
-        .demo(demo);
-    if let Some(dir) = models_dir {
-        config = config.models_dir(dir);
+    let mut named = Vec::new();
+    if let Some(host) = host {
+        named.push(("host", Value::from(host)));
     }
-    if let Some(n) = workers {
-        config = config.workers(n);
+    if let Some(port) = port {
+        named.push(("port", Value::from(port)));
     }
-    if let Some(token) = token {
-        config = config.token(token);
-    }
-    Ok(config)
+    let options: ServeOptions = options::parse(options, &named)?;
+    options.config().map_err(errors::options)
 }
 
 /// Starts the server on a thread of its own; returns once it listens (or failed to start).
@@ -122,22 +105,19 @@ impl Server {
 }
 
 /// Runs the server until Ctrl-C (KeyboardInterrupt), then stops it cleanly and re-raises.
+/// Keyword options are livepose-ws's `ServeOptions` (`models_dir`, `model`, `hands`,
+/// `workers`, `token`, `room_token`, `view_token`, `allowed_origins`, `max_connections`,
+/// `max_connections_per_ip`, `max_fps`, `max_message_bytes`, `max_pixels`,
+/// `heartbeat_secs`, `demo`), with their defaults.
 #[pyfunction]
-#[pyo3(signature = (host = "127.0.0.1", port = 8765, *, models_dir = None, model = "lite", hands = false, workers = None, token = None, demo = true))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (host = None, port = None, **options))]
 pub fn serve(
     py: Python<'_>,
-    host: &str,
-    port: u16,
-    models_dir: Option<PathBuf>,
-    model: &str,
-    hands: bool,
-    workers: Option<usize>,
-    token: Option<String>,
-    demo: bool,
+    host: Option<&str>,
+    port: Option<u16>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
-    let config = config(host, port, models_dir, model, hands, workers, token, demo)?;
-    let server = start(py, config)?;
+    let server = start(py, config(host, port, options)?)?;
     loop {
         py.detach(|| std::thread::sleep(Duration::from_millis(100)));
         if let Err(interrupt) = py.check_signals() {
@@ -148,21 +128,14 @@ pub fn serve(
 }
 
 /// Starts the server in the background and returns its `Server` handle (also a context
-/// manager that stops it). `port=0` picks a free port.
+/// manager that stops it). `port=0` picks a free port. Options as for [`serve`].
 #[pyfunction]
-#[pyo3(signature = (host = "127.0.0.1", port = 8765, *, models_dir = None, model = "lite", hands = false, workers = None, token = None, demo = true))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (host = None, port = None, **options))]
 pub fn serve_background(
     py: Python<'_>,
-    host: &str,
-    port: u16,
-    models_dir: Option<PathBuf>,
-    model: &str,
-    hands: bool,
-    workers: Option<usize>,
-    token: Option<String>,
-    demo: bool,
+    host: Option<&str>,
+    port: Option<u16>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Server> {
-    let config = config(host, port, models_dir, model, hands, workers, token, demo)?;
-    start(py, config)
+    start(py, config(host, port, options)?)
 }

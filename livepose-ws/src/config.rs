@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use livepose_core::image::DecoderConfig;
 use livepose_core::inference::PipelineBuilder;
-use livepose_core::wire::control::ModelKind;
+use livepose_core::options::ModelKind;
 
-/// How the server runs. Defaults: `127.0.0.1:8765`, one worker per core, the lite model, no
-/// hands, models from `LIVEPOSE_MODELS` or `./models`, 16 MiB messages, 40 megapixel
-/// images, 256 connections (32 per IP), 60 frames per second per connection, a ping every
-/// 10 s (closed after two unanswered), stats every second, any origin, no token.
+use crate::options::ServeOptions;
+
+/// How the server runs: [`ServeOptions`] (defaults there), checked, plus what only Rust
+/// code sets (stats interval, inference off for transport benchmarks). Build it from
+/// options with [`ServeOptions::config`], or from the defaults with the setters below.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Address to listen on (port 0: any free port).
@@ -58,31 +59,40 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
+    /// [`ServeOptions`]' defaults.
     fn default() -> Self {
-        ServerConfig {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8765)),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            model: ModelKind::Lite,
-            hands: false,
-            models_dir: None,
-            max_message_bytes: 16 << 20,
-            max_pixels: 40_000_000,
-            max_connections: 256,
-            max_connections_per_ip: 32,
-            max_fps: 60,
-            heartbeat: Duration::from_secs(10),
-            stats_interval: Duration::from_secs(1),
-            allowed_origins: Vec::new(),
-            room_token: None,
-            view_token: None,
-            inference: true,
-            token: None,
-            demo: true,
-        }
+        ServerConfig::from_options(&ServeOptions::default())
     }
 }
 
 impl ServerConfig {
+    /// The configuration for options already validated ([`ServeOptions::config`] checks
+    /// them first).
+    pub(crate) fn from_options(o: &ServeOptions) -> Self {
+        ServerConfig {
+            addr: SocketAddr::new(o.host, o.port),
+            workers: o
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            model: o.model,
+            hands: o.hands,
+            models_dir: o.models_dir.clone(),
+            max_message_bytes: o.max_message_bytes,
+            max_pixels: o.max_pixels,
+            max_connections: o.max_connections,
+            max_connections_per_ip: o.max_connections_per_ip,
+            max_fps: o.max_fps,
+            heartbeat: o.heartbeat(),
+            stats_interval: Duration::from_secs(1),
+            allowed_origins: o.allowed_origins.clone(),
+            room_token: o.room_token.clone(),
+            view_token: o.view_token.clone(),
+            inference: true,
+            token: o.token.clone(),
+            demo: o.demo,
+        }
+    }
+
     /// Listen on `addr`.
     pub fn addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;

@@ -25,6 +25,7 @@ pub mod demo;
 mod http;
 mod inbound;
 mod metrics;
+mod options;
 mod out;
 mod rate;
 mod rooms;
@@ -39,4 +40,5 @@ mod viewer_session;
 
 pub use background::BackgroundServer;
 pub use config::ServerConfig;
+pub use options::ServeOptions;
 pub use server::{Server, ServerError};

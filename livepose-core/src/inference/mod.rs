@@ -12,6 +12,7 @@
 //! - [`hand_landmarks`] and [`hands`]: the hand landmark model; finding and tracking each
 //!   person's hands.
 //! - [`segmentation`]: the optional person mask.
+//! - [`options`]: [`PipelineOptions`], what the front ends may set, each default once.
 //! - [`pipeline`]: [`Pipeline`] — decode, detect, landmarks, tracking, smoothing, angles,
 //!   hands, segmentation.
 
@@ -23,6 +24,7 @@ mod memory;
 pub use memory::release_free_memory;
 pub mod model_files;
 pub mod onnx_graph;
+pub mod options;
 pub mod palm;
 pub mod pipeline;
 pub mod roi;
@@ -33,6 +35,7 @@ pub mod ssd;
 
 pub use detector::{Detection, PoseDetector};
 pub use landmarks::{LandmarkOutput, PoseLandmarker};
+pub use options::PipelineOptions;
 pub use pipeline::{
     Engine, Frame, Pipeline, PipelineBuilder, PipelineError, PoseResult, Tracker, TrackerOptions,
 };

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::options::ModelKind;
 use crate::tflite::{tflite_to_onnx, ConvertError};
-use crate::wire::control::ModelKind;
 
 /// Why a model could not be found or read.
 #[derive(Debug, Clone, thiserror::Error)]

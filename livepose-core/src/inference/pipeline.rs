@@ -27,7 +27,7 @@
 //!
 //! ```no_run
 //! use livepose_core::inference::{Frame, Pipeline};
-//! use livepose_core::wire::control::ModelKind;
+//! use livepose_core::options::ModelKind;
 //!
 //! let mut pipeline = Pipeline::builder().model(ModelKind::Lite).models_dir("models").build()?;
 //! let jpeg = std::fs::read("frame.jpg")?;
@@ -55,10 +55,10 @@ use super::session::{InferenceError, ModelSource, SessionConfig};
 use crate::angles::joint_angles;
 use crate::clock::{MonotonicClock, Timestamp};
 use crate::image::{DecoderConfig, ImageDecoder, ImageError, RgbImage, RgbView, RotatedRect};
+use crate::options::{ModelKind, RunMode, SmoothingKind};
 use crate::smoothing::{LandmarkSmoother, SmoothingConfig};
+use crate::types::ResultFlags;
 use crate::types::{BoundingBox, Hand, Landmark, Pose, StageTimings};
-use crate::wire::control::{ModelKind, RunMode, SmoothingKind};
-use crate::wire::ResultFlags;
 
 /// Why a frame could not be processed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -132,11 +132,12 @@ pub struct PipelineBuilder {
 
 impl Default for PipelineBuilder {
     fn default() -> Self {
+        let options = super::PipelineOptions::default();
         PipelineBuilder {
-            model: ModelKind::Lite,
-            mode: RunMode::Live,
-            smoothing: SmoothingKind::OneEuro,
-            num_poses: 1,
+            model: options.model,
+            mode: options.mode,
+            smoothing: options.smoothing,
+            num_poses: options.num_poses,
             models_dir: None,
             model_paths: Vec::new(),
             cache: ConversionCache::default(),

@@ -239,11 +239,7 @@ pub fn encode_result(
         .into_iter()
         .enumerate()
     {
-        let name = if side == Handedness::Left {
-            "left"
-        } else {
-            "right"
-        };
+        let name = side.as_str();
         if n > 0 {
             out.push(',');
         }

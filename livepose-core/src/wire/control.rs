@@ -22,6 +22,9 @@ use super::WireError;
 use crate::stats::LatencySummary;
 use crate::types::StageTimings;
 
+/// The option names the protocol carries (defined with the pipeline's options).
+pub use crate::options::{ModelKind, RunMode, SmoothingKind, UnknownOption};
+
 /// How results are sent to a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -32,77 +35,6 @@ pub enum ResultFormat {
     /// JSON in the shape of the Python backends livepose replaces.
     Json,
 }
-
-/// Which landmark model to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ModelKind {
-    /// BlazePose lite: fastest.
-    Lite,
-    /// BlazePose full: more accurate.
-    Full,
-}
-
-/// Smoothing of landmarks across frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SmoothingKind {
-    /// One Euro with MediaPipe's parameters (the default).
-    OneEuro,
-    /// Exponential moving average, alpha 0.7.
-    Ema,
-    /// No smoothing.
-    None,
-}
-
-/// Tracking mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunMode {
-    /// Track across frames: the detector runs only when tracking is lost.
-    Live,
-    /// Every frame on its own: detector and landmarks each time.
-    Image,
-}
-
-/// A name that is none of an option's values (see the `FromStr` impls of [`ModelKind`],
-/// [`SmoothingKind`] and [`RunMode`], which read the same names as the JSON fields).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {value:?} (expected one of: {expected})")]
-pub struct UnknownOption {
-    /// The option: `model`, `smoothing` or `mode`.
-    pub what: &'static str,
-    /// The name given.
-    pub value: String,
-    /// The names accepted, comma-separated.
-    pub expected: &'static str,
-}
-
-macro_rules! option_names {
-    ($ty:ty, $what:literal, $($name:literal => $variant:expr),+ $(,)?) => {
-        impl std::str::FromStr for $ty {
-            type Err = UnknownOption;
-
-            fn from_str(value: &str) -> Result<Self, UnknownOption> {
-                match value {
-                    $($name => Ok($variant),)+
-                    _ => Err(UnknownOption {
-                        what: $what,
-                        value: value.to_string(),
-                        expected: concat!($($name, ", "),+).trim_end_matches(", "),
-                    }),
-                }
-            }
-        }
-    };
-}
-
-option_names!(ModelKind, "model", "lite" => ModelKind::Lite, "full" => ModelKind::Full);
-option_names!(
-    SmoothingKind, "smoothing",
-    "one_euro" => SmoothingKind::OneEuro, "ema" => SmoothingKind::Ema, "none" => SmoothingKind::None,
-);
-option_names!(RunMode, "mode", "live" => RunMode::Live, "image" => RunMode::Image);
 
 /// Stream options a client may set in `hello` or `config`. Absent fields keep their value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -295,31 +227,6 @@ impl ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn option_names_parse_like_the_json_fields() {
-        for kind in [ModelKind::Lite, ModelKind::Full] {
-            let name = serde_json::to_value(kind).unwrap();
-            assert_eq!(name.as_str().unwrap().parse::<ModelKind>(), Ok(kind));
-        }
-        for kind in [
-            SmoothingKind::OneEuro,
-            SmoothingKind::Ema,
-            SmoothingKind::None,
-        ] {
-            let name = serde_json::to_value(kind).unwrap();
-            assert_eq!(name.as_str().unwrap().parse::<SmoothingKind>(), Ok(kind));
-        }
-        for kind in [RunMode::Live, RunMode::Image] {
-            let name = serde_json::to_value(kind).unwrap();
-            assert_eq!(name.as_str().unwrap().parse::<RunMode>(), Ok(kind));
-        }
-        let err = "heavy".parse::<ModelKind>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown model \"heavy\" (expected one of: lite, full)"
-        );
-    }
 
     #[test]
     fn client_messages_round_trip() {

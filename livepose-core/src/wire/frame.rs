@@ -64,7 +64,7 @@ impl ImageFormat {
         name: &str,
         width: u32,
         height: u32,
-    ) -> Result<Self, super::control::UnknownOption> {
+    ) -> Result<Self, crate::options::UnknownOption> {
         let raw = |layout| ImageFormat::Raw {
             layout,
             width,
@@ -77,7 +77,7 @@ impl ImageFormat {
             "rgb8" => raw(PixelLayout::Rgb8),
             "rgba8" => raw(PixelLayout::Rgba8),
             other => {
-                return Err(super::control::UnknownOption {
+                return Err(crate::options::UnknownOption {
                     what: "image format",
                     value: other.to_string(),
                     expected: "jpeg, png, webp, rgb8, rgba8",

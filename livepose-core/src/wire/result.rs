@@ -35,6 +35,7 @@ use std::marker::PhantomData;
 
 use super::bytes::{f32_at, Fields, PutLe};
 use super::{parse_preamble, put_preamble, Limits, MessageType, WireError};
+pub use crate::types::ResultFlags;
 use crate::types::{
     BoundingBox, Hand, Handedness, Joint, JointAngle, Landmark, Point3, Pose, StageTimings,
 };
@@ -45,24 +46,6 @@ pub const RESULT_HEADER_LEN: usize = 64;
 pub const POSE_HEADER_LEN: usize = 40;
 /// Length of the version-1 hand record header.
 pub const HAND_HEADER_LEN: usize = 16;
-
-bitflags::bitflags! {
-    /// Result flags. Unknown bits are preserved and ignored.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct ResultFlags: u16 {
-        /// The caller's timestamp was not after the previous one; the pipeline used the next
-        /// free timestamp of its monotonic clock instead.
-        const TIMESTAMP_ADJUSTED = 1;
-        /// The pose detector ran on this frame (otherwise tracking supplied the region).
-        const DETECTOR_RAN = 1 << 1;
-        /// Tracking was reset on this frame (lost subject or client request).
-        const TRACKING_RESET = 1 << 2;
-        /// The palm detector ran for at least one hand (otherwise hands came from the pose
-        /// or from tracking).
-        const PALM_DETECTOR_RAN = 1 << 3;
-        const _ = !0;
-    }
-}
 
 /// An owned result message. Reuse one across frames (its vectors keep their capacity) and
 /// encode with [`encode_into`](Self::encode_into) into a reused buffer: no allocation per frame.

@@ -17,22 +17,20 @@ from ._runtime import find_onnxruntime, use_onnxruntime_package
 use_onnxruntime_package()
 
 from . import codec  # noqa: E402
-from ._errors import (  # noqa: E402
+from ._livepose import (  # noqa: E402
     ConfigError,
     Error,
-    ImageError,
-    ModelError,
-    ProtocolError,
-    ServerError,
-    SlotClosed,
-)
-from ._livepose import (  # noqa: E402
     Hand,
+    ImageError,
     LatestSlot,
+    ModelError,
     Pipeline,
     Pose,
     PoseResult,
+    ProtocolError,
     Server,
+    ServerError,
+    SlotClosed,
     __version__,
     onnxruntime_library,
     serve,

@@ -10,12 +10,36 @@ import numpy.typing as npt
 
 __version__: str
 __all__ = [
-    "Frame", "Hand", "LatestSlot", "Pipeline", "Pose", "PoseResult", "Server", "WireResult",
+    "ConfigError", "Error", "ImageError", "ModelError", "ProtocolError", "ServerError",
+    "SlotClosed", "Frame", "Hand", "LatestSlot", "Pipeline", "Pose", "PoseResult", "Server", "WireResult",
     "__version__", "decode_frame", "decode_result", "encode_frame", "encode_result",
     "onnxruntime_library", "serve", "serve_background",
 ]
 
 _ImageInput = Union[bytes, bytearray, memoryview, npt.NDArray[np.uint8]]
+
+class Error(Exception):
+    """Base class of every livepose error."""
+
+class ConfigError(Error, ValueError):
+    """A bad argument: an unknown option or value, a wrong array shape, a bad host."""
+
+class ModelError(Error):
+    """Models or ONNX Runtime missing, or a model failed to load or run."""
+
+class ImageError(Error, ValueError):
+    """An image that cannot be decoded, or one too large to decode."""
+
+class ProtocolError(Error, ValueError):
+    """A message that does not follow the wire protocol; ``code`` is its error code."""
+
+    code: Optional[str]
+
+class ServerError(Error):
+    """The server could not start (address in use, models missing)."""
+
+class SlotClosed(Error):
+    """The ``LatestSlot`` was closed."""
 
 @final
 class Pipeline:
@@ -23,6 +47,7 @@ class Pipeline:
 
     def __new__(
         cls,
+        *,
         model: str = "lite",
         hands: bool = False,
         mode: str = "live",
@@ -151,30 +176,48 @@ class Server:
     ) -> bool: ...
 
 def serve(
-    host: str = "127.0.0.1",
-    port: int = 8765,
+    host: Optional[str] = None,
+    port: Optional[int] = None,
     *,
     models_dir: Optional[Union[str, PathLike[str]]] = None,
     model: str = "lite",
     hands: bool = False,
     workers: Optional[int] = None,
     token: Optional[str] = None,
+    room_token: Optional[str] = None,
+    view_token: Optional[str] = None,
+    allowed_origins: Optional[List[str]] = None,
+    max_connections: int = 256,
+    max_connections_per_ip: int = 32,
+    max_fps: int = 60,
+    max_message_bytes: int = 16777216,
+    max_pixels: int = 40000000,
+    heartbeat_secs: float = 10.0,
     demo: bool = True,
 ) -> None:
-    """Runs the server until Ctrl-C."""
+    """Runs the server until Ctrl-C (host defaults to 127.0.0.1, port to 8765)."""
 
 def serve_background(
-    host: str = "127.0.0.1",
-    port: int = 8765,
+    host: Optional[str] = None,
+    port: Optional[int] = None,
     *,
     models_dir: Optional[Union[str, PathLike[str]]] = None,
     model: str = "lite",
     hands: bool = False,
     workers: Optional[int] = None,
     token: Optional[str] = None,
+    room_token: Optional[str] = None,
+    view_token: Optional[str] = None,
+    allowed_origins: Optional[List[str]] = None,
+    max_connections: int = 256,
+    max_connections_per_ip: int = 32,
+    max_fps: int = 60,
+    max_message_bytes: int = 16777216,
+    max_pixels: int = 40000000,
+    heartbeat_secs: float = 10.0,
     demo: bool = True,
 ) -> Server:
-    """Starts the server in the background."""
+    """Starts the server in the background (host defaults to 127.0.0.1, port to 8765)."""
 
 def onnxruntime_library(path: Optional[Union[str, PathLike[str]]] = None) -> str:
     """Loads ONNX Runtime and returns the library file in use."""

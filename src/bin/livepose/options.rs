@@ -1,54 +1,145 @@
-//! Pipeline options as command-line values, shared by `run` and `serve`.
+//! The command line's pipeline and server flags. Each maps onto a field of
+//! [`PipelineOptions`] or [`ServeOptions`], whose `Default` gives the default `--help` shows,
+//! and whose validation refuses what types cannot (`--num-poses 0`).
 
-use clap::ValueEnum;
-use livepose::core::wire::control::{ModelKind, RunMode, SmoothingKind};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
 
-/// Landmark model.
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum Model {
-    Lite,
-    Full,
+use livepose::core::inference::PipelineOptions;
+use livepose::core::options::{ModelKind, Options, OptionsError, RunMode, SmoothingKind};
+use livepose::ws::ServeOptions;
+
+/// A named value (`lite`, `one_euro`); the command line also takes `-` for `_`.
+fn choice<T: FromStr>(value: &str) -> Result<T, T::Err> {
+    value.replace('-', "_").parse()
 }
 
-impl From<Model> for ModelKind {
-    fn from(model: Model) -> ModelKind {
-        match model {
-            Model::Lite => ModelKind::Lite,
-            Model::Full => ModelKind::Full,
-        }
+/// Flags of the pipeline (`livepose run`).
+#[derive(clap::Args)]
+pub(crate) struct PipelineArgs {
+    /// Landmark model: lite or full.
+    #[arg(long, value_parser = choice::<ModelKind>, default_value_t = PipelineOptions::default().model)]
+    model: ModelKind,
+    /// live: track across frames; image: every frame on its own.
+    #[arg(long, value_parser = choice::<RunMode>, default_value_t = PipelineOptions::default().mode)]
+    mode: RunMode,
+    /// Most people to track.
+    #[arg(long, default_value_t = PipelineOptions::default().num_poses)]
+    num_poses: usize,
+    /// Landmark smoothing in live mode: one_euro (MediaPipe's parameters), ema (alpha 0.7)
+    /// or none.
+    #[arg(long, value_parser = choice::<SmoothingKind>, default_value_t = PipelineOptions::default().smoothing)]
+    smoothing: SmoothingKind,
+    /// Hand landmarks too (palm_detection_full and hand_landmark_full).
+    #[arg(long)]
+    hands: bool,
+    /// ONNX Runtime threads per model.
+    #[arg(long, default_value_t = PipelineOptions::default().threads)]
+    threads: usize,
+    /// Models folder (pose_detection and pose_landmark_{lite,full}, hand models; .onnx,
+    /// .tflite or .task); default: LIVEPOSE_MODELS, else ~/.cache/livepose/models.
+    #[arg(long)]
+    models: Option<PathBuf>,
+}
+
+impl PipelineArgs {
+    /// The options these flags say, checked.
+    pub(crate) fn options(self) -> Result<PipelineOptions, OptionsError> {
+        let options = PipelineOptions {
+            model: self.model,
+            hands: self.hands,
+            mode: self.mode,
+            smoothing: self.smoothing,
+            threads: self.threads,
+            num_poses: self.num_poses,
+            models_dir: self.models,
+        };
+        options.validate()?;
+        Ok(options)
     }
 }
 
-/// `live` tracks across frames; `image` takes every frame on its own.
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum Mode {
-    Live,
-    Image,
+/// Flags of the server (`livepose serve`).
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LIVEPOSE_HOST", default_value_t = ServeOptions::default().host)]
+    host: IpAddr,
+    /// Port (0: any free port).
+    #[arg(long, env = "LIVEPOSE_PORT", default_value_t = ServeOptions::default().port)]
+    port: u16,
+    /// Models folder (pose_detection, pose_landmark_{lite,full}, hand models; .onnx, .tflite
+    /// or .task); default: LIVEPOSE_MODELS, else ~/.cache/livepose/models.
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Default landmark model (clients may ask for the other): lite or full.
+    #[arg(long, value_parser = choice::<ModelKind>, default_value_t = ServeOptions::default().model)]
+    model: ModelKind,
+    /// Load the hand models.
+    #[arg(long)]
+    hands: bool,
+    /// Inference worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Require this bearer token (`Authorization: Bearer …` or `?token=…`).
+    #[arg(long, env = "LIVEPOSE_TOKEN")]
+    token: Option<String>,
+    /// Enable rooms: the token a room's camera must present to publish.
+    #[arg(long, env = "LIVEPOSE_ROOM_TOKEN")]
+    room_token: Option<String>,
+    /// The token a room's viewers must present (default: anyone may view).
+    #[arg(long, env = "LIVEPOSE_VIEW_TOKEN")]
+    view_token: Option<String>,
+    /// Origins allowed to open a socket (repeat; default: any).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// Most open streams in total.
+    #[arg(long, default_value_t = ServeOptions::default().max_connections)]
+    max_connections: usize,
+    /// Most open streams per IP address.
+    #[arg(long, default_value_t = ServeOptions::default().max_connections_per_ip)]
+    max_connections_per_ip: usize,
+    /// Most frames per second per connection.
+    #[arg(long, default_value_t = ServeOptions::default().max_fps)]
+    max_fps: u32,
+    /// Largest message in bytes.
+    #[arg(long, default_value_t = ServeOptions::default().max_message_bytes)]
+    max_message_bytes: usize,
+    /// Largest image in pixels (checked from its header, before decoding).
+    #[arg(long, default_value_t = ServeOptions::default().max_pixels)]
+    max_pixels: u64,
+    /// Seconds between pings (a connection that answers none of two is closed).
+    #[arg(long, default_value_t = ServeOptions::default().heartbeat_secs)]
+    heartbeat_secs: f64,
+    /// Do not serve the browser demo at `/`.
+    #[arg(long)]
+    no_demo: bool,
 }
 
-impl From<Mode> for RunMode {
-    fn from(mode: Mode) -> RunMode {
-        match mode {
-            Mode::Live => RunMode::Live,
-            Mode::Image => RunMode::Image,
-        }
-    }
-}
-
-/// Landmark smoothing in live mode.
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum Smoothing {
-    OneEuro,
-    Ema,
-    None,
-}
-
-impl From<Smoothing> for SmoothingKind {
-    fn from(smoothing: Smoothing) -> SmoothingKind {
-        match smoothing {
-            Smoothing::OneEuro => SmoothingKind::OneEuro,
-            Smoothing::Ema => SmoothingKind::Ema,
-            Smoothing::None => SmoothingKind::None,
-        }
+impl ServeArgs {
+    /// The options these flags say, checked.
+    pub(crate) fn options(self) -> Result<ServeOptions, OptionsError> {
+        let options = ServeOptions {
+            host: self.host,
+            port: self.port,
+            models_dir: self.models,
+            model: self.model,
+            hands: self.hands,
+            workers: self.workers,
+            token: self.token,
+            room_token: self.room_token,
+            view_token: self.view_token,
+            allowed_origins: self.allowed_origins,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            max_fps: self.max_fps,
+            max_message_bytes: self.max_message_bytes,
+            max_pixels: self.max_pixels,
+            heartbeat_secs: self.heartbeat_secs,
+            demo: !self.no_demo,
+        };
+        options.validate()?;
+        Ok(options)
     }
 }

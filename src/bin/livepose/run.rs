@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use livepose::core::image::RgbView;
-use livepose::core::inference::{Frame, Pipeline, PoseResult};
+use livepose::core::inference::{Frame, PoseResult};
 use livepose::core::types::Handedness;
 use livepose::core::Timestamp;
 
 use crate::draw::draw;
-use crate::options::{Mode, Model, Smoothing};
+use crate::options::PipelineArgs;
 use crate::video::{encoder, ffmpeg_reader, image_files, probe, read_ppm_header};
 use crate::Error;
 
@@ -22,22 +22,8 @@ use crate::Error;
 pub(crate) struct Args {
     /// A video file, a directory of .jpg/.jpeg/.png files, or `-` for a video on stdin.
     input: String,
-    /// Landmark model.
-    #[arg(long, value_enum, default_value = "lite")]
-    model: Model,
-    /// live: track across frames; image: every frame on its own.
-    #[arg(long, value_enum, default_value = "live")]
-    mode: Mode,
-    /// Most people to track.
-    #[arg(long, default_value_t = 1)]
-    num_poses: usize,
-    /// Landmark smoothing in live mode: One Euro with MediaPipe's parameters, EMA (alpha
-    /// 0.7), or none.
-    #[arg(long, value_enum, default_value = "one-euro")]
-    smoothing: Smoothing,
-    /// Hand landmarks too (palm_detection_full.onnx and hand_landmark_full.onnx).
-    #[arg(long)]
-    hands: bool,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
     /// Write one JSON line per frame here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -50,10 +36,6 @@ pub(crate) struct Args {
     /// Frame rate for timestamps (default: the video's; 30 for folders and standard input).
     #[arg(long)]
     fps: Option<f64>,
-    /// Models folder (pose_detection and pose_landmark_{lite,full} as .onnx, .tflite or
-    /// .task); default: LIVEPOSE_MODELS, else ~/.cache/livepose/models.
-    #[arg(long)]
-    models: Option<PathBuf>,
 }
 
 /// Frames of the input, decoded to RGB8.
@@ -107,16 +89,7 @@ fn json_line(index: u64, result: &PoseResult) -> String {
 }
 
 pub(crate) fn main(args: Args) -> Result<(), Error> {
-    let builder = Pipeline::builder()
-        .hands(args.hands)
-        .model(args.model.into())
-        .mode(args.mode.into())
-        .smoothing(args.smoothing.into())
-        .num_poses(args.num_poses);
-    let builder = match &args.models {
-        Some(dir) => builder.models_dir(dir),
-        None => builder,
-    };
+    let builder = args.pipeline.options()?.builder();
     let mut pipeline = builder.build()?;
     let input_dir = Path::new(&args.input).is_dir();
     let (mut source, fps, total) = if input_dir {

@@ -1,0 +1,59 @@
+// The option objects of `new Pipeline(options)` and `serve(options)`: livepose-core's
+// `PipelineOptions` and livepose-ws's `ServeOptions`, whose names (here in camelCase),
+// defaults and checks are the Rust ones; test/options.test.js holds these lists to them.
+
+/** Pipeline options; every field is optional. */
+export interface PipelineOptions {
+  /** Landmark model (default `"lite"`). */
+  model?: 'lite' | 'full'
+  /** Track hands too (default `false`). */
+  hands?: boolean
+  /** `"live"` (tracking, default) or `"image"` (every frame on its own). */
+  mode?: 'live' | 'image'
+  /** Landmark smoothing in live mode (default `"one_euro"`). */
+  smoothing?: 'one_euro' | 'ema' | 'none'
+  /** ONNX Runtime threads per model (default 1). */
+  threads?: number
+  /** Most people tracked, 1 to 64 (default 1). */
+  numPoses?: number
+  /** Folder of the models (default: `LIVEPOSE_MODELS`, else ~/.cache/livepose/models). */
+  modelsDir?: string | null
+}
+
+/** Server options; every field is optional. */
+export interface ServeOptions {
+  /** IP address to listen on (default `"127.0.0.1"`). */
+  host?: string
+  /** Port (default 8765; 0 picks a free one). */
+  port?: number
+  /** Folder of the models (default: `LIVEPOSE_MODELS`, else ~/.cache/livepose/models). */
+  modelsDir?: string | null
+  /** Default landmark model (default `"lite"`; clients may ask for the other). */
+  model?: 'lite' | 'full'
+  /** Load the hand models (default `false`). */
+  hands?: boolean
+  /** Inference worker threads (default: one per core). */
+  workers?: number | null
+  /** Require this bearer token on `/ws`, `/estimate_pose`, `/streams` and `/metrics`. */
+  token?: string | null
+  /** Enables rooms: the token a room's camera must present to publish. */
+  roomToken?: string | null
+  /** The token a room's viewers must present (default: anyone may view). */
+  viewToken?: string | null
+  /** Origins allowed to open a socket (default: any). */
+  allowedOrigins?: string[]
+  /** Most open streams in total (default 256). */
+  maxConnections?: number
+  /** Most open streams per IP address (default 32). */
+  maxConnectionsPerIp?: number
+  /** Most frames per second per connection (default 60). */
+  maxFps?: number
+  /** Largest message in bytes (default 16 MiB). */
+  maxMessageBytes?: number
+  /** Largest image in pixels, checked before decoding (default 40,000,000). */
+  maxPixels?: number
+  /** Seconds between pings; a connection that answers none of two is closed (default 10). */
+  heartbeatSecs?: number
+  /** Serve the browser demo at `/` (default `true`). */
+  demo?: boolean
+}
