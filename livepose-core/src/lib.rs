@@ -11,10 +11,17 @@
 //! | [`smoothing`] | EMA and One Euro filters for landmark sets |
 //! | [`wire`] | protocol v1: binary frame/result codec, JSON control messages, JSON+base64 compatibility |
 //! | [`image`] | decode JPEG/PNG/WebP, downscale, letterbox, rotated crop into model tensors |
-//! | [`inference`] | ONNX Runtime sessions, BlazePose detector and landmark models |
+//! | [`onnx`] | ONNX models as bytes: protobuf reader and pruner, the converter's writer |
+//! | [`tflite`] | MediaPipe's `.tflite` files without TensorFlow, converted to ONNX in memory |
+//! | [`inference`] | ONNX Runtime sessions, BlazePose and hand models, model files, the pipeline |
 //! | [`stats`] | per-stream counters and latency histograms |
 //! | [`types`] | the pose data model shared by the pipeline and the wire format |
 //! | [`angles`] | named 3D joint angles from world landmarks |
+//! | [`error`] | [`Error`]: any of the modules' errors, for `?` across modules |
+//!
+//! Layers: each module imports only from those before it in this list: [`types`],
+//! [`clock`], [`slot`], [`stats`] → [`angles`], [`smoothing`] → [`image`] → [`onnx`] →
+//! [`tflite`] → [`wire`] → [`inference`] → [`error`].
 //!
 //! ```
 //! use livepose_core::{LatestSlot, MonotonicClock};
@@ -37,6 +44,7 @@ pub mod clock;
 pub mod error;
 pub mod image;
 pub mod inference;
+pub mod onnx;
 pub mod slot;
 pub mod smoothing;
 pub mod stats;
