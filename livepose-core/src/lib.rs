@@ -4,6 +4,18 @@
 //! clock (time is passed in, as in quinn's protocol core), so everything here is testable
 //! without sleeping.
 //!
+//! Where time comes from, precisely: timestamps are read from a [`clock::TimeSource`] that
+//! the caller chooses. The operating system's clocks ([`clock::SystemTimeSource`]) are
+//! only a default of the convenience constructors: [`MonotonicClock::system`] (and its
+//! `Default`), [`inference::Tracker::new`] (the primitive is
+//! [`Tracker::with_clock`](inference::Tracker::with_clock)) and a
+//! [`PipelineBuilder`](inference::PipelineBuilder) given no
+//! [`time_source`](inference::PipelineBuilder::time_source). Two things measure real time
+//! and cannot be given a clock, neither of which changes a result's poses: the pipeline's
+//! stage timings ([`types::StageTimings`], how long each stage took, by
+//! [`std::time::Instant`]) and the deadline of [`LatestSlot::wait_timeout`], which blocks
+//! the calling thread.
+//!
 //! | module | job |
 //! | --- | --- |
 //! | [`slot`] | [`LatestSlot`]: capacity-one, latest-wins hand-off between a producer and a consumer |
