@@ -14,7 +14,7 @@ targets=("$@")
 corpus=fuzz/corpus
 mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse}
 # Seeds: the golden vectors (valid and invalid), routed by message type.
-for hex in tests/vectors/*.hex; do
+for hex in livepose-core/tests/vectors/*.hex; do
   name=$(basename "$hex" .hex)
   bin="$corpus/tmp.bin"
   tr -d ' \n' < "$hex" | xxd -r -p > "$bin"
