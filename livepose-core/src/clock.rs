@@ -129,8 +129,7 @@ impl TimeSource for ManualTimeSource {
 
 /// Any [`TimeSource`] behind one type, cheap to clone (clones read the same source): what
 /// a component that is handed its time source keeps, e.g. the pipeline's
-/// [`Tracker`](crate::inference::Tracker) and
-/// [`PipelineBuilder::time_source`](crate::inference::PipelineBuilder::time_source).
+/// `Tracker` and `PipelineBuilder::time_source` (in `inference`).
 #[derive(Clone)]
 pub struct SharedTimeSource(Arc<dyn TimeSource>);
 

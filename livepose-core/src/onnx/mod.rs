@@ -7,10 +7,10 @@
 //!   outputs the pipeline never reads (the landmark models' segmentation head) and every
 //!   node and initializer only they needed; [`float_initializers`] reads the float constants.
 //! - [`writer`]: a minimal `ModelProto` writer (one graph of nodes, initializers, static
-//!   shapes), the output of the TFLite converter ([`crate::tflite::convert`]).
+//!   shapes), the output of the TFLite converter (`tflite::convert`).
 //!
-//! This module depends on nothing else in the crate; [`crate::tflite`] (the converter) and
-//! [`crate::inference`] (model files, pruning at load) build on it.
+//! This module depends on nothing else in the crate; `tflite` (the converter) and
+//! `inference` (model files, pruning at load) build on it.
 //!
 //! ```
 //! use livepose_core::onnx::writer::{Graph, Node, Value};
