@@ -3,7 +3,7 @@
 //! short side, rotated crop into the landmark model's 256x256 float tensor, and the
 //! detector's 224x224 letterbox.
 
-#[path = "../tests/support/frames.rs"]
+#[path = "../livepose-core/tests/support/frames.rs"]
 mod frames;
 mod support;
 

@@ -6,7 +6,7 @@
 //! from `/proc/PID/{stat,status}`; its log goes to a file under the target folder.
 //!
 //! ```text
-//! export LIVEPOSE_MODELS=... LIVEPOSE_MEDIA=...    # or LIVEPOSE_SHARED; see tests/support/data.rs
+//! export LIVEPOSE_MODELS=... LIVEPOSE_MEDIA=...    # or LIVEPOSE_SHARED; see livepose-core/tests/support/data.rs
 //! cargo bench --bench server_load -- smoke        # paced, K = 1 and 4, 3 repetitions of 3 s (CI)
 //! cargo bench --bench server_load -- paced [--streams 1,4] [--fps 30] [--seconds 5] [--repetitions 20]
 //! cargo bench --bench server_load -- soak [--streams 100] [--fps 30] [--seconds 300]
@@ -36,7 +36,7 @@
 //! no `--bench` argument) it starts the server and sends a few frames only.
 //! MB here is 10^6 bytes.
 
-#[path = "../tests/support/frames.rs"]
+#[path = "../livepose-core/tests/support/frames.rs"]
 mod frames;
 
 #[path = "server_load/client.rs"]

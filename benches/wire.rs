@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench wire` prints the ratios at the end.
 
-#[path = "../tests/support/frames.rs"]
+#[path = "../livepose-core/tests/support/frames.rs"]
 mod frames;
 mod support;
 

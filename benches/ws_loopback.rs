@@ -10,7 +10,7 @@
 //!
 //! In test mode (`cargo test --benches`) it runs a few frames only.
 
-#[path = "../tests/support/frames.rs"]
+#[path = "../livepose-core/tests/support/frames.rs"]
 mod frames;
 
 use std::time::{Duration, Instant};

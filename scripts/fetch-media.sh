@@ -30,7 +30,7 @@ CLIPS = {
     "multi_two_dancers_1088x1920_60fps.mp4": (
         "pose2sim==0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam02.mp4",
         "8895092a7cf26359205a427b7ac2f4a935c2e0bd36d9b7a5140cb33faa468a6b"),
-    # Three more views of the two-dancer scene (MediaPipe's output on them: tests/data/reference).
+    # Three more views of the two-dancer scene (MediaPipe's output on them: livepose-core/tests/data/reference).
     "multi_cam01_1088x1920_60fps.mp4": (
         "pose2sim==0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam01.mp4",
         "543cee6a4c2c2b52dc9eac9137ee63d14f1f84e706a9a7264769edcb11e5ea53"),

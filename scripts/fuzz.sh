@@ -14,7 +14,7 @@ targets=("$@")
 corpus=fuzz/corpus
 mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse}
 # Seeds: the golden vectors (valid and invalid), routed by message type.
-for hex in tests/vectors/*.hex; do
+for hex in livepose-core/tests/vectors/*.hex; do
   name=$(basename "$hex" .hex)
   bin="$corpus/tmp.bin"
   tr -d ' \n' < "$hex" | xxd -r -p > "$bin"
@@ -28,7 +28,7 @@ printf '%s' '{"type":"hello","protocol":1,"results":"json","model":"lite","hands
 printf '%s' '{"type":"config","smoothing":"ema","max_result_fps":15}' > "$corpus/control_decode/config"
 printf '%s' '{"type":"error","code":"truncated","message":"x","sequence":3,"fatal":false}' > "$corpus/control_decode/error"
 printf '%s' '{"image":"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==","timestamp":1.5,"sequence":1}' > "$corpus/compat_decode/jpeg"
-# A small ONNX graph (x -> a -> Identity; a, w -> c -> Identity_2), as in onnx_graph's tests.
+# A small ONNX graph (x -> a -> Identity; a, w -> c -> Identity_2), as in the tests of livepose-core's onnx::graph.
 echo 08083a670a0a0a017812016122024f700a110a016112084964656e7469747922024f700a0d0a01610a017712016322024f700a130a0163120a4964656e746974795f3222024f702a034201775a030a0178620a0a084964656e74697479620c0a0a4964656e746974795f3242056f70736574 \
   | xxd -r -p > "$corpus/onnx_prune/tiny_graph"
 # The start of a real TFLite model (its FlatBuffer tables; the weights follow them).

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """MediaPipe's own Pose Landmarker output on a clip, frame by frame: the reference landmarks
-under tests/data/reference/ (format in that folder's README).
+under livepose-core/tests/data/reference/ (format in that folder's README).
 
 Needs mediapipe (1.2.2 made the references), numpy and ffmpeg. The Tasks API takes a
 `.task` bundle: a zip of `pose_detector.tflite` and `pose_landmarks_detector.tflite`, each

@@ -5,7 +5,7 @@
 #   LIVEPOSE_TFLITE_ORACLE  the TFLite interpreter's outputs on those models
 #                           (scripts/tflite-oracle.sh, ai-edge-litert from PyPI)
 # each defaulting to ~/.cache/livepose/{media,models,tflite-oracle} (under $XDG_CACHE_HOME
-# when set). MediaPipe's reference landmarks are committed (tests/data/reference/).
+# when set). MediaPipe's reference landmarks are committed (livepose-core/tests/data/reference/).
 # Meant to be sourced (scripts/test.sh does: `source scripts/test-data.sh`); run on its own
 # it fetches and prints the variables.
 _td_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

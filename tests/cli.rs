@@ -5,7 +5,7 @@
 
 #[path = "support/examples.rs"]
 mod examples;
-#[path = "support/frames.rs"]
+#[path = "../livepose-core/tests/support/frames.rs"]
 mod frames;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! a pruned model still has again succeeds.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use livepose_core::inference::onnx_graph::prune_outputs;
+use livepose_core::onnx::prune_outputs;
 
 fuzz_target!(|data: &[u8]| {
     let _ = prune_outputs(data, &[]);

@@ -24,8 +24,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use livepose_core::inference::onnx_graph::prune_outputs;
 use livepose_core::inference::runtime::resolve_library;
+use livepose_core::onnx::prune_outputs;
 use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
 use ort::session::Session;
 use ort::value::TensorRef;

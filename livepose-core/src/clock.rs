@@ -127,6 +127,40 @@ impl TimeSource for ManualTimeSource {
     }
 }
 
+/// Any [`TimeSource`] behind one type, cheap to clone (clones read the same source): what
+/// a component that is handed its time source keeps, e.g. the pipeline's
+/// `Tracker` and `PipelineBuilder::time_source` (in `inference`).
+#[derive(Clone)]
+pub struct SharedTimeSource(Arc<dyn TimeSource>);
+
+impl SharedTimeSource {
+    /// Wraps `source`.
+    pub fn new(source: impl TimeSource + 'static) -> Self {
+        SharedTimeSource(Arc::new(source))
+    }
+
+    /// The operating system's clocks, with their origin now (a [`SystemTimeSource`]).
+    pub fn system() -> Self {
+        Self::new(SystemTimeSource::default())
+    }
+}
+
+impl std::fmt::Debug for SharedTimeSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedTimeSource(..)")
+    }
+}
+
+impl TimeSource for SharedTimeSource {
+    fn monotonic_us(&self) -> u64 {
+        self.0.monotonic_us()
+    }
+
+    fn wall_us(&self) -> u64 {
+        self.0.wall_us()
+    }
+}
+
 /// Strictly increasing microsecond timestamps from a monotonic [`TimeSource`], shareable
 /// across threads (`&self` everywhere). See the [module docs](self).
 #[derive(Debug)]

@@ -3,7 +3,6 @@
 //! files of the models folder, on a real frame; a missing model is an error that says how to fetch it.
 
 use std::io::Write;
-#[path = "support/frames.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,6 @@
 //! Pruning the landmark models' segmentation head changes none of the outputs livepose
 //! reads, by a single bit, on real crops of the test clips (`scripts/fetch-media.sh`).
 
-#[path = "support/frames.rs"]
 mod support;
 
 use livepose_core::image::{crop_rotated, ImageDecoder, RgbImage, RotatedRect};

@@ -4,7 +4,6 @@
 //! frames: largest difference at most 1e-4 of the output's largest value (2e-3 for the
 //! segmentation logits, on which TFLite's own kernels disagree more than that).
 
-#[path = "support/frames.rs"]
 mod support;
 
 use livepose_core::inference::detector::DETECTOR_SIGNATURE;

@@ -4,7 +4,6 @@
 //! handles; the detectors' sparse fp16 weights densify to what the TFLite interpreter's
 //! DENSIFY computes; cut or corrupted files give errors, never panics.
 
-#[path = "support/frames.rs"]
 mod support;
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-// encodeFrame / decodeFrame / decodeResult against the golden vectors of tests/vectors
+// encodeFrame / decodeFrame / decodeResult against the golden vectors of livepose-core/tests/vectors
 // (docs/protocol.md section 9): the same bytes, values and error codes as the Rust,
 // Python and browser codecs.
 'use strict';

@@ -1,6 +1,6 @@
 // Shared test helpers: the test clips and models, frames cut by ffmpeg.
 //
-// Where they are (the same rules as the Rust tests' tests/support/data.rs): clips in
+// Where they are (the same rules as the Rust tests' livepose-core/tests/support/data.rs): clips in
 // $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media when LIVEPOSE_SHARED is set, else
 // ~/.cache/livepose/media (scripts/fetch-media.sh); models in $LIVEPOSE_MODELS, else
 // $LIVEPOSE_SHARED/models, else ~/.cache/livepose/models (scripts/fetch-models.sh).
@@ -14,7 +14,7 @@ const path = require('node:path');
 
 const REPO = path.resolve(__dirname, '../..');
 const LAB = 'lab_dance_1080x1920_60fps.mp4';
-const VECTORS = path.join(REPO, 'tests', 'vectors');
+const VECTORS = path.join(REPO, 'livepose-core', 'tests', 'vectors');
 const MODEL_STEMS = ['pose_detection', 'pose_landmark_lite', 'pose_landmark_full', 'palm_detection_lite',
   'palm_detection_full', 'hand_landmark_lite', 'hand_landmark_full'];
 

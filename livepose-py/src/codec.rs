@@ -1,5 +1,5 @@
 //! `livepose.codec`: protocol v1 frames and results (docs/protocol.md), the same codec the
-//! server speaks; tested against the golden vectors in `tests/vectors/`.
+//! server speaks; tested against the golden vectors in `livepose-core/tests/vectors/`.
 
 use livepose_core::types::{
     BoundingBox, Hand as CoreHand, Handedness, Joint, JointAngle, Landmark, Point3,

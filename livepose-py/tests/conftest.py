@@ -1,11 +1,11 @@
 """Shared fixtures: the test clips and models, MediaPipe's reference landmarks, frames cut
 by ffmpeg.
 
-Where they are (the same rules as the Rust tests' tests/support/data.rs):
+Where they are (the same rules as the Rust tests' livepose-core/tests/support/data.rs):
 clips in $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media when LIVEPOSE_SHARED is set, else
 ~/.cache/livepose/media (scripts/fetch-media.sh); models in $LIVEPOSE_MODELS, else
 $LIVEPOSE_SHARED/models, else ~/.cache/livepose/models (scripts/fetch-models.sh);
-reference landmarks in tests/data/reference/ of the checkout. ~/.cache is $XDG_CACHE_HOME
+reference landmarks in livepose-core/tests/data/reference/ of the checkout. ~/.cache is $XDG_CACHE_HOME
 when set. scripts/test-data.sh fetches everything.
 """
 
@@ -39,7 +39,7 @@ def _data_dir(variable: str, name: str) -> Path:
 
 MEDIA = _data_dir("LIVEPOSE_MEDIA", "media")
 MODELS = _data_dir("LIVEPOSE_MODELS", "models")
-REFERENCE = REPO / "tests" / "data" / "reference"
+REFERENCE = REPO / "livepose-core" / "tests" / "data" / "reference"
 
 
 def clip_path(clip: str) -> Path:
@@ -64,14 +64,14 @@ def models_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """MediaPipe's reference landmarks (tests/data/reference/README.md)."""
+    """MediaPipe's reference landmarks (livepose-core/tests/data/reference/README.md)."""
     assert REFERENCE.is_dir(), f"{REFERENCE} not found: it is part of the checkout"
     return REFERENCE
 
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    return REPO / "tests" / "vectors"
+    return REPO / "livepose-core" / "tests" / "vectors"
 
 
 def _ffmpeg(clip: str, index: int, args: list[str]) -> bytes:

@@ -1,4 +1,4 @@
-"""livepose.codec against the golden vectors of tests/vectors (docs/protocol.md section 9):
+"""livepose.codec against the golden vectors of livepose-core/tests/vectors (docs/protocol.md section 9):
 the same bytes, values and error codes as the Rust and JavaScript codecs."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 import livepose
 from livepose import codec
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "vectors"
+VECTORS = Path(__file__).resolve().parents[2] / "livepose-core" / "tests" / "vectors"
 NAMES = sorted(p.stem for p in VECTORS.glob("*.json"))
 STAGES = ["decode", "detect", "crop", "landmarks", "hands", "post", "total"]
 HANDEDNESS = {0: "unknown", 1: "left", 2: "right"}

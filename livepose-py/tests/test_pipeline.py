@@ -121,7 +121,7 @@ def test_process_releases_the_gil(models_dir):
 
 def _landmark_error(ours: np.ndarray, theirs: np.ndarray, width: int, height: int) -> float:
     """Mean pixel distance over the 33 landmarks divided by the diagonal of the reference
-    pose's bounding box (the fidelity measure of tests/fidelity.rs)."""
+    pose's bounding box (the fidelity measure of livepose-core/tests/fidelity.rs)."""
     scale = np.array([width, height])
     a, b = ours[:, :2] * scale, theirs[:, :2] * scale
     diagonal = np.linalg.norm(b.max(axis=0) - b.min(axis=0))

@@ -6,7 +6,7 @@ full pose landmark models:
 
 1. prunes the segmentation head exactly as livepose does at load (the graph output
    `Identity_2` and every node and initializer only it needs, see
-   livepose-core/src/inference/onnx_graph.rs and LANDMARK_SIGNATURE in landmarks.rs: the
+   livepose-core/src/onnx/graph.rs and LANDMARK_SIGNATURE in landmarks.rs: the
    pipeline reads `Identity`, `Identity_1`, `Identity_3`, `Identity_4`);
 2. makes the batch dimension dynamic: input and outputs get a symbolic first dimension, the
    three output Reshapes get -1 in place of their constant batch 1, and the Resizes (which

@@ -5,7 +5,7 @@ Not part of the test suite (it needs the `onnx` package: `pip install onnx`). Pr
 the lite and full landmark models from ../shared/models, one intra-op thread, no spinning:
 
 1. time per op type from ONNX Runtime's profiler, with and without the segmentation head
-   (livepose prunes it at load, see livepose-core/src/inference/onnx_graph.rs);
+   (livepose prunes it at load, see livepose-core/src/onnx/graph.rs);
 2. static int8 quantisation (QDQ, per-channel weights, calibrated on crops of the shared
    clips around MediaPipe's reference poses): time, and the landmark difference against
    the float model on held-out crops, in pixels of the 256x256 crop.

@@ -11,7 +11,7 @@ pub fn livepose() -> Command {
 
 // Also included by the other support modules: a test that uses two of them has two copies.
 #[allow(clippy::duplicate_mod)]
-#[path = "data.rs"]
+#[path = "../../livepose-core/tests/support/data.rs"]
 pub mod data;
 
 /// One folder holding `media/` (the clips) and `models/` (see [`data::data_dir`]).

@@ -3,8 +3,11 @@
 //! - [`runtime`]: finds and loads the ONNX Runtime library (explicit path, `ORT_DYLIB_PATH`,
 //!   the Python `onnxruntime` package), with typed errors.
 //! - [`session`]: one model per session, [`SessionConfig`] (threads, spinning, graph
-//!   optimisation, execution providers), signature checks and warm-up at load.
-//! - [`onnx_graph`]: prunes outputs livepose does not read (the segmentation head).
+//!   optimisation, execution providers), signature checks and warm-up at load; outputs
+//!   livepose does not read (the segmentation head) are pruned at load with
+//!   [`crate::onnx::prune_outputs`].
+//! - [`model_files`]: models by role or path as `.onnx`, `.tflite` (converted with
+//!   [`crate::tflite`]) or `.task`; the conversion cache; the models folder.
 //! - [`ssd`]: SSD anchors, decoding, weighted NMS; [`detector`] (people) and [`palm`]
 //!   (palms) on top of it.
 //! - [`roi`]: regions of interest (pose, palm, hand from pose, hand from landmarks).
@@ -12,6 +15,7 @@
 //! - [`hand_landmarks`] and [`hands`]: the hand landmark model; finding and tracking each
 //!   person's hands.
 //! - [`segmentation`]: the optional person mask.
+//! - [`release_free_memory`]: glibc's `malloc_trim` after loading models.
 //! - [`options`]: [`PipelineOptions`], what the front ends may set, each default once.
 //! - [`pipeline`]: [`Pipeline`] — decode, detect, landmarks, tracking, smoothing, angles,
 //!   hands, segmentation.
@@ -23,7 +27,6 @@ pub mod landmarks;
 mod memory;
 pub use memory::release_free_memory;
 pub mod model_files;
-pub mod onnx_graph;
 pub mod options;
 pub mod palm;
 pub mod pipeline;

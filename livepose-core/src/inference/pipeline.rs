@@ -53,7 +53,7 @@ use super::roi::{roi_from_alignment, POSE_ROI_SCALE};
 use super::segmentation::SegmentationMask;
 use super::session::{InferenceError, ModelSource, SessionConfig};
 use crate::angles::joint_angles;
-use crate::clock::{MonotonicClock, Timestamp};
+use crate::clock::{MonotonicClock, SharedTimeSource, TimeSource, Timestamp};
 use crate::image::{DecoderConfig, ImageDecoder, ImageError, RgbImage, RgbView, RotatedRect};
 use crate::options::{ModelKind, RunMode, SmoothingKind};
 use crate::smoothing::{LandmarkSmoother, SmoothingConfig};
@@ -126,6 +126,9 @@ pub struct PipelineBuilder {
     min_presence: f32,
     hands: Option<ModelKind>,
     segmentation: bool,
+    /// Where its trackers' clocks read time; `None`: each tracker reads the operating
+    /// system's clocks, from its own origin.
+    time_source: Option<SharedTimeSource>,
     /// The models loaded for this builder and its clones (see [`ModelPool`]).
     pool: ModelPool,
 }
@@ -146,6 +149,7 @@ impl Default for PipelineBuilder {
             min_presence: 0.5,
             hands: None,
             segmentation: false,
+            time_source: None,
             pool: ModelPool::default(),
         }
     }
@@ -265,9 +269,27 @@ impl PipelineBuilder {
         }
     }
 
-    /// A [`Tracker`] (per-stream state) with this builder's options.
+    /// A [`Tracker`] (per-stream state) with this builder's options, its clock on the
+    /// builder's [`time_source`](Self::time_source) (by default the operating system's).
     pub fn tracker(&self) -> Tracker {
-        Tracker::new(self.tracker_options())
+        match &self.time_source {
+            Some(source) => {
+                Tracker::with_clock(self.tracker_options(), MonotonicClock::new(source.clone()))
+            }
+            None => Tracker::new(self.tracker_options()),
+        }
+    }
+
+    /// Where the clocks of the trackers this builder makes ([`tracker`](Self::tracker),
+    /// [`build`](Self::build)) read time: each tracker gets a [`MonotonicClock`] of its own
+    /// on this source. Unset, each reads the operating system's clocks (a
+    /// [`SystemTimeSource`](crate::clock::SystemTimeSource) made with the tracker). The
+    /// clock stamps frames given no timestamp and orders those given one; with a
+    /// [`ManualTimeSource`](crate::clock::ManualTimeSource), results do not depend on when
+    /// frames are processed.
+    pub fn time_source(mut self, source: impl TimeSource + 'static) -> Self {
+        self.time_source = Some(SharedTimeSource::new(source));
+        self
     }
 
     /// An [`Engine`] (per worker; serves any number of [`Tracker`]s). Loads the models
@@ -490,7 +512,7 @@ impl Default for TrackerOptions {
 #[derive(Debug)]
 pub struct Tracker {
     options: TrackerOptions,
-    clock: MonotonicClock,
+    clock: MonotonicClock<SharedTimeSource>,
     tracks: Vec<Track>,
     /// Scratch list of the tracks that survive a frame (reused).
     kept: Vec<Track>,
@@ -501,14 +523,25 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// A tracker with no one tracked yet.
+    /// A tracker with no one tracked yet, its clock on the operating system's clocks (a
+    /// [`MonotonicClock`] on a [`SharedTimeSource::system`] made now): the convenience form
+    /// of [`with_clock`](Self::with_clock).
     pub fn new(options: TrackerOptions) -> Self {
+        Self::with_clock(options, MonotonicClock::new(SharedTimeSource::system()))
+    }
+
+    /// A tracker with no one tracked yet, on `clock`: it stamps frames given no timestamp
+    /// and orders those given one (see [`Pipeline::process`]). Nothing else in the tracker
+    /// reads time, so with a clock on a
+    /// [`ManualTimeSource`](crate::clock::ManualTimeSource) the same frames give the same
+    /// results, whenever they are processed.
+    pub fn with_clock(options: TrackerOptions, clock: MonotonicClock<SharedTimeSource>) -> Self {
         Tracker {
             options: TrackerOptions {
                 num_poses: options.num_poses.max(1),
                 ..options
             },
-            clock: MonotonicClock::system(),
+            clock,
             tracks: Vec::new(),
             kept: Vec::new(),
             candidates: Vec::new(),
@@ -530,6 +563,24 @@ impl Tracker {
     /// The last result.
     pub fn result(&self) -> &PoseResult {
         &self.result
+    }
+
+    /// The timestamp of the next frame: the caller's `timestamp` ordered on this tracker's
+    /// clock (with [`ResultFlags::TIMESTAMP_ADJUSTED`] when it had to move), else the
+    /// clock's now.
+    fn stamp(&self, timestamp: Option<Timestamp>) -> (Timestamp, ResultFlags) {
+        match timestamp {
+            Some(ts) => {
+                let (ordered, adjusted) = self.clock.order(ts);
+                let flags = if adjusted {
+                    ResultFlags::TIMESTAMP_ADJUSTED
+                } else {
+                    ResultFlags::empty()
+                };
+                (ordered, flags)
+            }
+            None => (self.clock.now(), ResultFlags::empty()),
+        }
     }
 }
 
@@ -606,17 +657,7 @@ impl Engine {
             .take(self.models.model, || self.models.load_models())?;
         let models = &mut *models;
         let mut timings = StageTimings::default();
-        let mut flags = ResultFlags::empty();
-        let ts = match timestamp {
-            Some(ts) => {
-                let (ordered, adjusted) = tracker.clock.order(ts);
-                if adjusted {
-                    flags |= ResultFlags::TIMESTAMP_ADJUSTED;
-                }
-                ordered
-            }
-            None => tracker.clock.now(),
-        };
+        let (ts, mut flags) = tracker.stamp(timestamp);
         let t = Instant::now();
         let image = match frame {
             Frame::Encoded(bytes) => {
@@ -985,6 +1026,8 @@ fn emit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualTimeSource;
+    use crate::types::Point3;
 
     fn square(x: f32, y: f32) -> RotatedRect {
         RotatedRect::new(x, y, 100.0, 100.0, 0.0)
@@ -1013,6 +1056,65 @@ mod tests {
         list.iter()
             .map(|c| c.track.as_ref().map(|t| t.id))
             .collect()
+    }
+
+    /// A tracker's timestamps and its smoothed landmarks for the same five frames (the same
+    /// raw landmarks, moving right, 30 fps on a manual clock; frame 3 with a stale caller
+    /// timestamp).
+    fn five_frames_on_a_manual_clock() -> Vec<(Timestamp, ResultFlags, PoseResult)> {
+        let source = ManualTimeSource::new(1_000, 1_700_000_000_000_000);
+        let options = TrackerOptions::default();
+        let tracker = Tracker::with_clock(
+            options,
+            MonotonicClock::new(SharedTimeSource::new(source.clone())),
+        );
+        let mut next_id = 1;
+        let mut track = new_track(&mut next_id, &options, square(320.0, 240.0));
+        let mut frames = Vec::new();
+        for i in 0..5 {
+            let caller = (i == 3).then_some(Timestamp::from_micros(0));
+            let (ts, flags) = tracker.stamp(caller);
+            let x = 0.4 + 0.01 * i as f32;
+            let mut out = LandmarkOutput {
+                presence: 1.0,
+                landmarks: (0..39)
+                    .map(|j| Landmark {
+                        x: x + 0.001 * j as f32,
+                        y: 0.5,
+                        z: 0.0,
+                        visibility: 1.0,
+                        presence: 1.0,
+                    })
+                    .collect(),
+                world: vec![Point3 { x, y: 0.0, z: 0.0 }; BODY_LANDMARKS],
+                mask: Vec::new(),
+            };
+            let mut result = PoseResult::default();
+            emit(&mut track, &mut out, ts, 640.0, 480.0, &mut result, 0);
+            frames.push((ts, flags, result));
+            source.advance_us(33_333);
+        }
+        frames
+    }
+
+    #[test]
+    fn a_tracker_on_a_manual_clock_is_deterministic() {
+        let first = five_frames_on_a_manual_clock();
+        // Real time passes between the two runs: nothing may depend on it.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = five_frames_on_a_manual_clock();
+        assert_eq!(first, second);
+        let stamps: Vec<u64> = first.iter().map(|(ts, ..)| ts.as_micros()).collect();
+        assert_eq!(stamps, [1_000, 34_333, 67_666, 67_667, 134_332]);
+        // The stale caller timestamp (0) was moved just after the last one, and said so.
+        assert!(first[3].1.contains(ResultFlags::TIMESTAMP_ADJUSTED));
+        assert!(first
+            .iter()
+            .enumerate()
+            .all(|(i, (_, flags, _))| i == 3 || flags.is_empty()));
+        // One Euro smoothing ran on those timestamps: the landmarks lag behind the raw ones.
+        let last = &first[4].2.poses[0].landmarks[0];
+        assert!(last.x < 0.44 && last.x > 0.4, "{last:?}");
     }
 
     #[test]

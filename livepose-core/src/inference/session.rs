@@ -10,8 +10,8 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionOutputs};
 use ort::value::{TensorRef, ValueType};
 
-use super::onnx_graph::prune_outputs;
 use super::runtime::{runtime, RuntimeError};
+use crate::onnx::prune_outputs;
 
 /// ONNX Runtime's graph optimisation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

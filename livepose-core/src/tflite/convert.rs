@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use super::constant::values_f32;
 use super::model::{Activation, BuiltinOp, Operator, Options, Padding, TensorType, TfliteModel};
-use super::onnx_writer::{Attribute, Data, Graph, Initializer, Node, Value};
 use super::TfliteError;
+use crate::onnx::writer::{Attribute, Data, Graph, Initializer, Node, Value};
 
 /// Why a model could not be converted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -1,7 +1,14 @@
 //! MediaPipe's TFLite models, read without TensorFlow: a bounds-checked FlatBuffers reader
 //! ([`flatbuf`]) and the model structure livepose needs ([`model`]: tensors with their
-//! shapes, types, constant data and sparsity, operators with their options). The converter
-//! to ONNX builds on this.
+//! shapes, types, constant data and sparsity, operators with their options), and the
+//! converter to ONNX ([`convert`]), which writes its output with [`crate::onnx::writer`].
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`flatbuf`] | bounds-checked FlatBuffers tables, vectors and strings |
+//! | [`model`] | [`TfliteModel`]: tensors, buffers, operators and their options |
+//! | [`constant`] | constant tensors as f32 ([`values_f32`]: fp16 widened, block-sparse densified) |
+//! | [`convert`] | [`tflite_to_onnx`]: TFLite to an ONNX `ModelProto`, in memory |
 //!
 //! ```no_run
 //! let bytes = std::fs::read("pose_detection.tflite")?;
@@ -16,7 +23,6 @@ pub mod constant;
 pub mod convert;
 pub mod flatbuf;
 pub mod model;
-pub mod onnx_writer;
 
 pub use constant::values_f32;
 pub use convert::{model_to_onnx, tflite_to_onnx, ConvertError};

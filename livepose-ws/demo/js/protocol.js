@@ -1,6 +1,6 @@
 // livepose wire protocol v1 in JavaScript: frame encoding and decoding, result decoding.
 // The specification is docs/protocol.md; test/protocol.test.js checks this module against
-// the golden vectors in tests/vectors/. No dependencies; runs in browsers and Node.
+// the golden vectors in livepose-core/tests/vectors/. No dependencies; runs in browsers and Node.
 //
 // 64-bit fields (sequence, timestamps, frames dropped) are BigInt, so no value is rounded.
 // Landmark arrays are Float32Array views into the message when it is 4-byte aligned (an

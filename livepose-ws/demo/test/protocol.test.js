@@ -1,4 +1,4 @@
-// The JavaScript codec against the golden vectors of tests/vectors/ (docs/protocol.md §9):
+// The JavaScript codec against the golden vectors of livepose-core/tests/vectors/ (docs/protocol.md §9):
 // every valid vector decodes to exactly its JSON description, every frame vector an
 // encoder must produce is produced byte for byte, every invalid vector is rejected with
 // its error code. Floats in the vectors are exact f32 values, so comparisons are exact.
@@ -12,7 +12,7 @@ import {
   decodeFrame, decodeResult, encodeFrame, encodeFrameHeader, ImageFormat, ProtocolError, HANDEDNESS,
 } from '../js/protocol.js';
 
-const VECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../tests/vectors');
+const VECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../livepose-core/tests/vectors');
 const FORMATS = { jpeg: ImageFormat.JPEG, png: ImageFormat.PNG, webp: ImageFormat.WEBP, rgb8: ImageFormat.RGB8, rgba8: ImageFormat.RGBA8 };
 
 // JSON.parse rounds integers beyond 2^53; read them as BigInt instead.

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-#[path = "../../../tests/support/data.rs"]
+#[path = "../../../livepose-core/tests/support/data.rs"]
 pub mod data;
 
 /// The models folder (`LIVEPOSE_MODELS`, `scripts/fetch-models.sh`), checked to hold the

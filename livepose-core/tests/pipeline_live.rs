@@ -7,11 +7,11 @@ mod frames;
 #[path = "support/reference.rs"]
 mod reference;
 
-use livepose::core::image::RgbView;
-use livepose::core::inference::{Frame, Pipeline};
-use livepose::core::wire::control::{ModelKind, RunMode};
-use livepose::core::wire::ResultFlags;
-use livepose::core::Timestamp;
+use livepose_core::image::RgbView;
+use livepose_core::inference::{Frame, Pipeline};
+use livepose_core::wire::control::{ModelKind, RunMode};
+use livepose_core::wire::ResultFlags;
+use livepose_core::Timestamp;
 
 struct Run {
     found: usize,
@@ -321,7 +321,7 @@ fn segmentation_mask_covers_the_people_and_is_off_by_default() {
         assert!(value > 200, "torso centre {value}");
     }
     // Saved for a person to look at (PGM, any image viewer or ffmpeg reads it).
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    let dir = frames::data::repo_root().join("target/artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     let mut pgm = format!("P5\n{} {}\n255\n", mask.width(), mask.height()).into_bytes();
     pgm.extend_from_slice(mask.data());
@@ -336,7 +336,7 @@ fn segmentation_mask_covers_the_people_and_is_off_by_default() {
 
 #[test]
 fn one_engine_serves_several_streams_each_with_its_own_tracking() {
-    use livepose::core::inference::Tracker;
+    use livepose_core::inference::Tracker;
 
     let builder = Pipeline::builder()
         .num_poses(2)

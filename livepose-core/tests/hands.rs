@@ -10,14 +10,14 @@
 #[path = "support/reference.rs"]
 mod reference;
 
-use livepose::core::image::{RgbView, RotatedRect};
-use livepose::core::inference::hands::{HandFinder, HandSource, HandTrack};
-use livepose::core::inference::palm::PalmDetector;
-use livepose::core::inference::{Frame, ModelSource, Pipeline, SessionConfig};
-use livepose::core::types::{Hand, Handedness, Pose};
-use livepose::core::wire::control::{ModelKind, RunMode, SmoothingKind};
-use livepose::core::wire::ResultFlags;
-use livepose::core::Timestamp;
+use livepose_core::image::{RgbView, RotatedRect};
+use livepose_core::inference::hands::{HandFinder, HandSource, HandTrack};
+use livepose_core::inference::palm::PalmDetector;
+use livepose_core::inference::{Frame, ModelSource, Pipeline, SessionConfig};
+use livepose_core::types::{Hand, Handedness, Pose};
+use livepose_core::wire::control::{ModelKind, RunMode, SmoothingKind};
+use livepose_core::wire::ResultFlags;
+use livepose_core::Timestamp;
 
 const LAB: &str = "lab_dance_1080x1920_60fps";
 const OUTDOOR: &str = "outdoor_two_people_1768x994_30fps";
@@ -287,7 +287,7 @@ fn palm_detector_finds_a_hand_on_its_own() {
         &SessionConfig::default(),
     )
     .unwrap();
-    let mut landmarker = livepose::core::inference::hand_landmarks::HandLandmarker::load(
+    let mut landmarker = livepose_core::inference::hand_landmarks::HandLandmarker::load(
         ModelSource::Path(&models().join("hand_landmark_full.onnx")),
         &SessionConfig::default(),
     )

@@ -2,34 +2,7 @@
 //! nodes, float/int64 initializers, and inputs/outputs with static shapes. Enough for the
 //! converter; field numbers are onnx.proto's.
 
-use crate::inference::onnx_graph::write_varint;
-
-const LEN: u64 = 2;
-const VARINT: u64 = 0;
-const FIXED32: u64 = 5;
-
-fn tag(number: u64, wire: u64, out: &mut Vec<u8>) {
-    write_varint(number << 3 | wire, out);
-}
-
-fn bytes_field(number: u64, payload: &[u8], out: &mut Vec<u8>) {
-    tag(number, LEN, out);
-    write_varint(payload.len() as u64, out);
-    out.extend_from_slice(payload);
-}
-
-fn int_field(number: u64, value: i64, out: &mut Vec<u8>) {
-    tag(number, VARINT, out);
-    write_varint(value as u64, out);
-}
-
-fn packed_ints(number: u64, values: &[i64], out: &mut Vec<u8>) {
-    let mut payload = Vec::new();
-    for &v in values {
-        write_varint(v as u64, &mut payload);
-    }
-    bytes_field(number, &payload, out);
-}
+use super::proto::{bytes_field, int_field, packed_ints, tag, FIXED32};
 
 /// An attribute value of a node.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +87,7 @@ pub struct Value {
 }
 
 impl Value {
-    fn encode(&self, number: u64, out: &mut Vec<u8>) {
+    fn encode(&self, number: u32, out: &mut Vec<u8>) {
         let mut shape = Vec::new();
         for &d in &self.dims {
             let mut dim = Vec::new();

@@ -1,5 +1,5 @@
-//! Pruning an ONNX model: drop graph outputs the pipeline never reads, and every node and
-//! initializer that only they needed.
+//! Reading and pruning an ONNX model: drop graph outputs the pipeline never reads, and every
+//! node and initializer that only they needed; read a model's float initializers.
 //!
 //! ONNX Runtime computes every node of a graph, whether or not its result is asked for. The
 //! BlazePose landmark models carry a segmentation head (a 256x256 mask) that costs more
@@ -14,26 +14,8 @@
 
 use std::collections::HashSet;
 
-/// Why a model could not be pruned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum GraphError {
-    /// The bytes are not a well-formed ONNX protobuf.
-    #[error("malformed ONNX model: {0}")]
-    Malformed(&'static str),
-    /// An output to drop is not among the graph's outputs.
-    #[error("the model has no output named {0:?}")]
-    NoSuchOutput(String),
-    /// The graph has control-flow subgraphs, whose references this pruner does not follow.
-    #[error("the model has control-flow subgraphs; its outputs cannot be pruned")]
-    Subgraphs,
-}
-
-/// Protobuf wire types used by ONNX.
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const LEN: u8 = 2;
-const FIXED32: u8 = 5;
+use super::proto::{bytes_field, fields, name, read_varint, varint, LEN, VARINT};
+use super::GraphError;
 
 // Field numbers (onnx.proto).
 const MODEL_GRAPH: u32 = 7;
@@ -53,104 +35,6 @@ const TENSOR_FLOAT_DATA: u32 = 4;
 const TENSOR_RAW_DATA: u32 = 9;
 /// `TensorProto.DataType.FLOAT`.
 const FLOAT: u64 = 1;
-
-/// One protobuf field: its number, wire type, the whole encoding (tag included) and, for
-/// length-delimited fields, the payload.
-#[derive(Debug, Clone, Copy)]
-struct Field<'a> {
-    number: u32,
-    wire: u8,
-    raw: &'a [u8],
-    payload: &'a [u8],
-}
-
-fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, GraphError> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *buf
-            .get(*pos)
-            .ok_or(GraphError::Malformed("truncated varint"))?;
-        *pos += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(value);
-        }
-    }
-    Err(GraphError::Malformed("varint longer than 10 bytes"))
-}
-
-pub(crate) fn write_varint(mut value: u64, out: &mut Vec<u8>) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// The fields of one message.
-fn fields(buf: &[u8]) -> Result<Vec<Field<'_>>, GraphError> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let start = pos;
-        let tag = read_varint(buf, &mut pos)?;
-        let number = u32::try_from(tag >> 3).map_err(|_| GraphError::Malformed("field number"))?;
-        let wire = (tag & 7) as u8;
-        let (payload_start, payload_len) = match wire {
-            VARINT => {
-                read_varint(buf, &mut pos)?;
-                (pos, 0)
-            }
-            FIXED64 => (pos, 8),
-            FIXED32 => (pos, 4),
-            LEN => {
-                let len = read_varint(buf, &mut pos)?;
-                let len = usize::try_from(len).map_err(|_| GraphError::Malformed("length"))?;
-                (pos, len)
-            }
-            _ => return Err(GraphError::Malformed("unsupported wire type")),
-        };
-        let end = payload_start
-            .checked_add(payload_len)
-            .filter(|end| *end <= buf.len())
-            .ok_or(GraphError::Malformed("field runs past the end"))?;
-        pos = end;
-        if number == 0 {
-            return Err(GraphError::Malformed("field number 0"));
-        }
-        out.push(Field {
-            number,
-            wire,
-            raw: &buf[start..end],
-            payload: &buf[payload_start..end],
-        });
-    }
-    Ok(out)
-}
-
-/// The string fields numbered `number` of a message.
-fn strings(message: &[u8], number: u32) -> Result<Vec<&[u8]>, GraphError> {
-    Ok(fields(message)?
-        .into_iter()
-        .filter(|f| f.number == number && f.wire == LEN)
-        .map(|f| f.payload)
-        .collect())
-}
-
-/// The first string field numbered `number` (a name), or empty.
-fn name(message: &[u8], number: u32) -> Result<&[u8], GraphError> {
-    Ok(strings(message, number)?
-        .first()
-        .copied()
-        .unwrap_or_default())
-}
-
-/// The value of a varint field.
-fn varint(field: &Field<'_>) -> Result<u64, GraphError> {
-    let mut pos = 0;
-    read_varint(field.raw, &mut pos)?; // the tag
-    read_varint(field.raw, &mut pos)
-}
 
 /// A float constant of a graph (an initializer).
 #[derive(Debug, Clone, PartialEq)]
@@ -216,9 +100,7 @@ pub fn prune_outputs(model: &[u8], drop: &[&str]) -> Result<Vec<u8>, GraphError>
     let mut out = Vec::with_capacity(model.len());
     for f in &top {
         if f.number == MODEL_GRAPH && f.wire == LEN {
-            write_varint(u64::from(MODEL_GRAPH << 3 | u32::from(LEN)), &mut out);
-            write_varint(pruned.len() as u64, &mut out);
-            out.extend_from_slice(&pruned);
+            bytes_field(MODEL_GRAPH, &pruned, &mut out);
         } else {
             out.extend_from_slice(f.raw);
         }
@@ -287,52 +169,47 @@ fn prune_graph(graph: &[u8], drop: &[&str]) -> Result<Vec<u8>, GraphError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::proto::strings;
     use super::*;
-
-    fn len_field(number: u32, payload: &[u8], out: &mut Vec<u8>) {
-        write_varint(u64::from(number << 3 | u32::from(LEN)), out);
-        write_varint(payload.len() as u64, out);
-        out.extend_from_slice(payload);
-    }
 
     fn node(inputs: &[&str], outputs: &[&str], subgraph: bool) -> Vec<u8> {
         let mut n = Vec::new();
         for i in inputs {
-            len_field(NODE_INPUT, i.as_bytes(), &mut n);
+            bytes_field(NODE_INPUT, i.as_bytes(), &mut n);
         }
         for o in outputs {
-            len_field(NODE_OUTPUT, o.as_bytes(), &mut n);
+            bytes_field(NODE_OUTPUT, o.as_bytes(), &mut n);
         }
-        len_field(4, b"Op", &mut n);
+        bytes_field(4, b"Op", &mut n);
         if subgraph {
             let mut attribute = Vec::new();
-            len_field(ATTRIBUTE_GRAPH, b"", &mut attribute);
-            len_field(NODE_ATTRIBUTE, &attribute, &mut n);
+            bytes_field(ATTRIBUTE_GRAPH, b"", &mut attribute);
+            bytes_field(NODE_ATTRIBUTE, &attribute, &mut n);
         }
         n
     }
 
     fn named(number: u32, name: &str) -> Vec<u8> {
         let mut m = Vec::new();
-        len_field(number, name.as_bytes(), &mut m);
+        bytes_field(number, name.as_bytes(), &mut m);
         m
     }
 
     /// x -> A -> a; a -> B -> out1; a, w -> C -> c -> D -> out2.
     fn model(subgraph: bool) -> Vec<u8> {
         let mut g = Vec::new();
-        len_field(GRAPH_NODE, &node(&["x"], &["a"], false), &mut g);
-        len_field(GRAPH_NODE, &node(&["a"], &["out1"], false), &mut g);
-        len_field(GRAPH_NODE, &node(&["a", "w"], &["c"], subgraph), &mut g);
-        len_field(GRAPH_NODE, &node(&["c", ""], &["out2"], false), &mut g);
-        len_field(GRAPH_INITIALIZER, &named(TENSOR_NAME, "w"), &mut g);
-        len_field(11, &named(VALUE_INFO_NAME, "x"), &mut g);
-        len_field(GRAPH_OUTPUT, &named(VALUE_INFO_NAME, "out1"), &mut g);
-        len_field(GRAPH_OUTPUT, &named(VALUE_INFO_NAME, "out2"), &mut g);
+        bytes_field(GRAPH_NODE, &node(&["x"], &["a"], false), &mut g);
+        bytes_field(GRAPH_NODE, &node(&["a"], &["out1"], false), &mut g);
+        bytes_field(GRAPH_NODE, &node(&["a", "w"], &["c"], subgraph), &mut g);
+        bytes_field(GRAPH_NODE, &node(&["c", ""], &["out2"], false), &mut g);
+        bytes_field(GRAPH_INITIALIZER, &named(TENSOR_NAME, "w"), &mut g);
+        bytes_field(11, &named(VALUE_INFO_NAME, "x"), &mut g);
+        bytes_field(GRAPH_OUTPUT, &named(VALUE_INFO_NAME, "out1"), &mut g);
+        bytes_field(GRAPH_OUTPUT, &named(VALUE_INFO_NAME, "out2"), &mut g);
         let mut m = Vec::new();
         m.extend_from_slice(&[0x08, 0x08]); // ir_version 8 (varint field 1)
-        len_field(MODEL_GRAPH, &g, &mut m);
-        len_field(8, b"opset", &mut m);
+        bytes_field(MODEL_GRAPH, &g, &mut m);
+        bytes_field(8, b"opset", &mut m);
         m
     }
 

@@ -10,13 +10,13 @@
 #[path = "support/reference.rs"]
 mod reference;
 
-use livepose::core::angles::joint_angles;
-use livepose::core::image::RgbView;
-use livepose::core::inference::roi::{roi_from_alignment, POSE_ROI_SCALE};
-use livepose::core::inference::{
+use livepose_core::angles::joint_angles;
+use livepose_core::image::RgbView;
+use livepose_core::inference::roi::{roi_from_alignment, POSE_ROI_SCALE};
+use livepose_core::inference::{
     LandmarkOutput, ModelSource, PoseDetector, PoseLandmarker, SessionConfig,
 };
-use livepose::core::types::Point3;
+use livepose_core::types::Point3;
 
 struct Figures {
     /// Mean absolute difference of the 11 joint angles computed from our world landmarks

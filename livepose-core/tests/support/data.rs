@@ -8,7 +8,7 @@
 //!   fills it);
 //! - the TFLite interpreter's outputs on those models: `$LIVEPOSE_TFLITE_ORACLE`, else
 //!   `~/.cache/livepose/tflite-oracle` (`scripts/tflite-oracle.sh` fills it);
-//! - MediaPipe's reference landmarks: `tests/data/reference/` in the checkout.
+//! - MediaPipe's reference landmarks: `livepose-core/tests/data/reference/` in the checkout.
 //!
 //! (`~/.cache` is `$XDG_CACHE_HOME` when set.) `scripts/test-data.sh` fetches all of it.
 //! A missing file fails the test with its path and the script that fetches it.
@@ -81,7 +81,7 @@ pub fn oracle_dir() -> PathBuf {
 
 /// MediaPipe's reference landmarks, committed with the code.
 pub fn reference_dir() -> PathBuf {
-    repo_root().join("tests/data/reference")
+    repo_root().join("livepose-core/tests/data/reference")
 }
 
 /// The clip `name`, which must exist.
@@ -150,7 +150,7 @@ pub fn reference(name: &str) -> PathBuf {
     let path = reference_dir().join(name);
     assert!(
         path.is_file(),
-        "missing reference {}: tests/data/reference/ is part of the checkout",
+        "missing reference {}: livepose-core/tests/data/reference/ is part of the checkout",
         path.display()
     );
     path
