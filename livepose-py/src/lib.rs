@@ -1,6 +1,18 @@
 //! `livepose._livepose`: the native part of the `livepose` Python package. The Python layer
 //! (`python/livepose/`) finds ONNX Runtime in the `onnxruntime` package and re-exports
-//! these classes, functions and exceptions, with type stubs.
+//! these classes, functions and exceptions, with type stubs (`_livepose.pyi`). No logic of
+//! its own: options are parsed by livepose's Rust options types, the work is livepose-core's
+//! and livepose-ws's.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | `errors` | the exceptions, declared here with `create_exception!` (`Error`; `ConfigError`, `ImageError`, `ProtocolError`, also `ValueError`s; `ModelError`, `ServerError`, `SlotClosed`), and Rust errors into them |
+//! | `options` | keyword arguments into `PipelineOptions` / `ServeOptions`, read once by core's `parse_options` (a refusal is a `ConfigError` naming the option) |
+//! | `pipeline` | `Pipeline(**options)` (keyword only) and `process` without the GIL; `onnxruntime_library` |
+//! | `result` | `PoseResult`, `Pose`, `Hand`: numpy arrays, `to_dict`, `to_bytes` |
+//! | `codec` | protocol v1 frames and results (`livepose.codec`) |
+//! | `slot` | `LatestSlot` for Python objects |
+//! | `serve` | `serve(host, port, **options)` and `serve_background(...)`: every `ServeOptions` field as a keyword; the `Server` handle |
 
 mod codec;
 mod errors;

@@ -9,10 +9,11 @@ use serde_json::{Map, Number, Value};
 
 use crate::errors::{self, Kind};
 
-/// Parses keyword arguments into `T`, adding `extra` (arguments the signature names).
+/// Parses keyword arguments into `T`, adding `named` (arguments the signature names, which
+/// may come by position; `None` when not given).
 pub fn parse<T: Options>(
     kwargs: Option<&Bound<'_, PyDict>>,
-    extra: &[(&str, Value)],
+    named: &[(&str, Option<&Bound<'_, PyAny>>)],
 ) -> PyResult<T> {
     let mut map = Map::new();
     if let Some(kwargs) = kwargs {
@@ -20,8 +21,10 @@ pub fn parse<T: Options>(
             map.insert(key.extract::<String>()?, to_value(&value)?);
         }
     }
-    for (key, value) in extra {
-        map.insert((*key).to_string(), value.clone());
+    for (key, value) in named {
+        if let Some(value) = value {
+            map.insert((*key).to_string(), to_value(value)?);
+        }
     }
     parse_options(Value::Object(map)).map_err(errors::options)
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use livepose_ws::{BackgroundServer, ServeOptions, ServerConfig};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde_json::Value;
 
 use crate::errors::{self, Kind};
 use crate::options;
@@ -23,17 +22,11 @@ pub struct Server {
 /// The server's configuration from `serve`'s arguments: `host` and `port` (which may be
 /// given by position) and the keyword options, parsed by livepose-ws's `ServeOptions`.
 fn config(
-    host: Option<&str>,
-    port: Option<u16>,
+    host: Option<&Bound<'_, PyAny>>,
+    port: Option<&Bound<'_, PyAny>>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<ServerConfig> {
-    let mut named = Vec::new();
-    if let Some(host) = host {
-        named.push(("host", Value::from(host)));
-    }
-    if let Some(port) = port {
-        named.push(("port", Value::from(port)));
-    }
+    let named = [("host", host), ("port", port)];
     let options: ServeOptions = options::parse(options, &named)?;
     options.config().map_err(errors::options)
 }
@@ -113,8 +106,8 @@ impl Server {
 #[pyo3(signature = (host = None, port = None, **options))]
 pub fn serve(
     py: Python<'_>,
-    host: Option<&str>,
-    port: Option<u16>,
+    host: Option<&Bound<'_, PyAny>>,
+    port: Option<&Bound<'_, PyAny>>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     let server = start(py, config(host, port, options)?)?;
@@ -133,8 +126,8 @@ pub fn serve(
 #[pyo3(signature = (host = None, port = None, **options))]
 pub fn serve_background(
     py: Python<'_>,
-    host: Option<&str>,
-    port: Option<u16>,
+    host: Option<&Bound<'_, PyAny>>,
+    port: Option<&Bound<'_, PyAny>>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Server> {
     start(py, config(host, port, options)?)
