@@ -5,7 +5,7 @@
 //! ([`parse_options`], [`OptionsError`]).
 //!
 //! The options structs themselves live with what they configure:
-//! [`PipelineOptions`](crate::inference::PipelineOptions) here, `ServeOptions` in livepose-ws.
+//! `inference::PipelineOptions` in this crate, `ServeOptions` in livepose-ws.
 //!
 //! ```
 //! use livepose_core::options::{ModelKind, OptionsError};

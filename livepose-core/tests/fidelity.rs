@@ -1,4 +1,4 @@
-//! Fidelity against MediaPipe's own output (`../shared/reference`), image mode: detector then
+//! Fidelity against MediaPipe's own output (`livepose-core/tests/data/reference/`, made from `../shared/reference`), image mode: detector then
 //! landmarks on every frame, no tracking, no smoothing. Prints the figures per clip and model
 //! and asserts the inference issue's bounds: same number of poses on at least 97% of frames;
 //! landmark error (mean pixel distance over the 33 landmarks / diagonal of the reference

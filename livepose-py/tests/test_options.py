@@ -17,16 +17,21 @@ import livepose
 STUBS = Path(livepose.__file__).with_name("_livepose.pyi")
 
 
-def stub_parameters(function: str) -> set[str]:
-    """The parameter names of `function` (or `Class.__new__`) in the type stubs."""
+def stub_parameters(function: str, options: str) -> set[str]:
+    """The names `function` takes in the type stubs: its named parameters and the fields
+    of the TypedDict `options` its ``**options`` unpack."""
     tree = ast.parse(STUBS.read_text())
+    fields = next(
+        {n.target.id for n in node.body if isinstance(n, ast.AnnAssign)}
+        for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and node.name == options
+    )
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef) and node.name == function:
             node = next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__new__")
-        if isinstance(node, ast.FunctionDef) and (node.name == function or node.name == "__new__"):
-            args = node.args
-            names = {a.arg for a in args.args + args.kwonlyargs}
-            return names - {"self", "cls"}
+        if isinstance(node, ast.FunctionDef) and node.name in (function, "__new__"):
+            assert node.args.kwarg is not None and options in ast.unparse(node.args.kwarg.annotation)
+            named = {a.arg for a in node.args.args + node.args.kwonlyargs} - {"self", "cls"}
+            return named | fields
     raise AssertionError(f"{function} not in {STUBS}")
 
 
@@ -40,12 +45,12 @@ def accepted(call) -> set[str]:
 
 
 def test_the_stubs_list_every_pipeline_option():
-    assert accepted(livepose.Pipeline) == stub_parameters("Pipeline")
+    assert accepted(livepose.Pipeline) == stub_parameters("Pipeline", "_PipelineOptions")
 
 
 @pytest.mark.parametrize("function", ["serve", "serve_background"])
 def test_the_stubs_list_every_server_option(function):
-    assert accepted(getattr(livepose, function)) == stub_parameters(function)
+    assert accepted(getattr(livepose, function)) == stub_parameters(function, "_ServeOptions")
 
 
 @pytest.mark.parametrize("kwargs, words", [

@@ -1,4 +1,7 @@
-//! Server configuration, with a builder.
+//! Server configuration: [`ServerConfig`], built from [`ServeOptions`] (which holds the
+//! defaults and checks them) by [`ServeOptions::config`], or from its `Default` with the
+//! setters below, which also set what only Rust code sets (stats interval, inference off)
+//! and, unlike [`ServeOptions::config`], do not check their values.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,7 +26,7 @@ pub struct ServerConfig {
     pub(crate) model: ModelKind,
     /// Load the hand models (clients may then ask for hands).
     pub(crate) hands: bool,
-    /// Models directory (`None`: `LIVEPOSE_MODELS`, else `./models`).
+    /// Models directory (`None`: `LIVEPOSE_MODELS`, else `~/.cache/livepose/models`).
     pub(crate) models_dir: Option<PathBuf>,
     /// Largest WebSocket message accepted.
     pub(crate) max_message_bytes: usize,

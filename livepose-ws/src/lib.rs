@@ -8,6 +8,28 @@
 //! streams share a worker pool fairly, and closing a socket ends its
 //! inference at once.
 //!
+//! Configuration: [`ServeOptions`] is what a front end sets (the `livepose serve` flags,
+//! Python's `serve(...)` keywords, Node's `serve({...})` object), one serde-deserialisable
+//! struct with each default written once; [`ServeOptions::config`] checks it and builds the
+//! [`ServerConfig`] that [`Server::start`] and [`BackgroundServer::start`] take.
+//! `ServerConfig::default()` is `ServeOptions::default()`'s configuration, and its setters
+//! also reach what only Rust code sets (the stats interval, inference off).
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`server`] | [`Server`]: bind, router, graceful shutdown |
+//! | [`background`] | [`BackgroundServer`]: a server on a thread and runtime of its own |
+//! | `options` | [`ServeOptions`]: the options of every front end, their defaults and checks |
+//! | [`config`] | [`ServerConfig`]: built from checked options, or from the defaults by setters (which check nothing), plus what only Rust code sets |
+//! | [`client`] | the Rust client: hello, latest-wins sending, reconnection |
+//! | [`demo`] | the browser demo's files, served at `/` |
+//! | `scheduler` | streams (latest-wins in and out, a tracker each) and the worker pool |
+//! | `out` | results and control messages as shared, reference-counted bytes |
+//! | `rooms` | one camera, many viewers |
+//! | `state`, `session`, `stream_options`, `rate`, `inbound` | per-server and per-stream state, `hello` / `config`, rate caps, a stream's messages |
+//! | `admission`, `sockets`, `stream_session`, `viewer_session` | tokens, origins and connection limits; the WebSocket routes and their reader and writer loops |
+//! | `http`, `metrics` | `/health`, `/streams`, `/metrics`, `/estimate_pose`; the OpenMetrics counters |
+//!
 //! ```no_run
 //! use livepose_ws::{Server, ServerConfig};
 //!

@@ -1,7 +1,9 @@
 # Type stubs of the native module (src/*.rs).
 from os import PathLike
 from types import TracebackType
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, final
+from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union, final
+
+from typing_extensions import TypedDict, Unpack
 
 
 import numpy as np
@@ -41,21 +43,23 @@ class ServerError(Error):
 class SlotClosed(Error):
     """The ``LatestSlot`` was closed."""
 
+class _PipelineOptions(TypedDict, total=False):
+    """``Pipeline``'s keyword options: livepose-core's ``PipelineOptions`` (defaults there:
+    lite, no hands, live, one_euro, 1 thread, 1 person)."""
+
+    model: Literal["lite", "full"]
+    hands: bool
+    mode: Literal["live", "image"]
+    smoothing: Literal["one_euro", "ema", "none"]
+    threads: int
+    num_poses: int
+    models_dir: Optional[Union[str, PathLike[str]]]
+
 @final
 class Pipeline:
     """MediaPipe BlazePose on ONNX Runtime for one stream of frames."""
 
-    def __new__(
-        cls,
-        *,
-        model: str = "lite",
-        hands: bool = False,
-        mode: str = "live",
-        smoothing: str = "one_euro",
-        threads: int = 1,
-        models_dir: Optional[Union[str, PathLike[str]]] = None,
-        num_poses: int = 1,
-    ) -> Pipeline: ...
+    def __new__(cls, **options: Unpack[_PipelineOptions]) -> Pipeline: ...
     def process(self, image: _ImageInput, timestamp_us: Optional[int] = None) -> PoseResult:
         """Processes JPEG/PNG/WebP bytes or a uint8 (H, W, 3) RGB array; releases the GIL."""
     def reset(self) -> None:
@@ -175,47 +179,32 @@ class Server:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+class _ServeOptions(TypedDict, total=False):
+    """``serve``'s keyword options: livepose-ws's ``ServeOptions`` (defaults there)."""
+
+    models_dir: Optional[Union[str, PathLike[str]]]
+    model: Literal["lite", "full"]
+    hands: bool
+    workers: Optional[int]
+    token: Optional[str]
+    room_token: Optional[str]
+    view_token: Optional[str]
+    allowed_origins: List[str]
+    max_connections: int
+    max_connections_per_ip: int
+    max_fps: int
+    max_message_bytes: int
+    max_pixels: int
+    heartbeat_secs: float
+    demo: bool
+
 def serve(
-    host: Optional[str] = None,
-    port: Optional[int] = None,
-    *,
-    models_dir: Optional[Union[str, PathLike[str]]] = None,
-    model: str = "lite",
-    hands: bool = False,
-    workers: Optional[int] = None,
-    token: Optional[str] = None,
-    room_token: Optional[str] = None,
-    view_token: Optional[str] = None,
-    allowed_origins: Optional[List[str]] = None,
-    max_connections: int = 256,
-    max_connections_per_ip: int = 32,
-    max_fps: int = 60,
-    max_message_bytes: int = 16777216,
-    max_pixels: int = 40000000,
-    heartbeat_secs: float = 10.0,
-    demo: bool = True,
+    host: Optional[str] = None, port: Optional[int] = None, **options: Unpack[_ServeOptions]
 ) -> None:
     """Runs the server until Ctrl-C (host defaults to 127.0.0.1, port to 8765)."""
 
 def serve_background(
-    host: Optional[str] = None,
-    port: Optional[int] = None,
-    *,
-    models_dir: Optional[Union[str, PathLike[str]]] = None,
-    model: str = "lite",
-    hands: bool = False,
-    workers: Optional[int] = None,
-    token: Optional[str] = None,
-    room_token: Optional[str] = None,
-    view_token: Optional[str] = None,
-    allowed_origins: Optional[List[str]] = None,
-    max_connections: int = 256,
-    max_connections_per_ip: int = 32,
-    max_fps: int = 60,
-    max_message_bytes: int = 16777216,
-    max_pixels: int = 40000000,
-    heartbeat_secs: float = 10.0,
-    demo: bool = True,
+    host: Optional[str] = None, port: Optional[int] = None, **options: Unpack[_ServeOptions]
 ) -> Server:
     """Starts the server in the background (host defaults to 127.0.0.1, port to 8765)."""
 

@@ -1,7 +1,9 @@
 //! `livepose serve`: pose estimation over WebSocket at `ws://HOST:PORT/ws`, the browser demo
 //! at `http://HOST:PORT/`, plus `GET /health`, `GET /streams`, `GET /metrics` and
-//! `POST /estimate_pose`. Every option is a flag, most also an environment variable. Stops
-//! on Ctrl-C, closing every stream.
+//! `POST /estimate_pose`. Every option is a flag (`ServeArgs`: the fields of `ServeOptions`,
+//! checked before the server starts); `--host`, `--port` and the tokens also read
+//! `LIVEPOSE_HOST`, `LIVEPOSE_PORT`, `LIVEPOSE_TOKEN`, `LIVEPOSE_ROOM_TOKEN` and
+//! `LIVEPOSE_VIEW_TOKEN`. Stops on Ctrl-C, closing every stream.
 
 use livepose::ws::Server;
 
