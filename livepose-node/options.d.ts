@@ -56,4 +56,6 @@ export interface ServeOptions {
   heartbeatSecs?: number
   /** Serve the browser demo at `/` (default `true`). */
   demo?: boolean
+  /** Serve Socket.IO at `/socket.io/`, WebSocket and long-polling (default `true`). */
+  socketio?: boolean
 }

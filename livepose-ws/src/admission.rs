@@ -28,10 +28,28 @@ pub(crate) fn token_refusal(
     ))
 }
 
+/// Why a connection was refused, and the HTTP status that says so.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) why: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, self.why).into_response()
+    }
+}
+
 /// A refusal, counted in `livepose_rejected_connections_total`.
-pub(crate) fn refuse(state: &AppState, status: StatusCode, why: String) -> Response {
+pub(crate) fn refusal(state: &AppState, status: StatusCode, why: String) -> Refusal {
     state.metrics.rejected_total.inc();
-    (status, why).into_response()
+    Refusal { status, why }
+}
+
+/// A refusal as a response, counted in `livepose_rejected_connections_total`.
+pub(crate) fn refuse(state: &AppState, status: StatusCode, why: String) -> Response {
+    refusal(state, status, why).into_response()
 }
 
 /// Whether `headers`/`query` carry `token` (bearer header or `?token=`).
@@ -50,35 +68,35 @@ pub(crate) fn admit(
     state: &Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
-) -> Result<Admission, Box<Response>> {
+) -> Result<Admission, Refusal> {
     if !state.config.allowed_origins.is_empty() {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {
-            return Err(Box::new(refuse(
+            return Err(refusal(
                 state,
                 StatusCode::FORBIDDEN,
                 format!("origin {origin:?} is not allowed"),
-            )));
+            ));
         }
     }
     let open = state.streams.lock().len();
     if open >= state.config.max_connections {
-        return Err(Box::new(refuse(
+        return Err(refusal(
             state,
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the server is full ({open} streams)"),
-        )));
+        ));
     }
     let mut per_ip = state.per_ip.lock();
     let count = per_ip.entry(peer.ip()).or_insert(0);
     if *count >= state.config.max_connections_per_ip {
         let n = *count;
         drop(per_ip);
-        return Err(Box::new(refuse(
+        return Err(refusal(
             state,
             StatusCode::TOO_MANY_REQUESTS,
             format!("{n} streams are open from {} already", peer.ip()),
-        )));
+        ));
     }
     *count += 1;
     state.metrics.connections_total.inc();

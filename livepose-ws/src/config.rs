@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub(crate) token: Option<String>,
     /// Serve the browser demo at `/` (default on; see [`crate::demo`]).
     pub(crate) demo: bool,
+    /// Serve Socket.IO at `/socket.io/` (default on; see [`crate::socketio`]).
+    pub(crate) socketio: bool,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +95,7 @@ impl ServerConfig {
             inference: true,
             token: o.token.clone(),
             demo: o.demo,
+            socketio: o.socketio,
         }
     }
 
@@ -178,6 +181,12 @@ impl ServerConfig {
     /// socket does, with `/?token=…`).
     pub fn demo(mut self, on: bool) -> Self {
         self.demo = on;
+        self
+    }
+
+    /// Serve Socket.IO at `/socket.io/`, or not.
+    pub fn socketio(mut self, on: bool) -> Self {
+        self.socketio = on;
         self
     }
 

@@ -86,7 +86,7 @@ pub(crate) async fn estimate_pose(
     }
     let _admission = match admit(&state, peer, &headers) {
         Ok(admission) => admission,
-        Err(refusal) => return *refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let builder = state.config.pipeline_builder().mode(RunMode::Image);
     let stream = StreamCore::new(

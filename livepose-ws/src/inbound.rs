@@ -1,6 +1,7 @@
 //! What a stream's client sends: protocol v1 frames (binary), control messages (`hello`,
-//! `config`) and JSON+base64 frames (text), each checked against the frame-rate cap and
-//! the image limits before it reaches the stream's latest-wins slot.
+//! `config`) and JSON+base64 frames (text); over Socket.IO also images as they are (binary
+//! attachments) and JSON frames already parsed. Each is checked against the frame-rate cap
+//! and the image limits before it reaches the stream's latest-wins slot.
 
 use axum::body::Bytes;
 use livepose_core::image::PixelLayout;
@@ -94,26 +95,79 @@ pub(crate) fn on_text(state: &AppState, session: &mut Session, text: &str) {
         return;
     }
     match compat::decode_frame(text, &mut session.image) {
-        Ok(meta) => {
-            if !session.said_hello && session.options.results.is_none() {
-                let json = StreamOptions {
-                    results: Some(ResultFormat::Json),
-                    ..StreamOptions::default()
-                };
-                apply_options(state, session, json);
-                session.said_hello = true;
-            }
-            let frame = InFrame {
-                image: std::mem::take(&mut session.image).into(),
-                raw: None,
-                sequence: meta.sequence.unwrap_or(0),
-                capture_ts_us: meta.timestamp.map_or(0, |t| (t * 1000.0) as i64),
-                received_us: state.clock.now_wall_us(),
-            };
-            state.pool.submit(&session.stream, frame);
-        }
+        Ok(meta) => submit_compat(state, session, meta.sequence, meta.timestamp),
         Err(e) => state.send_error(&session.stream, e.code(), &e.to_string(), 0),
     }
+}
+
+/// The image of a JSON+base64 frame that arrived parsed (a Socket.IO `frame` event):
+/// a `data:` URL or bare base64, with the frame's `sequence` and `timestamp` (ms).
+pub(crate) fn on_base64_image(
+    state: &AppState,
+    session: &mut Session,
+    image: &str,
+    sequence: Option<u64>,
+    timestamp: Option<f64>,
+) {
+    if !admit(state, session, sequence.unwrap_or(0)) {
+        return;
+    }
+    match compat::decode_image(image, &mut session.image) {
+        Ok(_) => submit_compat(state, session, sequence, timestamp),
+        Err(e) => state.send_error(&session.stream, e.code(), &e.to_string(), 0),
+    }
+}
+
+/// An encoded image (JPEG, PNG or WebP bytes) that arrived as it is (a Socket.IO binary
+/// attachment), with the frame's `sequence` and `timestamp` (ms): no copy.
+pub(crate) fn on_encoded_image(
+    state: &AppState,
+    session: &mut Session,
+    image: Bytes,
+    sequence: Option<u64>,
+    timestamp: Option<f64>,
+) {
+    if admit(state, session, sequence.unwrap_or(0)) {
+        submit_encoded(state, session, image, sequence, timestamp);
+    }
+}
+
+/// Submits the JSON+base64 frame decoded into `session.image`. Its client gets JSON results
+/// unless it said otherwise.
+fn submit_compat(
+    state: &AppState,
+    session: &mut Session,
+    sequence: Option<u64>,
+    timestamp: Option<f64>,
+) {
+    if !session.said_hello && session.options.results.is_none() {
+        let json = StreamOptions {
+            results: Some(ResultFormat::Json),
+            ..StreamOptions::default()
+        };
+        apply_options(state, session, json);
+        session.said_hello = true;
+    }
+    let image = std::mem::take(&mut session.image).into();
+    submit_encoded(state, session, image, sequence, timestamp);
+}
+
+/// Hands an admitted encoded image to the stream's latest-wins slot.
+fn submit_encoded(
+    state: &AppState,
+    session: &Session,
+    image: Bytes,
+    sequence: Option<u64>,
+    timestamp: Option<f64>,
+) {
+    let frame = InFrame {
+        image,
+        raw: None,
+        sequence: sequence.unwrap_or(0),
+        capture_ts_us: timestamp.map_or(0, |t| (t * 1000.0) as i64),
+        received_us: state.clock.now_wall_us(),
+    };
+    state.pool.submit(&session.stream, frame);
 }
 
 /// Counts frame `sequence` (0 when not known yet) against the per-connection rate cap;

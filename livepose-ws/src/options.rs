@@ -14,7 +14,8 @@ use crate::config::ServerConfig;
 /// The server's options. Defaults: `127.0.0.1:8765`, the lite model, no hands, one worker
 /// per core, models from `LIVEPOSE_MODELS` (else `~/.cache/livepose/models`), no tokens,
 /// rooms off, any origin, 256 connections (32 per IP), 60 frames per second per connection,
-/// 16 MiB messages, 40 megapixel images, a ping every 10 s, the browser demo on.
+/// 16 MiB messages, 40 megapixel images, a ping every 10 s, the browser demo and Socket.IO
+/// on.
 ///
 /// ```
 /// use livepose_core::options::parse_options;
@@ -63,6 +64,8 @@ pub struct ServeOptions {
     pub heartbeat_secs: f64,
     /// Serve the browser demo at `/`.
     pub demo: bool,
+    /// Serve Socket.IO at `/socket.io/` (WebSocket and long-polling transports).
+    pub socketio: bool,
 }
 
 impl Default for ServeOptions {
@@ -85,6 +88,7 @@ impl Default for ServeOptions {
             max_pixels: 40_000_000,
             heartbeat_secs: 10.0,
             demo: true,
+            socketio: true,
         }
     }
 }
@@ -201,6 +205,7 @@ mod tests {
             "token": "t", "room_token": "r", "view_token": "v", "allowed_origins": ["https://a"],
             "max_connections": 9, "max_connections_per_ip": 2, "max_fps": 5,
             "max_message_bytes": 4096, "max_pixels": 100, "heartbeat_secs": 0.5, "demo": false,
+            "socketio": false,
             "models_dir": "/m",
         }))
         .unwrap();
@@ -219,7 +224,7 @@ mod tests {
         );
         assert_eq!((c.max_message_bytes, c.max_pixels), (4096, 100));
         assert_eq!(c.heartbeat, Duration::from_millis(500));
-        assert!(!c.demo);
+        assert!(!c.demo && !c.socketio);
         assert_eq!(c.models_dir.as_deref(), Some(std::path::Path::new("/m")));
     }
 }

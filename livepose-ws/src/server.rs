@@ -1,6 +1,7 @@
 //! The server: binds, routes and shuts down. `GET /ws` and the room sockets
-//! ([`crate::sockets`]), `GET /health`, `GET /streams`, `GET /metrics` and
-//! `POST /estimate_pose` ([`crate::http`]), and the browser demo at `/`.
+//! ([`crate::sockets`]), Socket.IO at `/socket.io/` ([`crate::socketio`]), `GET /health`,
+//! `GET /streams`, `GET /metrics` and `POST /estimate_pose` ([`crate::http`]), and the
+//! browser demo at `/`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -168,7 +169,8 @@ fn router(state: &Arc<AppState>) -> Router {
             state.clone(),
             http::require_token,
         ));
-    app.route("/ws", get(sockets::ws_upgrade))
+    let app = app
+        .route("/ws", get(sockets::ws_upgrade))
         .route("/ws/rooms/{room}/camera", get(sockets::camera_upgrade))
         .route("/ws/rooms/{room}/view", get(sockets::view_upgrade))
         .merge(guarded)
@@ -178,5 +180,10 @@ fn router(state: &Arc<AppState>) -> Router {
             "/estimate_pose",
             post(http::estimate_pose).layer(DefaultBodyLimit::max(state.config.max_message_bytes)),
         )
-        .with_state(state.clone())
+        .with_state(state.clone());
+    if state.config.socketio {
+        app.layer(crate::socketio::layer(state))
+    } else {
+        app
+    }
 }

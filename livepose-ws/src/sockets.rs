@@ -117,7 +117,7 @@ fn upgrade(
 ) -> Response {
     let admission = match admit(&state, peer, &headers) {
         Ok(admission) => admission,
-        Err(refusal) => return *refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let max = state.config.max_message_bytes;
     ws.max_message_size(max)

@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite;
 
 use crate::inbound;
 use crate::metrics::Connected;
-use crate::rate::{FrameRateCap, RateWindow};
+use crate::outbox::{Outbox, Outgoing};
+use crate::rate::FrameRateCap;
 use crate::rooms::Room;
 use crate::scheduler::{StreamCore, StreamSettings};
 use crate::session::Session;
@@ -126,36 +127,16 @@ struct Writer {
     started: Instant,
 }
 
-/// Sends results (at most one per `max_result_fps` interval, latest wins), control
-/// messages, pings (closing a connection that answers none of two) and `stats`.
+/// Sends what the stream's [`Outbox`] gives (results, control messages, `stats`) and pings,
+/// closing a connection that answers none of two.
 async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, w: Writer) {
     let stream = &w.stream;
-    let mut control = stream.take_control();
-    let start = tokio::time::Instant::now();
-    let mut pings = tokio::time::interval_at(start + w.heartbeat, w.heartbeat);
-    let mut stats_ticks = tokio::time::interval_at(start + w.stats_every, w.stats_every);
-    let mut rates = RateWindow::new(stream, Instant::now());
-    let mut next_result = tokio::time::Instant::now();
-    loop {
-        // With a `max_result_fps`, results wait for their turn; meanwhile a newer one
-        // replaces a waiting one (latest wins).
-        let ready = tokio::time::Instant::now() >= next_result;
-        let message = tokio::select! {
-            _ = tokio::time::sleep_until(next_result), if !ready => continue,
-            out = stream.outbound.wait(), if ready => match out {
-                Some(out) => {
-                    // The workers skip this stream while its result waits: a frame that
-                    // came meanwhile may go now.
-                    w.state.pool.resume(stream);
-                    rates.results += 1;
-                    let gap = stream.min_result_interval_us.load(Ordering::Relaxed);
-                    next_result = tokio::time::Instant::now() + Duration::from_micros(gap);
-                    out.into_message()
-                }
-                None => break,
-            },
-            Some(text) = recv(&mut control) => Message::Text(text.into()),
-            _ = pings.tick() => {
+    let mut outbox = Outbox::new(stream.clone(), Some(w.heartbeat), w.stats_every);
+    while let Some(outgoing) = outbox.next(&w.state).await {
+        let message = match outgoing {
+            Outgoing::Result(out) => out.into_message(),
+            Outgoing::Control(text) => Message::Text(text.into()),
+            Outgoing::Ping => {
                 let now = w.started.elapsed().as_millis() as u64;
                 let silent = now.saturating_sub(w.last_pong.load(Ordering::Relaxed));
                 if silent > 2 * w.heartbeat.as_millis() as u64 + 50 {
@@ -165,12 +146,6 @@ async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, w:
                     break;
                 }
                 Message::Ping(Bytes::new())
-            }
-            _ = stats_ticks.tick() => {
-                for text in rates.report(stream, Instant::now()) {
-                    stream.send_text(text);
-                }
-                continue;
             }
         };
         if sink.send(message).await.is_err() {
@@ -185,13 +160,5 @@ async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, w:
         None => {
             let _ = sink.close().await;
         }
-    }
-}
-
-/// The next control message, or never if there is no receiver.
-async fn recv(control: &mut Option<tokio::sync::mpsc::Receiver<String>>) -> Option<String> {
-    match control {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
     }
 }

@@ -80,7 +80,17 @@ pub fn decode_frame_with(
     }
     let frame: JsonFrame<'_> =
         serde_json::from_str(text).map_err(|e| WireError::Json(e.to_string()))?;
-    let (declared, data) = split_data_url(&frame.image)?;
+    Ok(CompatFrameMeta {
+        codec: decode_image(&frame.image, image)?,
+        timestamp: frame.timestamp,
+        sequence: frame.sequence,
+    })
+}
+
+/// Decodes the `image` field of a JSON+base64 frame (a `data:` URL or bare base64) into
+/// `image` (cleared first, capacity reused); returns the codec the bytes are in.
+pub fn decode_image(text: &str, image: &mut Vec<u8>) -> Result<Codec, WireError> {
+    let (declared, data) = split_data_url(text)?;
     image.clear();
     BASE64
         .decode_vec(data.trim(), image)
@@ -100,11 +110,7 @@ pub fn decode_frame_with(
             )));
         }
     }
-    Ok(CompatFrameMeta {
-        codec,
-        timestamp: frame.timestamp,
-        sequence: frame.sequence,
-    })
+    Ok(codec)
 }
 
 /// Splits `data:<mime>;base64,<data>` into the codec of `<mime>` and `<data>`; a string that

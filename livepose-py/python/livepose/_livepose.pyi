@@ -197,6 +197,7 @@ class _ServeOptions(TypedDict, total=False):
     max_pixels: int
     heartbeat_secs: float
     demo: bool
+    socketio: bool
 
 def serve(
     host: Optional[str] = None, port: Optional[int] = None, **options: Unpack[_ServeOptions]

@@ -115,6 +115,9 @@ pub(crate) struct ServeArgs {
     /// Do not serve the browser demo at `/`.
     #[arg(long)]
     no_demo: bool,
+    /// Serve Socket.IO at `/socket.io/` (`--socketio false` turns it off).
+    #[arg(long, num_args = 0..=1, default_value_t = ServeOptions::default().socketio, default_missing_value = "true", action = clap::ArgAction::Set)]
+    socketio: bool,
 }
 
 impl ServeArgs {
@@ -138,6 +141,7 @@ impl ServeArgs {
             max_pixels: self.max_pixels,
             heartbeat_secs: self.heartbeat_secs,
             demo: !self.no_demo,
+            socketio: self.socketio,
         };
         options.validate()?;
         Ok(options)
