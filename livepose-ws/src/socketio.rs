@@ -389,6 +389,9 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
     match join.role {
         JoinRole::Camera => match state.rooms.claim_camera(&join.room) {
             Some(room) => {
+                // Listed again if it had left the list as a viewer.
+                let stream = c.stream.clone();
+                state.streams.lock().insert(stream.id.clone(), stream);
                 c.stream.publish_to(room.clone());
                 c.session.lock().room = Some(room.clone());
                 *seat = Some(Seat::Camera(join.room, room));

@@ -1,0 +1,109 @@
+//! Socket.IO at `/socket.io/`, spoken by hand over raw HTTP long-polling (Engine.IO 4 /
+//! Socket.IO 5 packets): the handshake announces the server's heartbeat, the namespace
+//! refuses a connection without the token with `connect_error` (Socket.IO packet `4`), and
+//! accepts one with it, emitting `welcome`; `socketio(false)` turns the path off. The real
+//! clients (socket.io-client in Node and Chromium, python-socketio) run against the server
+//! in livepose-ws/demo/test/socketio*.test.js and livepose-py/tests/test_socketio.py.
+
+#[path = "support/http.rs"]
+mod http;
+
+use std::time::Duration;
+
+use http::http;
+use livepose_ws::{Server, ServerConfig};
+
+async fn server(socketio: bool) -> Server {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .workers(1)
+        .inference(false)
+        .demo(false)
+        .heartbeat(Duration::from_secs(3))
+        .token("secret")
+        .socketio(socketio);
+    Server::start(config).await.unwrap()
+}
+
+/// Opens an Engine.IO session by polling; returns its id.
+async fn open(server: &Server) -> String {
+    let (status, _, body) = http(server, "GET", "/socket.io/?EIO=4&transport=polling", b"").await;
+    assert_eq!(status, 200, "{body}");
+    // Engine.IO open packet: `0` then the handshake JSON.
+    let handshake: serde_json::Value =
+        serde_json::from_str(body.strip_prefix('0').expect(&body)).unwrap();
+    assert_eq!(
+        handshake["pingInterval"], 3000,
+        "the heartbeat is the server's"
+    );
+    assert!(handshake["upgrades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u == "websocket"));
+    handshake["sid"].as_str().unwrap().to_string()
+}
+
+/// Sends one Socket.IO packet on session `sid`; returns the Engine.IO message packets
+/// (Socket.IO packets) of the next poll, leaving out pings.
+async fn exchange(server: &Server, sid: &str, packet: &str) -> Vec<String> {
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let (status, _, body) = http(server, "POST", &path, format!("4{packet}").as_bytes()).await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    poll(server, sid).await
+}
+
+/// The Socket.IO packets of the next poll (a payload's packets are split by 0x1e).
+async fn poll(server: &Server, sid: &str) -> Vec<String> {
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let (status, _, body) = http(server, "GET", &path, b"").await;
+    assert_eq!(status, 200, "{body}");
+    body.split('\x1e')
+        .filter_map(|p| p.strip_prefix('4'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_namespace_wants_the_token_and_says_welcome() {
+    let server = server(true).await;
+    let sid = open(&server).await;
+    let refused = exchange(&server, &sid, "0").await;
+    assert!(
+        refused[0].starts_with("4{") && refused[0].contains("a token is required"),
+        "{refused:?}"
+    );
+    assert_eq!(server.stream_count(), 0);
+
+    let sid = open(&server).await;
+    let mut packets = exchange(
+        &server,
+        &sid,
+        r#"0{"token":"secret","result_event":"pose_result"}"#,
+    )
+    .await;
+    // `0{"sid":…}` (connected), then the `welcome` event, in this poll or the next.
+    assert!(packets[0].starts_with("0{\"sid\""), "{packets:?}");
+    if packets.len() < 2 {
+        packets.extend(poll(&server, &sid).await);
+    }
+    assert!(
+        packets[1].starts_with(r#"2["welcome",{"#) && packets[1].contains(r#""results":"json""#),
+        "{packets:?}"
+    );
+    assert_eq!(
+        server.stream_count(),
+        1,
+        "a Socket.IO connection is a stream"
+    );
+    assert!(server
+        .metrics_text()
+        .contains("livepose_rejected_connections_total 1"));
+}
+
+#[tokio::test]
+async fn socketio_false_turns_the_path_off() {
+    let server = server(false).await;
+    let (status, _, _) = http(&server, "GET", "/socket.io/?EIO=4&transport=polling", b"").await;
+    assert_eq!(status, 404);
+}
