@@ -183,6 +183,7 @@ fn router(state: &Arc<AppState>) -> Router {
         .with_state(state.clone());
     if state.config.socketio {
         app.layer(crate::socketio::layer(state))
+            .layer(crate::socketio::cors(&state.config))
     } else {
         app
     }

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, Method, StatusCode};
 use livepose_core::wire::control::{ResultFormat, StreamOptions};
 use parking_lot::Mutex;
 use serde::Deserialize;
@@ -28,8 +28,10 @@ use socketioxide::extract::{Data, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::admission::{admit, has_token, refusal, Admission, Refusal};
+use crate::config::ServerConfig;
 use crate::inbound;
 use crate::metrics::Connected;
 use crate::out::OutMessage;
@@ -72,6 +74,27 @@ pub(crate) fn layer(state: &Arc<AppState>) -> SocketIoLayer {
     };
     io.ns("/", on_connect.with(check));
     layer
+}
+
+/// CORS for pages served elsewhere than the server (Socket.IO's long-polling is plain HTTP
+/// requests, which browsers check): the origins of `--allowed-origin`, or with none any
+/// origin (as the sockets themselves accept), credentials allowed.
+pub(crate) fn cors(config: &ServerConfig) -> CorsLayer {
+    let origins = if config.allowed_origins.is_empty() {
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(
+            config
+                .allowed_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(AllowHeaders::mirror_request())
 }
 
 /// What the handshake may say: the `auth` object, then the query string.

@@ -102,6 +102,30 @@ async fn the_namespace_wants_the_token_and_says_welcome() {
 }
 
 #[tokio::test]
+async fn pages_from_other_origins_may_poll() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = server(true).await;
+    let mut socket = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let request = "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\
+                   Origin: https://app.example\r\nConnection: close\r\n\r\n";
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.unwrap();
+    let head = response.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{response}");
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example"),
+        "{response}"
+    );
+    assert!(
+        head.contains("access-control-allow-credentials: true"),
+        "{response}"
+    );
+}
+
+#[tokio::test]
 async fn socketio_false_turns_the_path_off() {
     let server = server(false).await;
     let (status, _, _) = http(&server, "GET", "/socket.io/?EIO=4&transport=polling", b"").await;

@@ -49,9 +49,9 @@ const jpeg = execFileSync('ffmpeg', ['-v', 'error', '-i', path.join(dataDir('LIV
   '-vf', 'select=eq(n\\,30),scale=480:640', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '3', '-']);
 const dataUrl = `data:image/jpeg;base64,${jpeg.toString('base64')}`;
 
-async function startServer() {
+async function startServer(...extra) {
   const child = spawn(LIVEPOSE, ['serve', '--port', '0', '--no-demo', '--max-fps', '1000',
-    '--models', dataDir('LIVEPOSE_MODELS', 'models')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--models', dataDir('LIVEPOSE_MODELS', 'models'), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of createInterface({ input: child.stdout })) {
     const m = line.match(/ws:\/\/(\S+)\/ws/);
     if (m) return { child, addr: m[1] };
@@ -150,22 +150,30 @@ const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const { child, addr } = await startServer();
 console.log(`server ${addr}; frame ${jpeg.length} bytes (${dataUrl.length} as a data URL); ${SECONDS} s per run, ${REPEAT} runs`);
 const routes = ['sio-json', 'sio-binary', 'ws-v1'];
-console.log('\n| route | closed loop: results/s (runs) | latency p50 / p95 ms | server CPU ms per result |');
-console.log('| --- | --- | --- | --- |');
-for (const route of routes) {
+
+/** Closed-loop runs of `route` on `server`: one table row. */
+async function closedRow(route, server, label = route) {
   const runs = [];
   let cpu = 0;
   let results = 0;
   for (let r = 0; r < REPEAT; r += 1) {
-    const before = cpuSeconds(child.pid);
-    const run = await closedLoop(route, addr);
-    cpu += cpuSeconds(child.pid) - before;
+    const before = cpuSeconds(server.child.pid);
+    const run = await closedLoop(route, server.addr);
+    cpu += cpuSeconds(server.child.pid) - before;
     results += run.latencies.length;
     runs.push(run);
   }
   const all = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
-  console.log(`| ${route} | ${runs.map((r) => fmt(r.fps)).join(', ')} | ${fmt(percentile(all, 0.5))} / ${fmt(percentile(all, 0.95))} | ${fmt((cpu * 1000) / results)} |`);
+  console.log(`| ${label} | ${runs.map((r) => fmt(r.fps)).join(', ')} | ${fmt(percentile(all, 0.5))} / ${fmt(percentile(all, 0.95))} | ${fmt((cpu * 1000) / results)} |`);
 }
+
+console.log('\n| route | closed loop: results/s (runs) | latency p50 / p95 ms | server CPU ms per result |');
+console.log('| --- | --- | --- | --- |');
+for (const route of routes) await closedRow(route, { child, addr });
+// What serving Socket.IO costs /ws: the same route on a server without it.
+const plain = await startServer('--socketio', 'false');
+await closedRow('ws-v1', plain, 'ws-v1, server with --socketio false');
+plain.child.kill('SIGINT');
 console.log(`\n| route | ${CONNECTIONS} x ${FPS} fps: results/s per connection, min / median / max | latency p50 per connection, median / worst ms | p95 worst ms | server CPU % |`);
 console.log('| --- | --- | --- | --- | --- |');
 for (const route of routes) {
