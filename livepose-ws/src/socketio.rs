@@ -276,7 +276,8 @@ fn connect(state: Arc<AppState>, socket: SocketRef, auth: Value) {
     socket.on_disconnect(on_disconnect);
 }
 
-/// Registers `handler` for `event`, with the server state and the connection.
+/// Registers `handler` for `event`, with the server state and the connection; events are
+/// handled one by one in the order they arrive.
 fn on<T, F>(
     socket: &SocketRef,
     event: &'static str,
@@ -288,9 +289,12 @@ fn on<T, F>(
     F: Fn(&AppState, &Connection, Data<T>) + Clone + Send + Sync + 'static,
 {
     let (state, c) = (state.clone(), c.clone());
+    // The work is done in the closure, which socketioxide calls in the order events arrive,
+    // not in the future it returns, which runs on a task of its own: frames spawned as
+    // tasks would race for the session, and latest wins would keep whichever ran last.
     socket.on(event, move |data: Data<T>| {
-        let (state, c, handler) = (state.clone(), c.clone(), handler.clone());
-        async move { handler(&state, &c, data) }
+        handler(&state, &c, data);
+        std::future::ready(())
     });
 }
 
