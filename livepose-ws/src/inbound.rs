@@ -72,7 +72,8 @@ pub(crate) fn on_binary(state: &AppState, session: &mut Session, bytes: Bytes) {
 
 /// A text message: a control message, or a JSON+base64 frame of existing clients.
 pub(crate) fn on_text(state: &AppState, session: &mut Session, text: &str) {
-    if let Ok(message) = ClientMessage::from_json(text) {
+    let control = ClientMessage::from_json(text);
+    if let Ok(message) = control {
         let options = match message {
             ClientMessage::Hello(hello) => {
                 session.said_hello = true;
@@ -84,6 +85,10 @@ pub(crate) fn on_text(state: &AppState, session: &mut Session, text: &str) {
         return;
     }
     if let Some(kind) = unknown_control_type(text) {
+        if let (Err(e), "hello" | "config") = (control, kind.as_str()) {
+            // A known control message with a bad field: say which.
+            return state.send_error(&session.stream, e.code(), &e.to_string(), 0);
+        }
         let message =
             format!("unknown message type {kind:?} (expected \"hello\" or \"config\", or a frame)");
         return state.send_error(&session.stream, "unknown_type", &message, 0);

@@ -292,8 +292,14 @@ fn on<T, F>(
     // The work is done in the closure, which socketioxide calls in the order events arrive,
     // not in the future it returns, which runs on a task of its own: frames spawned as
     // tasks would race for the session, and latest wins would keep whichever ran last.
-    socket.on(event, move |data: Data<T>| {
-        handler(&state, &c, data);
+    socket.on(event, move |TryData(data): TryData<T>| {
+        match data {
+            Ok(data) => handler(&state, &c, Data(data)),
+            Err(e) => {
+                let message = format!("a `{event}` event this server cannot read: {e}");
+                state.send_error(&c.stream, "bad_json", &message, 0);
+            }
+        }
         std::future::ready(())
     });
 }
@@ -337,12 +343,36 @@ enum FrameEvent {
     Binary(Bytes),
 }
 
-/// An `image` field: base64 text (a data URL) or a binary attachment.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// An `image` field: base64 text (a data URL) or a binary attachment, told apart by what
+/// the packet holds, not by whether the bytes happen to be UTF-8.
 enum ImageData {
     Text(String),
     Binary(Bytes),
+}
+
+impl<'de> Deserialize<'de> for ImageData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = ImageData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a data URL or base64 string, or a binary attachment")
+            }
+            fn visit_str<E>(self, text: &str) -> Result<ImageData, E> {
+                Ok(ImageData::Text(text.to_string()))
+            }
+            fn visit_string<E>(self, text: String) -> Result<ImageData, E> {
+                Ok(ImageData::Text(text))
+            }
+            fn visit_bytes<E>(self, bytes: &[u8]) -> Result<ImageData, E> {
+                Ok(ImageData::Binary(Bytes::copy_from_slice(bytes)))
+            }
+            fn visit_byte_buf<E>(self, bytes: Vec<u8>) -> Result<ImageData, E> {
+                Ok(ImageData::Binary(bytes.into()))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
 }
 
 fn on_frame(state: &AppState, c: &Connection, frame: FrameEvent) {
@@ -487,7 +517,12 @@ fn emit_result(
     match out {
         OutMessage::Binary(bytes) => socket.emit(event, &bytes),
         OutMessage::Text(text) => match serde_json::from_str::<Value>(&text) {
-            Ok(value) => socket.emit(event, &value),
+            // JSON results have no `type`; an error in a result's place (a frame that did
+            // not decode) does, and goes out as that event.
+            Ok(value) => match value.get("type").and_then(Value::as_str) {
+                Some(kind) => socket.emit(kind, &value),
+                None => socket.emit(event, &value),
+            },
             Err(_) => Ok(()),
         },
     }

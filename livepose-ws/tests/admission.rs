@@ -116,6 +116,25 @@ async fn json_frames_with_a_type_field_are_rate_limited() {
     server.shutdown().await;
 }
 
+/// Regression: a `config` with a bad value was answered "unknown message type \"config\"".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_message_with_a_bad_value_names_the_value() {
+    let server = Server::start(config()).await.unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.local_addr()))
+            .await
+            .unwrap();
+    socket
+        .send(Message::Text(r#"{"type":"config","model":"huge"}"#.into()))
+        .await
+        .unwrap();
+    let error = next_error(&mut socket).await;
+    assert_eq!(error["code"], "bad_json", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains(r#"unknown model "huge""#), "{error}");
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_control_type_is_named_and_the_stream_goes_on() {
     let server = Server::start(config()).await.unwrap();
