@@ -4,6 +4,7 @@
 //               Flask-SocketIO front ends send: no client change);
 //   sio-binary  socket.io-client, `frame` {image: <Buffer>}, protocol v1 results as
 //               binary attachments (`auth: {results: 'binary'}`);
+//   ws-json     a plain WebSocket on /ws, the same JSON+base64 frames, JSON results;
 //   ws-v1       a plain WebSocket on /ws, protocol v1 frames and results.
 // Two loads, each with fresh connections and repeated:
 //   closed  one connection sends a frame, waits for its result, sends the next;
@@ -13,7 +14,10 @@
 //
 //   node bench/transports.mjs [--seconds 8] [--repeat 3] [--connections 16] [--fps 30]
 // Needs target/release/livepose (or LIVEPOSE_BIN), the models (LIVEPOSE_MODELS) and clips
-// (LIVEPOSE_MEDIA) as the tests do, and ffmpeg.
+// (LIVEPOSE_MEDIA) as the tests do, and ffmpeg. With LIVEPOSE_BASELINE_PYTHON (a Python with
+// flask-socketio, simple-websocket, opencv-python-headless, mediapipe==0.10.14) it also measures the
+// Flask-SocketIO + MediaPipe server livepose replaces (bench/baseline_flask_socketio.py),
+// with the sio-json client, in the same run.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -51,12 +55,37 @@ const dataUrl = `data:image/jpeg;base64,${jpeg.toString('base64')}`;
 
 async function startServer(...extra) {
   const child = spawn(LIVEPOSE, ['serve', '--port', '0', '--no-demo', '--max-fps', '1000',
-    '--models', dataDir('LIVEPOSE_MODELS', 'models'), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--models', dataDir('LIVEPOSE_MODELS', 'models'), ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } });
   for await (const line of createInterface({ input: child.stdout })) {
     const m = line.match(/ws:\/\/(\S+)\/ws/);
     if (m) return { child, addr: m[1] };
   }
   throw new Error('serve exited without printing its address');
+}
+
+/**
+ * The Python server livepose replaces (bench/baseline_flask_socketio.py), if
+ * LIVEPOSE_BASELINE_PYTHON names a Python with flask-socketio and mediapipe; else null.
+ */
+async function startBaseline() {
+  const python = process.env.LIVEPOSE_BASELINE_PYTHON;
+  if (!python) return null;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'baseline_flask_socketio.py');
+  const child = spawn(python, [script, String(port), dataDir('LIVEPOSE_MODELS', 'models')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line.startsWith('baseline:')) break;
+  }
+  // Werkzeug prints its banner once it listens; give it a moment and check with a poll.
+  for (let i = 0; i < 100; i += 1) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling`);
+      return { child, addr: `127.0.0.1:${port}` };
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error('the baseline server did not start');
 }
 
 /** CPU seconds the process has used (user + system), from /proc. */
@@ -68,14 +97,20 @@ function cpuSeconds(pid) {
 /** A connected client of `route`: `send(sequence)`, and `onResult(sequence)` called back. */
 function connect(route, addr, onResult) {
   return new Promise((resolve, reject) => {
-    if (route === 'ws-v1') {
+    if (route === 'ws-v1' || route === 'ws-json') {
       const ws = new WebSocket(`ws://${addr}/ws`);
       ws.binaryType = 'nodebuffer';
       ws.on('message', (data, isBinary) => {
         if (isBinary && data[5] === 2) onResult(Number(data.readBigUInt64LE(8)));
+        if (!isBinary) {
+          const message = JSON.parse(data);
+          if (message.type === undefined) onResult(message.sequence);
+        }
       });
       ws.on('open', () => resolve({
-        send: (sequence) => ws.send(encodeFrame({ sequence, captureTsUs: 0 }, jpeg)),
+        send: route === 'ws-v1'
+          ? (sequence) => ws.send(encodeFrame({ sequence, captureTsUs: 0 }, jpeg))
+          : (sequence) => ws.send(JSON.stringify({ image: dataUrl, sequence })),
         close: () => ws.close(),
       }));
       ws.on('error', reject);
@@ -149,7 +184,7 @@ async function paced(route, addr) {
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const { child, addr } = await startServer();
 console.log(`server ${addr}; frame ${jpeg.length} bytes (${dataUrl.length} as a data URL); ${SECONDS} s per run, ${REPEAT} runs`);
-const routes = ['sio-json', 'sio-binary', 'ws-v1'];
+const routes = ['sio-json', 'sio-binary', 'ws-json', 'ws-v1'];
 
 /** Closed-loop runs of `route` on `server`: one table row. */
 async function closedRow(route, server, label = route) {
@@ -170,22 +205,31 @@ async function closedRow(route, server, label = route) {
 console.log('\n| route | closed loop: results/s (runs) | latency p50 / p95 ms | server CPU ms per result |');
 console.log('| --- | --- | --- | --- |');
 for (const route of routes) await closedRow(route, { child, addr });
+const baseline = await startBaseline();
+if (baseline) await closedRow('sio-json', baseline, 'before: Flask-SocketIO + MediaPipe Pose (Python)');
 // What serving Socket.IO costs /ws: the same route on a server without it.
 const plain = await startServer('--socketio', 'false');
 await closedRow('ws-v1', plain, 'ws-v1, server with --socketio false');
 plain.child.kill('SIGINT');
 console.log(`\n| route | ${CONNECTIONS} x ${FPS} fps: results/s per connection, min / median / max | latency p50 per connection, median / worst ms | p95 worst ms | server CPU % |`);
 console.log('| --- | --- | --- | --- | --- |');
-for (const route of routes) {
+/** Paced runs of `route` on `server`: one table row per run. */
+async function pacedRows(route, server, label = route) {
   for (let r = 0; r < REPEAT; r += 1) {
-    const before = cpuSeconds(child.pid);
+    const before = cpuSeconds(server.child.pid);
     const t0 = performance.now();
-    const conns = await paced(route, addr);
-    const cpuPercent = ((cpuSeconds(child.pid) - before) / ((performance.now() - t0) / 1000)) * 100;
+    const conns = await paced(route, server.addr);
+    const cpuPercent = ((cpuSeconds(server.child.pid) - before) / ((performance.now() - t0) / 1000)) * 100;
     const fps = conns.map((c) => c.fps).sort((a, b) => a - b);
     const p50 = conns.map((c) => c.p50).sort((a, b) => a - b);
     const p95 = Math.max(...conns.map((c) => c.p95));
-    console.log(`| ${route} (run ${r + 1}) | ${fmt(fps[0])} / ${fmt(percentile(fps, 0.5))} / ${fmt(fps[fps.length - 1])} | ${fmt(percentile(p50, 0.5))} / ${fmt(p50[p50.length - 1])} | ${fmt(p95)} | ${fmt(cpuPercent)} |`);
+    console.log(`| ${label} (run ${r + 1}) | ${fmt(fps[0])} / ${fmt(percentile(fps, 0.5))} / ${fmt(fps[fps.length - 1])} | ${fmt(percentile(p50, 0.5))} / ${fmt(p50[p50.length - 1])} | ${fmt(p95)} | ${fmt(cpuPercent)} |`);
   }
+}
+
+for (const route of routes) await pacedRows(route, { child, addr });
+if (baseline) {
+  await pacedRows('sio-json', baseline, 'before: Flask-SocketIO + MediaPipe Pose');
+  baseline.child.kill('SIGKILL');
 }
 child.kill('SIGINT');

@@ -346,7 +346,7 @@ test('latest wins: a burst of 30 frames gives fewer results, drops, and the newe
   const inOrder = (b) => b.sequences.every((x, i) => i === 0 || b.sequences[i - 1] < x);
   const lost = bursts.filter((b) => b.sequences.at(-1) !== b.last || !inOrder(b));
   assert.deepEqual(lost.map((b) => `${b.transport} ${b.id}: results ${b.sequences.join(', ')}; last frame ${b.last}`), [],
-    'SERVER BUG: the newest frame of a burst must win (the last result is for the last frame, and results come in '
+    'the newest frame of a burst must win (the last result is for the last frame, and results come in '
     + 'frame order, as on /ws), but in these bursts an older frame replaced a newer one in the latest-wins slot: the '
     + 'Socket.IO `frame` events reach the stream out of order (socketioxide spawns a task per event, and the '
     + 'handler does its work inside that task)');
