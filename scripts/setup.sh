@@ -5,7 +5,7 @@
 #   chromium            the browser demo's end-to-end test (headless)
 #   nodejs, npm         the demo's JavaScript tests (only if node is missing)
 # ONNX Runtime from PyPI (scripts/setup-ort.sh), and the demo's npm packages
-# (playwright-core, from livepose-ws/demo/package-lock.json).
+# (playwright-core, socket.io-client, ws; from livepose-ws/demo/package-lock.json).
 # No C library: the default build needs none (libjpeg-turbo is the opt-in `turbojpeg`
 # feature, for `cargo bench --bench image_ops --features turbojpeg` after installing
 # Debian's libturbojpeg0-dev). Idempotent: installs only what is missing. Rust (cargo)
@@ -26,4 +26,6 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
 bash "$(dirname "$0")/setup-ort.sh"
 demo="$(dirname "$0")/../livepose-ws/demo"
-[ -d "$demo/node_modules/playwright-core" ] || (cd "$demo" && npm ci --no-audit --no-fund --loglevel=error)
+# npm ci unless every package the demo's package.json names is installed already.
+(cd "$demo" && node -e "for (const d of Object.keys(require('./package.json').devDependencies)) require.resolve(d + '/package.json')" 2>/dev/null) \
+  || (cd "$demo" && npm ci --no-audit --no-fund --loglevel=error)
