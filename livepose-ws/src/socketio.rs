@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
@@ -36,9 +35,8 @@ use crate::inbound;
 use crate::metrics::Connected;
 use crate::out::OutMessage;
 use crate::outbox::{Outbox, Outgoing};
-use crate::rate::FrameRateCap;
 use crate::rooms::{Room, Viewer};
-use crate::scheduler::{StreamCore, StreamSettings};
+use crate::scheduler::StreamCore;
 use crate::session::Session;
 use crate::state::AppState;
 use crate::stream_options::apply_options;
@@ -205,24 +203,11 @@ fn connect(state: Arc<AppState>, socket: SocketRef, auth: Value) {
             return;
         }
     };
-    let id = state.next_id("io");
-    let stream = StreamCore::new(
-        id.clone(),
-        state.config.pipeline_builder().tracker(),
-        StreamSettings {
-            model: state.config.model,
-            results: ResultFormat::Json,
-        },
-    );
-    state.streams.lock().insert(id.clone(), stream.clone());
-    let mut session = Session {
-        stream: stream.clone(),
-        options: StreamOptions::default(),
-        said_hello: true,
-        image: Vec::new(),
-        cap: FrameRateCap::new(state.config.max_fps, Instant::now()),
-        room: None,
-    };
+    let mut session = Session::open(&state, "io", ResultFormat::Json, None);
+    // The handshake chose the results: a JSON frame does not switch them.
+    session.said_hello = true;
+    let stream = session.stream.clone();
+    let id = stream.id.clone();
     // Socket.IO front ends read JSON unless they ask for binary.
     let options = StreamOptions {
         results: Some(handshake.options.results.unwrap_or(ResultFormat::Json)),

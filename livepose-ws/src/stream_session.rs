@@ -9,16 +9,15 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use livepose_core::wire::control::{ResultFormat, StreamOptions};
+use livepose_core::wire::control::ResultFormat;
 use parking_lot::Mutex;
 use tokio_tungstenite::tungstenite;
 
 use crate::inbound;
 use crate::metrics::Connected;
 use crate::outbox::{Outbox, Outgoing};
-use crate::rate::FrameRateCap;
 use crate::rooms::Room;
-use crate::scheduler::{StreamCore, StreamSettings};
+use crate::scheduler::StreamCore;
 use crate::session::Session;
 use crate::state::AppState;
 
@@ -29,20 +28,9 @@ pub(crate) async fn stream_session(
     room: Option<Arc<Room>>,
 ) {
     let _connected = Connected::new(&state.metrics);
-    let id = state.next_id("s");
-    let settings = StreamSettings {
-        model: state.config.model,
-        results: ResultFormat::Binary,
-    };
-    let stream = StreamCore::new(
-        id.clone(),
-        state.config.pipeline_builder().tracker(),
-        settings,
-    );
-    if let Some(room) = &room {
-        stream.publish_to(room.clone());
-    }
-    state.streams.lock().insert(id.clone(), stream.clone());
+    let mut session = Session::open(&state, "s", ResultFormat::Binary, room);
+    let stream = session.stream.clone();
+    let id = stream.id.clone();
     tracing::debug!(stream = %id, "connected");
     let (sink, mut source) = socket.split();
     let started = Instant::now();
@@ -64,14 +52,6 @@ pub(crate) async fn stream_session(
             started,
         },
     ));
-    let mut session = Session {
-        stream: stream.clone(),
-        options: StreamOptions::default(),
-        said_hello: false,
-        image: Vec::new(),
-        cap: FrameRateCap::new(state.config.max_fps, Instant::now()),
-        room,
-    };
     loop {
         let message = tokio::select! {
             message = source.next() => message,
