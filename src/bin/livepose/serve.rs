@@ -28,11 +28,14 @@ async fn serve(args: Args) -> Result<(), Error> {
         )
         .init();
     let options = args.server.options()?;
-    let demo = options.demo;
+    let (demo, socketio) = (options.demo, options.socketio);
     let config = options.config()?;
     let server = Server::start(config).await?;
     let addr = server.local_addr();
     println!("livepose: ws://{addr}/ws (health: /health, streams: /streams)");
+    if socketio {
+        println!("socket.io: http://{addr}/socket.io/");
+    }
     if demo {
         println!("demo: http://{addr}/");
     }
