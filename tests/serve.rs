@@ -63,17 +63,36 @@ fn serves_health_and_streams_and_stops_on_sigint() {
     );
     let streams = get(&addr, "/streams");
     assert!(streams.contains("\"streams\":[]"), "{streams}");
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    interrupt(child.id());
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
     assert!(rest.contains("shutting down"), "{rest}");
+}
+
+/// Sends SIGINT to process `pid`.
+fn interrupt(pid: u32) {
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
+
+/// Regression: the Ctrl-C handler was installed only after the address was printed, so a
+/// SIGINT right after it killed the process (4 of 20 starts on a busy machine).
+#[test]
+fn sigint_right_after_the_address_stops_cleanly() {
+    for _ in 0..10 {
+        let (mut child, _, mut stdout, _) = start_serve();
+        interrupt(child.id());
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        assert!(rest.contains("shutting down"), "{rest}");
+    }
 }
 
 #[test]

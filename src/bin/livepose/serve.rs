@@ -27,6 +27,10 @@ async fn serve(args: Args) -> Result<(), Error> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    // Listen for Ctrl-C before saying where the server is: a SIGINT that follows the
+    // address at once must stop it cleanly, not kill the process (tokio's `ctrl_c` only
+    // installs its handler when first polled).
+    let interrupted = interrupt()?;
     let options = args.server.options()?;
     let (demo, socketio) = (options.demo, options.socketio);
     let config = options.config()?;
@@ -39,8 +43,25 @@ async fn serve(args: Args) -> Result<(), Error> {
     if demo {
         println!("demo: http://{addr}/");
     }
-    let _ = tokio::signal::ctrl_c().await;
+    interrupted.await;
     println!("shutting down");
     server.shutdown().await;
     Ok(())
+}
+
+/// Completes on Ctrl-C (SIGINT); the handler is installed when this returns.
+#[cfg(unix)]
+fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        signal.recv().await;
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
