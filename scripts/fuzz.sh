@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune tflite_parse)
+[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune tflite_parse options_parse)
 
 corpus=fuzz/corpus
-mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse}
+mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse,options_parse}
 # Seeds: the golden vectors (valid and invalid), routed by message type.
 for hex in livepose-core/tests/vectors/*.hex; do
   name=$(basename "$hex" .hex)
@@ -26,6 +26,8 @@ for hex in livepose-core/tests/vectors/*.hex; do
 done
 printf '%s' '{"type":"hello","protocol":1,"results":"json","model":"lite","hands":true}' > "$corpus/control_decode/hello"
 printf '%s' '{"type":"config","smoothing":"ema","max_result_fps":15}' > "$corpus/control_decode/config"
+printf '%s' '{"model":"full","hands":true,"mode":"image","smoothing":"none","threads":2,"num_poses":3,"models_dir":null}' > "$corpus/options_parse/all"
+printf '%s' '{"num_poses":0}' > "$corpus/options_parse/out_of_range"
 printf '%s' '{"type":"error","code":"truncated","message":"x","sequence":3,"fatal":false}' > "$corpus/control_decode/error"
 printf '%s' '{"image":"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==","timestamp":1.5,"sequence":1}' > "$corpus/compat_decode/jpeg"
 # A small ONNX graph (x -> a -> Identity; a, w -> c -> Identity_2), as in the tests of livepose-core's onnx::graph.
