@@ -1,9 +1,13 @@
-//! The browser demo, compiled into the server: `GET /` (the page) and `GET /js/{file}` (its
-//! ES modules). The page takes the webcam or a video file, sends JPEG frames to `/ws` as
+//! The browser demo, compiled into the server: `GET /` (the page), `GET /viewer` (the room
+//! viewer page) and `GET /js/{file}` (their ES modules). The page takes the webcam or a
+//! video file, sends JPEG frames to `/ws` as
 //! protocol v1 binary messages, decodes the results with `js/protocol.js` (a JavaScript
 //! decoder of protocol v1, tested against the golden vectors) and draws the skeletons over
 //! the video with interpolation between results, under an overlay of fps, end-to-end
-//! latency and the server's stage timings. Sources: `livepose-ws/demo/`.
+//! latency and the server's stage timings; the JPEG quality and the send rate adapt to the
+//! server's rate hints and the measured round trip (`js/adapt.js`). The viewer page watches
+//! a room (`/ws/rooms/{room}/view`): skeletons, over the camera's frames, or the server's
+//! annotated frames. Sources: `livepose-ws/demo/`.
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
@@ -18,9 +22,14 @@ struct Asset {
 }
 
 const INDEX: &str = include_str!("../demo/index.html");
+const VIEWER: &str = include_str!("../demo/viewer.html");
 
 /// The page's modules, served from `/js/`.
 const MODULES: &[Asset] = &[
+    Asset {
+        name: "adapt.js",
+        text: include_str!("../demo/js/adapt.js"),
+    },
     Asset {
         name: "app.js",
         text: include_str!("../demo/js/app.js"),
@@ -30,6 +39,10 @@ const MODULES: &[Asset] = &[
         text: include_str!("../demo/js/protocol.js"),
     },
     Asset {
+        name: "rooms.js",
+        text: include_str!("../demo/js/rooms.js"),
+    },
+    Asset {
         name: "skeleton.js",
         text: include_str!("../demo/js/skeleton.js"),
     },
@@ -37,17 +50,26 @@ const MODULES: &[Asset] = &[
         name: "stream.js",
         text: include_str!("../demo/js/stream.js"),
     },
+    Asset {
+        name: "viewer.js",
+        text: include_str!("../demo/js/viewer.js"),
+    },
 ];
 
 /// Adds the demo's routes to `router`.
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
         .route("/", get(index))
+        .route("/viewer", get(viewer))
         .route("/js/{file}", get(module))
 }
 
 async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX)
+}
+
+async fn viewer() -> Response {
+    asset("text/html; charset=utf-8", VIEWER)
 }
 
 async fn module(Path(file): Path<String>) -> Response {

@@ -1,12 +1,14 @@
 // The demo page: a camera or a video file, JPEG frames to the server, skeletons drawn over
 // the video at display rate, and an overlay with fps, latency and the server's stage
-// timings. `window.liveposeDemo` exposes the counters (the end-to-end test reads them).
+// timings. `window.liveposeDemo` exposes the counters (the end-to-end tests read them).
+// The JPEG quality and the send rate adapt to the server (see stream.js, adapt.js); page
+// parameters: `?budget=MS` (the latency budget, default 150), `?adapt=0` (fixed quality 0.8,
+// no rate target), `?token=`, `?ws=` (another socket path).
 import { STAGES } from './protocol.js';
 import { PoseInterpolator, drawPoses } from './skeleton.js';
 import { PoseStream, nowUs } from './stream.js';
 
 const CAPTURE_MAX_WIDTH = 640;
-const JPEG_QUALITY = 0.8;
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
@@ -33,6 +35,12 @@ const state = {
   sendTimesMs: [],
   last: null,
   serverStats: null,
+  // Adaptive quality: the current JPEG quality, target rate, median round trip (send to
+  // result), and the last changes.
+  quality: null,
+  targetFps: null,
+  rttMs: null,
+  adaptations: [],
 };
 window.liveposeDemo = state;
 
@@ -41,8 +49,11 @@ const wsUrl = new URL(params.get('ws') ?? '/ws', location.href);
 wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
 if (params.has('token')) wsUrl.searchParams.set('token', params.get('token'));
 
+const budgetMs = Number(params.get('budget')) || undefined;
 const stream = new PoseStream(wsUrl.href, {
   hello: { model: $('model').value, hands: $('hands').checked },
+  adapt: params.get('adapt') === '0' ? false : { ...(budgetMs ? { budgetMs } : {}) },
+  onAdapt: (change) => pushBounded(state.adaptations, { atMs: Math.round(performance.now()), ...change }, 50),
   onState: (text) => {
     state.connection = text;
     statusText.textContent = text;
@@ -132,7 +143,7 @@ function capture(now) {
     stream.sendJpeg(jpeg, captureUs, now);
     state.sent += 1;
     pushWindow(state.sendTimesMs, performance.now());
-  }, 'image/jpeg', JPEG_QUALITY);
+  }, 'image/jpeg', stream.quality);
 }
 
 function draw(now) {
@@ -153,6 +164,8 @@ function showStats(now) {
   const lines = [
     `results ${perSecond(state.resultTimesMs, now)} fps · sent ${perSecond(state.sendTimesMs, now)} fps · dropped ${state.dropped}`,
     `latency e2e p50 ${percentile(state.latenciesMs, 0.5).toFixed(0)} ms, p95 ${percentile(state.latenciesMs, 0.95).toFixed(0)} ms`,
+    `adapt: quality ${stream.quality.toFixed(2)} · target ${Number.isFinite(stream.targetFps) ? stream.targetFps.toFixed(1) : '-'} fps`
+      + ` · round trip ${Number.isNaN(stream.latencyMs) ? '-' : stream.latencyMs.toFixed(0)} ms`,
   ];
   if (last) {
     const server = Number(last.serverEndUs - last.serverRecvUs);
@@ -168,6 +181,9 @@ function showStats(now) {
 
 let lastStatsMs = 0;
 function tick(now) {
+  state.quality = stream.quality;
+  state.targetFps = stream.targetFps;
+  state.rttMs = stream.latencyMs;
   if (video.readyState >= 2 && video.videoWidth > 0) {
     if (!encoding && stream.wantsFrame(now)) capture(now);
     draw(now);

@@ -4,101 +4,42 @@
 // skeletons are drawn on the overlay canvas, and that closing the page ends the stream on
 // the server; saves screenshots under target/artifacts/.
 //
-// Needs: target/debug/livepose (or LIVEPOSE_BIN), the test clips and models
-// (clips in $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media, else ~/.cache/livepose/media:
-// scripts/fetch-media.sh; models in $LIVEPOSE_MODELS, else $LIVEPOSE_SHARED/models, else
-// ~/.cache/livepose/models: scripts/fetch-models.sh), ffmpeg, /usr/bin/chromium (or
-// CHROMIUM_PATH). scripts/test.sh provides them all (scripts/test-data.sh fetches the
-// data); a missing one fails the test with its name, nothing is skipped.
+// Needs: target/debug/livepose (or LIVEPOSE_BIN), the test clips and models, ffmpeg and
+// Chromium (where support.js looks for them). scripts/test.sh provides them all
+// (scripts/test-data.sh fetches the data); a missing one fails the test with its name,
+// nothing is skipped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { homedir, tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { chromium } from 'playwright-core';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const dataDir = (variable, name) => process.env[variable]
-  || (process.env.LIVEPOSE_SHARED && path.join(process.env.LIVEPOSE_SHARED, name))
-  || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'livepose', name);
-const MEDIA = dataDir('LIVEPOSE_MEDIA', 'media');
-const MODELS = dataDir('LIVEPOSE_MODELS', 'models');
-const LIVEPOSE = process.env.LIVEPOSE_BIN ?? path.join(ROOT, 'target/debug/livepose');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = process.env.LIVEPOSE_ARTIFACTS ?? path.join(ROOT, 'target/artifacts');
-const WAIT_MS = 120_000;
+import {
+  ARTIFACTS, DANCE, clip, launchChromium, needAll, startServer, streams as serverStreams, waitFor,
+} from './support.js';
 
 let work;
 let server;
 let baseUrl;
 let browser;
 
-function need(file, what) {
-  assert.ok(existsSync(file), `${what} not found at ${file}`);
-}
-
-// The first `seconds` of a shared clip, re-encoded by ffmpeg with `args`.
-function clip(name, out, seconds, args) {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', path.join(MEDIA, name), '-t', String(seconds), ...args, out]);
-  return out;
-}
-
-async function startServer() {
-  const child = spawn(LIVEPOSE, ['serve', '--port', '0', '--models', MODELS], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-  });
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
-    const demo = line.match(/^demo: (http:\/\/\S+)/);
-    if (demo) return { child, url: demo[1] };
-  }
-  throw new Error('serve exited without printing its demo address');
-}
-
-async function streams() {
-  const response = await fetch(new URL('/streams', baseUrl));
-  return (await response.json()).streams ?? [];
-}
-
-async function waitFor(what, check, timeoutMs = WAIT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const streams = () => serverStreams(baseUrl);
 
 before(async () => {
-  need(LIVEPOSE, 'the livepose command (cargo build --bin livepose)');
-  need(path.join(MEDIA, 'lab_dance_1080x1920_60fps.mp4'), 'the dance clip (bash scripts/fetch-media.sh)');
-  need(path.join(MODELS, 'pose_landmark_lite.onnx'), 'the models (bash scripts/fetch-models.sh)');
-  need(CHROMIUM, 'Chromium (apt-get install chromium)');
+  needAll();
   work = mkdtempSync(path.join(tmpdir(), 'livepose-e2e-'));
   mkdirSync(ARTIFACTS, { recursive: true });
   // Chromium's fake camera plays a .y4m file in a loop: 4 s of the dance clip.
-  const camera = clip('lab_dance_1080x1920_60fps.mp4', path.join(work, 'camera.y4m'), 4,
+  const camera = clip(DANCE, path.join(work, 'camera.y4m'), 4,
     ['-vf', 'scale=360:640,fps=30', '-pix_fmt', 'yuv420p']);
-  ({ child: server, url: baseUrl } = await startServer());
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${camera}`,
-    ],
-  });
+  server = await startServer();
+  baseUrl = server.url;
+  browser = await launchChromium({ camera });
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGINT');
+  await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
