@@ -61,6 +61,42 @@ pub(crate) fn has_token(token: &str, headers: &HeaderMap, query: &HashMap<String
     bearer == Some(token) || query.get("token").map(String::as_str) == Some(token)
 }
 
+/// The refusal of a room endpoint on a server without rooms (no room token configured).
+pub(crate) fn rooms_off(state: &AppState) -> Response {
+    refuse(
+        state,
+        StatusCode::FORBIDDEN,
+        "rooms are off: the server has no room token configured".into(),
+    )
+}
+
+/// Why a request may not watch rooms (a view socket, `GET /rooms`, an MJPEG stream): rooms
+/// are off, or it lacks the view token (the server's token when no view token is set; a
+/// server with a token never shows its rooms to anyone).
+pub(crate) fn view_refusal(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Option<Response> {
+    if state.config.room_token.is_none() {
+        return Some(rooms_off(state));
+    }
+    let token = state
+        .config
+        .view_token
+        .as_ref()
+        .or(state.config.token.as_ref())?;
+    (!has_token(token, headers, query)).then(|| {
+        refuse(
+            state,
+            StatusCode::UNAUTHORIZED,
+            "viewing rooms needs the view token (or the server's token when no view token is \
+             set)"
+                .into(),
+        )
+    })
+}
+
 /// Checks the origin and the connection limits and counts the connection: the count is held
 /// by the returned [`Admission`] and released when it drops, on every path (a finished
 /// session, or an upgrade that never completes and drops its callback).

@@ -80,6 +80,10 @@ pub(crate) fn on_text(state: &AppState, session: &mut Session, text: &str) {
                 hello.options
             }
             ClientMessage::Config(options) => options,
+            ClientMessage::ViewerStats(_) => {
+                let message = "viewer_stats is for room viewers (`/ws/rooms/{room}/view`)";
+                return state.send_error(&session.stream, "unknown_type", message, 0);
+            }
         };
         apply_options(state, session, options);
         return;

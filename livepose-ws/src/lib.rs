@@ -40,6 +40,7 @@
 //! ```
 
 mod admission;
+mod annotate;
 pub mod background;
 pub mod client;
 pub mod config;
@@ -51,6 +52,8 @@ mod options;
 mod out;
 mod outbox;
 mod rate;
+mod room_http;
+mod room_stats;
 mod rooms;
 mod scheduler;
 pub mod server;

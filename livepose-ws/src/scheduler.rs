@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use livepose_core::clock::MonotonicClock;
@@ -121,6 +122,14 @@ impl StreamCore {
     /// Frames received so far.
     pub(crate) fn frames_received(&self) -> u64 {
         self.inbound.counters().puts
+    }
+
+    /// The landmark model it runs and whether it looks for hands.
+    pub(crate) fn model_and_hands(&self) -> (ModelKind, bool) {
+        (
+            self.settings.lock().model,
+            self.tracker.lock().options().hands,
+        )
     }
 
     /// Changes the settings (from a `config` message); the next frame uses them.
@@ -244,6 +253,9 @@ impl WorkerPool {
             Err(_) => return false,
             Ok(displaced) => {
                 self.metrics.frames_received.inc();
+                if let Some(room) = &*stream.room.lock() {
+                    room.frame_in(Instant::now());
+                }
                 if displaced.is_some() {
                     self.metrics.frames_dropped.inc();
                 }
@@ -414,6 +426,19 @@ impl WorkerState<'_> {
         match processed {
             Ok(result) => {
                 let ended = self.clock.now_wall_us();
+                if let Some(room) = &*stream.room.lock() {
+                    room.result_out(ended.saturating_sub(frame.received_us), Instant::now());
+                    if room.wants_annotated() {
+                        // The pixels inference saw: decoded by the engine, or sent raw.
+                        let pixels = match frame.raw {
+                            None => Ok(engine.decoded_frame()),
+                            Some((w, h)) => livepose_core::image::RgbView::new(w, h, &frame.image),
+                        };
+                        if let Ok(pixels) = pixels {
+                            room.annotate(pixels, &result.poses);
+                        }
+                    }
+                }
                 fill(&mut self.message, result, frame, started, ended);
                 self.message.frames_dropped = stream.frames_dropped();
                 let latency = ended.saturating_sub(frame.received_us);

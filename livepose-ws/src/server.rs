@@ -17,7 +17,7 @@ use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::scheduler::WorkerPool;
 use crate::state::AppState;
-use crate::{http, sockets};
+use crate::{http, room_http, sockets};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +173,9 @@ fn router(state: &Arc<AppState>) -> Router {
         .route("/ws", get(sockets::ws_upgrade))
         .route("/ws/rooms/{room}/camera", get(sockets::camera_upgrade))
         .route("/ws/rooms/{room}/view", get(sockets::view_upgrade))
+        .route("/rooms", get(room_http::list))
+        .route("/rooms/{room}", get(room_http::one))
+        .route("/rooms/{room}/mjpeg", get(room_http::mjpeg))
         .merge(guarded)
         .route("/health", get(http::health))
         // One image per request, as large as a socket message may be.

@@ -40,6 +40,7 @@ impl Session {
         let stream = StreamCore::new(state.next_id(prefix), tracker, settings);
         if let Some(room) = &room {
             stream.publish_to(room.clone());
+            room.set_camera_stream(&stream.id);
         }
         state
             .streams

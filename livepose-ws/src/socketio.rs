@@ -35,7 +35,7 @@ use crate::inbound;
 use crate::metrics::Connected;
 use crate::out::OutMessage;
 use crate::outbox::{Outbox, Outgoing};
-use crate::rooms::{Room, Viewer};
+use crate::rooms::{Frames, Room, Viewer};
 use crate::scheduler::StreamCore;
 use crate::session::Session;
 use crate::state::AppState;
@@ -429,12 +429,13 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
         leave(state, old);
     }
     match join.role {
-        JoinRole::Camera => match state.rooms.claim_camera(&join.room) {
+        JoinRole::Camera => match state.rooms.claim_camera(&join.room, "socket.io") {
             Some(room) => {
                 // Listed again if it had left the list as a viewer.
                 let stream = c.stream.clone();
                 state.streams.lock().insert(stream.id.clone(), stream);
                 c.stream.publish_to(room.clone());
+                room.set_camera_stream(&c.stream.id);
                 c.session.lock().room = Some(room.clone());
                 *seat = Some(Seat::Camera(join.room, room));
             }
@@ -446,7 +447,12 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
             ),
         },
         JoinRole::Viewer => {
-            let viewer = Viewer::new(join.frames);
+            let frames = if join.frames {
+                Frames::Camera
+            } else {
+                Frames::None
+            };
+            let viewer = Viewer::new(c.stream.id.clone(), "socket.io", frames);
             let room = state.rooms.join(&join.room, viewer.clone());
             // A viewer sends no frames: not a stream of its own any more.
             state.streams.lock().remove(&c.stream.id);

@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use livepose_core::wire::control::{ErrorReport, ServerMessage};
 
-use crate::admission::{admit, has_token, refuse, token_refusal};
+use crate::admission::{admit, has_token, refuse, rooms_off, token_refusal, view_refusal};
+use crate::rooms::Frames;
 use crate::state::AppState;
 use crate::stream_session::stream_session;
 use crate::viewer_session::viewer_session;
@@ -24,8 +25,8 @@ enum Role {
     Stream,
     /// A room's camera.
     Camera(String),
-    /// A room's viewer; `true`: also the camera's frames.
-    Viewer(String, bool),
+    /// A room's viewer, and which frames it wants besides the results.
+    Viewer(String, Frames),
 }
 
 /// `GET /ws`.
@@ -74,37 +75,11 @@ pub(crate) async fn view_upgrade(
     Query(query): Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if state.config.room_token.is_none() {
-        return rooms_off(&state);
+    if let Some(refusal) = view_refusal(&state, &headers, &query) {
+        return refusal;
     }
-    // A server with a token never shows its rooms to anyone.
-    if let Some(token) = state
-        .config
-        .view_token
-        .as_ref()
-        .or(state.config.token.as_ref())
-    {
-        if !has_token(token, &headers, &query) {
-            return refuse(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                "viewing this room needs the view token (or the server's token when no view \
-                 token is set)"
-                    .into(),
-            );
-        }
-    }
-    let frames = query.get("frames").is_some_and(|v| v == "1" || v == "true");
+    let frames = Frames::from_query(query.get("frames").map(String::as_str));
     upgrade(state, peer, headers, ws, Role::Viewer(room, frames))
-}
-
-/// The refusal of a room socket on a server without rooms (no room token configured).
-fn rooms_off(state: &AppState) -> Response {
-    refuse(
-        state,
-        StatusCode::FORBIDDEN,
-        "rooms are off: the server has no room token configured".into(),
-    )
 }
 
 /// Admits the connection and upgrades it; the admission lives as long as the session.
@@ -125,7 +100,7 @@ fn upgrade(
             match role {
                 Role::Stream => stream_session(state.clone(), socket, None).await,
                 Role::Camera(name) => {
-                    if let Some(room) = state.rooms.claim_camera(&name) {
+                    if let Some(room) = state.rooms.claim_camera(&name, "socket") {
                         stream_session(state.clone(), socket, Some(room.clone())).await;
                         room.release_camera();
                     } else {

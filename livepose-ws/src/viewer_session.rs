@@ -1,19 +1,35 @@
-//! A room viewer's socket: the camera's results (and frames, if asked) until it closes.
+//! A room viewer's socket: the camera's results (and frames, camera or annotated, if asked)
+//! until it closes; it may report its own figures with `viewer_stats`.
+
+use std::time::Instant;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
+use livepose_core::wire::control::ClientMessage;
+use tokio::sync::mpsc;
 
 use crate::metrics::Connected;
-use crate::rooms::Viewer;
+use crate::out::error_json;
+use crate::rooms::{Frames, Viewer};
 use crate::state::AppState;
 
-/// Serves a viewer of room `name` until its socket closes; `frames`: also the camera's
-/// frame messages.
-pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &str, frames: bool) {
+/// Replies to a viewer's own messages waiting for its socket: a viewer that sends
+/// unreadable messages faster than it reads loses replies, not memory.
+const MAX_REPLIES: usize = 4;
+
+/// Serves a viewer of room `name` until its socket closes; `frames`: which frames it gets
+/// besides the results.
+pub(crate) async fn viewer_session(
+    state: &AppState,
+    socket: WebSocket,
+    name: &str,
+    frames: Frames,
+) {
     let _connected = Connected::new(&state.metrics);
-    let viewer = Viewer::new(frames);
+    let viewer = Viewer::new(state.next_id("v"), "socket", frames);
     let room = state.rooms.join(name, viewer.clone());
     let (mut sink, mut source) = socket.split();
+    let (replies, mut replies_out) = mpsc::channel::<String>(MAX_REPLIES);
     let writer = {
         let viewer = viewer.clone();
         tokio::spawn(async move {
@@ -30,6 +46,7 @@ pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &s
                         None => break,
                     },
                     Some(bytes) = frame => Message::Binary(bytes),
+                    Some(text) = replies_out.recv() => Message::Text(text.into()),
                 };
                 if sink.send(message).await.is_err() {
                     break;
@@ -39,11 +56,35 @@ pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &s
         })
     };
     while let Some(Ok(message)) = source.next().await {
-        if matches!(message, Message::Close(_)) {
-            break;
+        match message {
+            Message::Close(_) => break,
+            Message::Text(text) => match ClientMessage::from_json(text.as_str()) {
+                Ok(ClientMessage::ViewerStats(stats)) => viewer.report(stats, Instant::now()),
+                Ok(_) => reply(
+                    state,
+                    &replies,
+                    "unknown_type",
+                    "a viewer sends only `viewer_stats`",
+                ),
+                Err(e) => reply(state, &replies, e.code(), &e.to_string()),
+            },
+            Message::Binary(_) => reply(
+                state,
+                &replies,
+                "unknown_type",
+                "a viewer sends no frames (a room's camera sends to /ws/rooms/{room}/camera)",
+            ),
+            Message::Ping(_) | Message::Pong(_) => {}
         }
     }
     room.leave(&viewer);
+    drop(replies);
     let _ = writer.await;
     state.release_memory_soon();
+}
+
+/// Sends the viewer a non-fatal `error` and counts it.
+fn reply(state: &AppState, replies: &mpsc::Sender<String>, code: &'static str, message: &str) {
+    state.metrics.record_error(code);
+    let _ = replies.try_send(error_json(code, message, 0));
 }

@@ -5,6 +5,8 @@
 //!   refuses images whose declared size exceeds a pixel limit *before* decoding
 //!   (decompression bombs).
 //! - [`Downscaler`] shrinks an image to a target short side with `fast_image_resize`.
+//! - [`draw_poses`] draws skeletons onto a frame and [`encode_jpeg`] encodes it: the
+//!   server's annotated streams, for viewers that cannot draw.
 //! - [`crop_rotated`] samples a rotated rectangle of the full-resolution image into an
 //!   NxN RGB float tensor (bilinear, with a chosen value range and border) — the operation the
 //!   pose detector (via [`letterbox`]) and the landmark model need.
@@ -23,10 +25,14 @@
 
 mod crop;
 mod decode;
+mod draw;
+mod encode;
 mod resize;
 
 pub use crop::{crop_rotated, letterbox, letterbox_rect, Border, RotatedRect, TensorSpec};
 pub use decode::{DecoderConfig, ImageDecoder, JpegBackend};
+pub use draw::{draw_poses, DrawStyle, HAND_CONNECTIONS, POSE_CONNECTIONS};
+pub use encode::encode_jpeg;
 pub use resize::Downscaler;
 
 /// A compressed image format.

@@ -642,6 +642,12 @@ impl Pipeline {
 }
 
 impl Engine {
+    /// The pixels of the last encoded frame [`process`](Self::process) decoded (empty
+    /// before the first): what a caller draws on after inference without decoding again.
+    pub fn decoded_frame(&self) -> RgbView<'_> {
+        self.frame.view()
+    }
+
     /// Processes one frame of the stream `tracker` (see [`Pipeline::process`]); the result
     /// is kept in the tracker.
     pub fn process<'t>(

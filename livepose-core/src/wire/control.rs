@@ -80,6 +80,18 @@ pub enum ClientMessage {
     Hello(Hello),
     /// Changes options mid-stream.
     Config(StreamOptions),
+    /// A room viewer's own figures, reported to the server for the room's statistics.
+    ViewerStats(ViewerStats),
+}
+
+/// What a room viewer measures on its side (`viewer_stats`): the rate it shows results at
+/// and how old they are when shown.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ViewerStats {
+    /// Results (or annotated frames) shown per second.
+    pub fps: f64,
+    /// Capture to display, in milliseconds.
+    pub latency_ms: f64,
 }
 
 /// Limits the server enforces, announced in `welcome`.
@@ -231,6 +243,10 @@ mod tests {
     #[test]
     fn client_messages_round_trip() {
         let msgs = [
+            ClientMessage::ViewerStats(ViewerStats {
+                fps: 24.5,
+                latency_ms: 81.0,
+            }),
             ClientMessage::Hello(Hello {
                 protocol: 1,
                 client: Some("test/1".into()),

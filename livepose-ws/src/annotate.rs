@@ -1,0 +1,163 @@
+//! Annotated frames: a room camera's frames with the skeletons drawn by the server and
+//! JPEG-encoded once for every viewer that asked (`?frames=annotated`,
+//! `GET /rooms/{room}/mjpeg`), never once per viewer. The drawing is done off the inference
+//! workers: a worker hands over a copy of the frame it decoded (latest wins) and a
+//! short-lived thread draws and encodes while frames keep coming, then ends.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use livepose_core::image::{draw_poses, encode_jpeg, DrawStyle, PixelLayout, RgbImage, RgbView};
+use livepose_core::types::Pose;
+use parking_lot::Mutex;
+
+/// JPEG quality of annotated frames.
+pub(crate) const QUALITY: u8 = 75;
+
+/// A frame to draw on and the poses to draw.
+#[derive(Debug)]
+struct Job {
+    image: RgbImage,
+    poses: Vec<Pose>,
+}
+
+impl Job {
+    fn render(mut self, out: &mut Vec<u8>) -> Option<Bytes> {
+        draw_poses(&mut self.image, &self.poses, &DrawStyle::default());
+        match encode_jpeg(self.image.view(), QUALITY, out) {
+            Ok(()) => Some(Bytes::copy_from_slice(out)),
+            Err(e) => {
+                tracing::warn!("annotated frame not encoded: {e}");
+                None
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The newest frame not yet drawn.
+    pending: Option<Job>,
+    /// A drawing thread is running (it takes `pending` until there is none, then ends).
+    running: bool,
+    /// Frames replaced before they were drawn.
+    dropped: u64,
+}
+
+/// Draws and encodes one room's frames, latest wins.
+#[derive(Debug, Default)]
+pub(crate) struct Annotator {
+    state: Arc<Mutex<State>>,
+}
+
+impl Annotator {
+    /// Hands over `frame` (copied) and its `poses`; `publish` gets the JPEG if this call
+    /// starts the drawing thread (a running one keeps the sink it started with).
+    pub(crate) fn submit(
+        &self,
+        frame: RgbView<'_>,
+        poses: &[Pose],
+        publish: impl FnMut(Bytes) + Send + 'static,
+    ) {
+        let mut image = RgbImage::new();
+        let copied = image.copy_from_raw(
+            PixelLayout::Rgb8,
+            frame.width(),
+            frame.height(),
+            frame.data(),
+        );
+        if copied.is_err() {
+            return; // An empty frame: nothing was decoded.
+        }
+        let job = Job {
+            image,
+            poses: poses.to_vec(),
+        };
+        let mut state = self.state.lock();
+        if state.pending.replace(job).is_some() {
+            state.dropped += 1;
+        }
+        if state.running {
+            return;
+        }
+        state.running = true;
+        drop(state);
+        let shared = self.state.clone();
+        let spawned = std::thread::Builder::new()
+            .name("livepose-annotate".into())
+            .spawn(move || draw_while_pending(&shared, publish));
+        if let Err(e) = spawned {
+            tracing::warn!("no thread to draw annotated frames: {e}");
+            let mut state = self.state.lock();
+            state.running = false;
+            state.pending = None;
+        }
+    }
+
+    /// Frames replaced before they were drawn (the drawing was slower than inference).
+    pub(crate) fn dropped(&self) -> u64 {
+        self.state.lock().dropped
+    }
+}
+
+/// The drawing thread: draws what is pending until nothing is, then ends.
+fn draw_while_pending(state: &Mutex<State>, mut publish: impl FnMut(Bytes)) {
+    let mut buffer = Vec::new();
+    loop {
+        let job = {
+            let mut state = state.lock();
+            match state.pending.take() {
+                Some(job) => job,
+                None => {
+                    state.running = false;
+                    return;
+                }
+            }
+        };
+        if let Some(jpeg) = job.render(&mut buffer) {
+            publish(jpeg);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use livepose_core::image::{Codec, DecoderConfig, ImageDecoder};
+    use livepose_core::types::Landmark;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn frames_come_out_drawn_as_jpeg_and_the_thread_ends_when_idle() {
+        let annotator = Annotator::default();
+        let pixels = vec![0u8; 64 * 48 * 3];
+        let frame = RgbView::new(64, 48, &pixels).unwrap();
+        let landmark = Landmark {
+            x: 0.5,
+            y: 0.5,
+            visibility: 1.0,
+            presence: 1.0,
+            ..Landmark::default()
+        };
+        let pose = Pose {
+            landmarks: vec![landmark; 33],
+            ..Pose::default()
+        };
+        let (tx, rx) = mpsc::channel();
+        annotator.submit(frame, std::slice::from_ref(&pose), move |jpeg| {
+            let _ = tx.send(jpeg);
+        });
+        let jpeg = rx.recv_timeout(Duration::from_secs(10)).expect("a frame");
+        assert_eq!(Codec::sniff(&jpeg), Some(Codec::Jpeg));
+        let mut decoded = RgbImage::new();
+        ImageDecoder::new(DecoderConfig::default())
+            .decode(&jpeg, &mut decoded)
+            .unwrap();
+        let centre = ((24 * 64 + 32) * 3) as usize;
+        assert!(decoded.data()[centre] > 200, "the joint is drawn white");
+        // The thread ends once nothing is pending: the sender it held is dropped.
+        assert!(rx.recv_timeout(Duration::from_secs(10)).is_err());
+        assert!(!annotator.state.lock().running);
+    }
+}
