@@ -42,6 +42,8 @@ struct State {
     running: bool,
     /// Frames replaced before they were drawn.
     dropped: u64,
+    /// Frames drawn and encoded.
+    drawn: u64,
 }
 
 /// Draws and encodes one room's frames, latest wins.
@@ -94,9 +96,11 @@ impl Annotator {
         }
     }
 
-    /// Frames replaced before they were drawn (the drawing was slower than inference).
-    pub(crate) fn dropped(&self) -> u64 {
-        self.state.lock().dropped
+    /// Frames drawn and encoded, and frames replaced before they were drawn (the drawing
+    /// was slower than inference).
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        let state = self.state.lock();
+        (state.drawn, state.dropped)
     }
 }
 
@@ -107,7 +111,10 @@ fn draw_while_pending(state: &Mutex<State>, mut publish: impl FnMut(Bytes)) {
         let job = {
             let mut state = state.lock();
             match state.pending.take() {
-                Some(job) => job,
+                Some(job) => {
+                    state.drawn += 1;
+                    job
+                }
                 None => {
                     state.running = false;
                     return;

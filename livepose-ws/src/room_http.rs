@@ -35,6 +35,8 @@ struct RoomFigures {
     frames_dropped: u64,
     /// Results and frames that viewers missed because newer ones replaced them.
     viewer_drops: u64,
+    /// Annotated frames drawn and encoded (once each for all the viewers that want them).
+    annotated_frames: u64,
     /// Annotated frames replaced before they were drawn.
     annotated_dropped: u64,
     viewer_reports: ViewersFigures,
@@ -105,7 +107,8 @@ fn figures(state: &AppState, name: &str, room: &Room) -> RoomFigures {
         figures: room.meter().figures(now),
         frames_dropped,
         viewer_drops: viewers.iter().map(|v| v.dropped()).sum(),
-        annotated_dropped: room.annotated_dropped(),
+        annotated_frames: room.annotated_counts().0,
+        annotated_dropped: room.annotated_counts().1,
         viewer_reports: ViewersFigures::of(&reports),
         viewer_list,
     }

@@ -161,9 +161,10 @@ impl Room {
         });
     }
 
-    /// Annotated frames replaced before they were drawn.
-    pub(crate) fn annotated_dropped(&self) -> u64 {
-        self.annotator.dropped()
+    /// Annotated frames drawn (once each, whatever the number of viewers), and replaced
+    /// before they were drawn.
+    pub(crate) fn annotated_counts(&self) -> (u64, u64) {
+        self.annotator.counts()
     }
 
     /// Counts a camera frame arriving at `now`.

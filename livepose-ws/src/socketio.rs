@@ -15,11 +15,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Method, StatusCode};
-use livepose_core::wire::control::{ResultFormat, StreamOptions};
+use livepose_core::wire::control::{ResultFormat, StreamOptions, ViewerStats};
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -250,6 +251,19 @@ fn connect(state: Arc<AppState>, socket: SocketRef, auth: Value) {
         &connection,
         |state, c, Data(join): Data<Join>| on_join(state, c, join),
     );
+    on(
+        &socket,
+        "viewer_stats",
+        &state,
+        &connection,
+        |state, c, Data(stats): Data<ViewerStats>| match c.viewer() {
+            Some(viewer) => viewer.report(stats, Instant::now()),
+            None => {
+                let message = "viewer_stats is for room viewers (`join` as a viewer first)";
+                state.send_error(&c.stream, "unknown_type", message, 0)
+            }
+        },
+    );
     let on_disconnect = {
         let state = state.clone();
         let connection = connection.clone();
@@ -390,7 +404,33 @@ struct Join {
     #[serde(default)]
     token: Option<String>,
     #[serde(default)]
-    frames: bool,
+    frames: JoinFrames,
+}
+
+/// A viewer's `frames` in `join`: `true` (the camera's frames), `"annotated"`, or none.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum JoinFrames {
+    #[default]
+    None,
+    Camera(bool),
+    Named(AnnotatedName),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AnnotatedName {
+    Annotated,
+}
+
+impl JoinFrames {
+    fn wants(&self) -> Frames {
+        match self {
+            JoinFrames::Camera(true) => Frames::Camera,
+            JoinFrames::Named(AnnotatedName::Annotated) => Frames::Annotated,
+            JoinFrames::None | JoinFrames::Camera(false) => Frames::None,
+        }
+    }
 }
 
 #[derive(Deserialize, PartialEq)]
@@ -447,12 +487,7 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
             ),
         },
         JoinRole::Viewer => {
-            let frames = if join.frames {
-                Frames::Camera
-            } else {
-                Frames::None
-            };
-            let viewer = Viewer::new(c.stream.id.clone(), "socket.io", frames);
+            let viewer = Viewer::new(c.stream.id.clone(), "socket.io", join.frames.wants());
             let room = state.rooms.join(&join.room, viewer.clone());
             // A viewer sends no frames: not a stream of its own any more.
             state.streams.lock().remove(&c.stream.id);
@@ -559,7 +594,19 @@ mod tests {
         assert!(text.starts_with("data:image/jpeg"));
         let join: Join =
             serde_json::from_value(serde_json::json!({"room": "r", "role": "viewer"})).unwrap();
-        assert!(join.role == JoinRole::Viewer && !join.frames && join.token.is_none());
+        assert!(join.role == JoinRole::Viewer && join.frames.wants() == Frames::None);
+        assert!(join.token.is_none());
+        let frames = |value: Value| {
+            serde_json::from_value::<Join>(
+                serde_json::json!({"room": "r", "role": "viewer", "frames": value}),
+            )
+            .map(|join| join.frames.wants())
+            .ok()
+        };
+        assert_eq!(frames(true.into()), Some(Frames::Camera));
+        assert_eq!(frames(false.into()), Some(Frames::None));
+        assert_eq!(frames("annotated".into()), Some(Frames::Annotated));
+        assert_eq!(frames("drawn".into()), None);
         let handshake: Handshake = serde_json::from_value(serde_json::json!({
             "token": "t", "result_event": "pose_result", "results": "binary", "hands": true
         }))

@@ -204,6 +204,10 @@ async fn annotated_viewers_get_the_frame_with_the_skeleton_drawn() {
     let server = server(ServerConfig::default().rooms("cam", None)).await;
     let base = format!("ws://{}/ws/rooms/lab", server.local_addr());
     let mut annotated = connect(format!("{base}/view?frames=annotated")).await;
+    let mut others = [
+        connect(format!("{base}/view?frames=annotated")).await,
+        connect(format!("{base}/view?frames=annotated")).await,
+    ];
     let mut plain = connect(format!("{base}/view")).await;
     let mut camera = connect(format!("{base}/camera?token=cam")).await;
     let jpeg = dance_jpeg(25);
@@ -220,6 +224,14 @@ async fn annotated_viewers_get_the_frame_with_the_skeleton_drawn() {
         }
     }
     assert_eq!(result, Some(1));
+    // Three viewers, one result: drawn and encoded once.
+    for other in &mut others {
+        while Codec::sniff(&binary(other).await) != Some(Codec::Jpeg) {}
+    }
+    let figures = get_json(&server, "/rooms/lab").await.1;
+    assert_eq!(figures["annotated_frames"], 1, "{figures}");
+    drop(others);
+    viewers_become(&server, "lab", 2).await;
     let (drawn, original) = (decode(&drawn.unwrap()), decode(&jpeg));
     assert_eq!(
         (drawn.width(), drawn.height()),
