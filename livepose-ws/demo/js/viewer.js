@@ -2,13 +2,22 @@
 // it over `/ws/rooms/{room}/view`: the camera's results drawn as skeletons (interpolated
 // between results), over the camera's frames with `?frames=1`, or the server's annotated
 // JPEGs (`?frames=annotated`) shown in an <img>. Page parameters: `room`, `frames`
-// (`1` or `annotated`), `token` (the view token, passed on to the socket and `/rooms`).
+// (`1` or `annotated`), `token` (the view token, passed on to the socket and `/rooms`),
+// `size` (`WxH`: the canvas for skeletons without frames, default 640x480; results carry
+// normalised coordinates but not the camera's image size).
+// Every 2 s the page reports what it shows (`viewer_stats`: results or annotated frames a
+// second, and capture-to-display latency when the camera's timestamps are on this clock)
+// for the room's figures (`GET /rooms/{room}`), when it has a latency to report.
 // `window.liveposeViewer` exposes the counters (test/viewer-page.test.js reads them).
 import { PoseInterpolator, drawPoses } from './skeleton.js';
 import { classifyMessage, posesFromJson, roomsOf, viewUrl } from './rooms.js';
+import { nowUs } from './stream.js';
 
 const MAX_BACKOFF_MS = 8000;
 const ROOMS_REFRESH_MS = 3000;
+const REPORT_MS = 2000;
+// A capture-to-display latency beyond this says the camera's clock is not this page's.
+const MAX_PLAUSIBLE_LATENCY_MS = 60_000;
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('canvas');
@@ -23,6 +32,8 @@ const interpolator = new PoseInterpolator();
 
 const params = new URLSearchParams(location.search);
 const token = params.get('token') ?? '';
+const size = /^(\d+)x(\d+)$/.exec(params.get('size') ?? '');
+if (size) [canvas.width, canvas.height] = [Number(size[1]), Number(size[2])];
 
 const state = {
   room: null,
@@ -35,6 +46,8 @@ const state = {
   lastBones: 0,
   frames: 0, // camera frames received (`frames=1`)
   images: 0, // annotated JPEGs shown (`frames=annotated`)
+  reports: 0, // viewer_stats sent
+  latencyMs: null, // the last result's capture to display
   errors: [],
 };
 window.liveposeViewer = state;
@@ -45,6 +58,9 @@ let frameBitmap = null; // the latest camera frame (`frames=1`)
 let decoding = false;
 let jsonPoses = null; // the latest JSON result's poses (no interpolation)
 let imageUrl = null;
+let shownSinceReport = 0;
+let latenciesSinceReport = [];
+let lastReportMs = performance.now();
 
 function setStatus(text) {
   state.connection = text;
@@ -124,12 +140,16 @@ function receive(data) {
   switch (message.kind) {
     case 'result':
       state.results += 1;
+      shownSinceReport += 1;
+      noteLatency(Number(message.result.captureTsUs));
       if (message.result.poses.length > 0) state.resultsWithPoses += 1;
       jsonPoses = null;
       interpolator.push(message.result, performance.now());
       break;
     case 'json':
       state.results += 1;
+      shownSinceReport += 1;
+      noteLatency(Number(message.result.timestamp) * 1000);
       jsonPoses = posesFromJson(message.result, canvas.width, canvas.height);
       if (jsonPoses.length > 0) state.resultsWithPoses += 1;
       break;
@@ -139,6 +159,7 @@ function receive(data) {
       break;
     case 'jpeg':
       state.images += 1;
+      shownSinceReport += 1;
       showImage(message.bytes);
       break;
     case 'control':
@@ -150,6 +171,30 @@ function receive(data) {
     default:
       break;
   }
+}
+
+function noteLatency(captureUs) {
+  const latencyMs = (nowUs() - captureUs) / 1000;
+  if (latencyMs >= 0 && latencyMs < MAX_PLAUSIBLE_LATENCY_MS) {
+    state.latencyMs = latencyMs;
+    latenciesSinceReport.push(latencyMs);
+  }
+}
+
+// `viewer_stats`: what was shown since the last report. Annotated frames carry no capture
+// time, so a viewer of those (or of a camera on another clock) has no latency to report and
+// sends nothing (`latency_ms` is required).
+function report(now) {
+  const seconds = (now - lastReportMs) / 1000;
+  lastReportMs = now;
+  const sorted = latenciesSinceReport.sort((a, b) => a - b);
+  const latencyMs = sorted[Math.floor(sorted.length / 2)];
+  const fps = shownSinceReport / seconds;
+  shownSinceReport = 0;
+  latenciesSinceReport = [];
+  if (ws?.readyState !== WebSocket.OPEN || latencyMs === undefined) return;
+  ws.send(JSON.stringify({ type: 'viewer_stats', fps: Number(fps.toFixed(2)), latency_ms: Number(latencyMs.toFixed(1)) }));
+  state.reports += 1;
 }
 
 // The camera's frame under the skeletons; a frame that arrives while one decodes is skipped.
@@ -189,6 +234,7 @@ function draw(now) {
 
 function showStats() {
   const lines = [`room ${state.room ?? '-'} · results ${state.results} (${state.resultsWithPoses} with a pose)`];
+  if (state.latencyMs !== null) lines.push(`capture to display ${state.latencyMs.toFixed(0)} ms`);
   if (state.mode === '1') lines.push(`camera frames ${state.frames}`);
   if (state.mode === 'annotated') lines.push(`annotated frames ${state.images}`);
   statsText.textContent = lines.join('\n');
@@ -201,6 +247,7 @@ function tick(now) {
     lastStatsMs = now;
     showStats();
   }
+  if (now - lastReportMs >= REPORT_MS) report(now);
   requestAnimationFrame(tick);
 }
 
