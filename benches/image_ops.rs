@@ -1,7 +1,9 @@
 //! Image operations on real frames: JPEG decode at 640x480, 1280x720 and 1920x1080 with
 //! zune-jpeg and, with `--features turbojpeg`, libjpeg-turbo (the yardstick, in the same run), downscale to a 384
 //! short side, rotated crop into the landmark model's 256x256 float tensor, and the
-//! detector's 224x224 letterbox.
+//! detector's 224x224 letterbox; and what an annotated room stream costs per frame (drawn
+//! and encoded once for all its viewers): drawing a skeleton, and JPEG encoding at quality
+//! 75.
 
 #[path = "../livepose-core/tests/support/frames.rs"]
 mod frames;
@@ -11,9 +13,10 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Throughput};
 use livepose_core::image::{
-    crop_rotated, letterbox, Border, DecoderConfig, Downscaler, ImageDecoder, JpegBackend,
-    RgbImage, RotatedRect, TensorSpec,
+    crop_rotated, draw_poses, encode_jpeg, letterbox, Border, DecoderConfig, Downscaler, DrawStyle,
+    ImageDecoder, JpegBackend, RgbImage, RotatedRect, TensorSpec,
 };
+use livepose_core::types::{Landmark, Pose};
 
 const SIZES: [(u32, u32); 3] = [(640, 480), (1280, 720), (1920, 1080)];
 
@@ -91,6 +94,39 @@ fn main() {
             format!("letterbox_224_from_{}x{}", img.width(), img.height()),
             |b| b.iter(|| letterbox(black_box(img.view()), &detector, &mut tensor)),
         );
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("annotate");
+    // A standing person's 33 landmarks, spread over the middle of the frame.
+    let pose = Pose {
+        landmarks: (0..33)
+            .map(|i| Landmark {
+                x: 0.35 + 0.3 * ((i * 7) % 11) as f32 / 10.0,
+                y: 0.1 + 0.8 * i as f32 / 32.0,
+                visibility: 1.0,
+                presence: 1.0,
+                ..Landmark::default()
+            })
+            .collect(),
+        ..Pose::default()
+    };
+    let mut jpeg = Vec::new();
+    for img in &decoded {
+        let size = format!("{}x{}", img.width(), img.height());
+        let mut canvas = img.clone();
+        g.bench_function(format!("draw_{size}"), |b| {
+            b.iter(|| {
+                draw_poses(
+                    &mut canvas,
+                    black_box(std::slice::from_ref(&pose)),
+                    &DrawStyle::default(),
+                )
+            })
+        });
+        g.bench_function(format!("encode_q75_{size}"), |b| {
+            b.iter(|| encode_jpeg(black_box(canvas.view()), 75, &mut jpeg).unwrap())
+        });
     }
     g.finish();
     c.final_summary();

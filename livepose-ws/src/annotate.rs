@@ -2,17 +2,23 @@
 //! JPEG-encoded once for every viewer that asked (`?frames=annotated`,
 //! `GET /rooms/{room}/mjpeg`), never once per viewer. The drawing is done off the inference
 //! workers: a worker hands over a copy of the frame it decoded (latest wins) and a
-//! short-lived thread draws and encodes while frames keep coming, then ends.
+//! short-lived thread draws and encodes while frames keep coming, then ends. Frames larger
+//! than [`MAX_SHORT_SIDE`] are scaled down first: a preview for people, and JPEG encoding
+//! grows with the pixels (a 1920x1080 frame costs several times a 960x540 one).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use livepose_core::image::{draw_poses, encode_jpeg, DrawStyle, PixelLayout, RgbImage, RgbView};
+use livepose_core::image::{
+    draw_poses, encode_jpeg, Downscaler, DrawStyle, PixelLayout, RgbImage, RgbView,
+};
 use livepose_core::types::Pose;
 use parking_lot::Mutex;
 
 /// JPEG quality of annotated frames.
 pub(crate) const QUALITY: u8 = 75;
+/// Annotated frames are at most this high (landscape) or wide (portrait).
+pub(crate) const MAX_SHORT_SIDE: u32 = 540;
 
 /// A frame to draw on and the poses to draw.
 #[derive(Debug)]
@@ -22,7 +28,25 @@ struct Job {
 }
 
 impl Job {
-    fn render(mut self, out: &mut Vec<u8>) -> Option<Bytes> {
+    fn render(mut self, downscaler: &mut Downscaler, out: &mut Vec<u8>) -> Option<Bytes> {
+        let (w, h) = (self.image.width(), self.image.height());
+        if Downscaler::target_size(w, h, MAX_SHORT_SIDE) != (w, h) {
+            let small = downscaler.to_short_side(self.image.view(), MAX_SHORT_SIDE);
+            let mut copy = RgbImage::new();
+            let copied = small.and_then(|small| {
+                copy.copy_from_raw(
+                    PixelLayout::Rgb8,
+                    small.width(),
+                    small.height(),
+                    small.data(),
+                )
+            });
+            if let Err(e) = copied {
+                tracing::warn!("annotated frame not scaled: {e}");
+                return None;
+            }
+            self.image = copy;
+        }
         draw_poses(&mut self.image, &self.poses, &DrawStyle::default());
         match encode_jpeg(self.image.view(), QUALITY, out) {
             Ok(()) => Some(Bytes::copy_from_slice(out)),
@@ -107,6 +131,7 @@ impl Annotator {
 /// The drawing thread: draws what is pending until nothing is, then ends.
 fn draw_while_pending(state: &Mutex<State>, mut publish: impl FnMut(Bytes)) {
     let mut buffer = Vec::new();
+    let mut downscaler = Downscaler::new();
     loop {
         let job = {
             let mut state = state.lock();
@@ -121,7 +146,7 @@ fn draw_while_pending(state: &Mutex<State>, mut publish: impl FnMut(Bytes)) {
                 }
             }
         };
-        if let Some(jpeg) = job.render(&mut buffer) {
+        if let Some(jpeg) = job.render(&mut downscaler, &mut buffer) {
             publish(jpeg);
         }
     }
@@ -166,5 +191,25 @@ mod tests {
         // The thread ends once nothing is pending: the sender it held is dropped.
         assert!(rx.recv_timeout(Duration::from_secs(10)).is_err());
         assert!(!annotator.state.lock().running);
+    }
+
+    #[test]
+    fn large_frames_are_scaled_to_the_preview_size() {
+        let annotator = Annotator::default();
+        let pixels = vec![90u8; 1920 * 1080 * 3];
+        let (tx, rx) = mpsc::channel();
+        annotator.submit(
+            RgbView::new(1920, 1080, &pixels).unwrap(),
+            &[],
+            move |jpeg| {
+                let _ = tx.send(jpeg);
+            },
+        );
+        let jpeg = rx.recv_timeout(Duration::from_secs(10)).expect("a frame");
+        let mut decoded = RgbImage::new();
+        ImageDecoder::new(DecoderConfig::default())
+            .decode(&jpeg, &mut decoded)
+            .unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (960, 540));
     }
 }
