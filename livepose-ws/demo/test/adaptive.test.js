@@ -16,7 +16,7 @@ import path from 'node:path';
 import { DANCE, clip, launchChromium, needAll, sleep, startServer, waitFor } from './support.js';
 
 const CAP_FPS = 10;
-const BUDGET_MS = 250;
+const BUDGET_MS = 150; // the default, passed explicitly (`?budget=`)
 const SETTLE_MS = 12_000;
 const MEASURE_MS = 6_000;
 
@@ -44,7 +44,8 @@ const median = (values) => {
 };
 
 // The page's counters over `ms`: frames sent and results a second, the median end-to-end
-// latency (capture to result) of the results in that time, quality and target rate at the end.
+// latency (capture to result) of the results in that time, quality and target rate at the
+// end, the highest target rate and the number of changes in that time.
 async function measure(page, ms) {
   const read = () => page.evaluate(() => {
     const s = window.liveposeDemo;
@@ -52,7 +53,7 @@ async function measure(page, ms) {
       sent: s.sent, results: s.results, latencies: s.latenciesMs.slice(), quality: s.quality,
       targetFps: s.targetFps, rttMs: s.rttMs, connection: s.connection,
       rateLimited: s.errors.filter((e) => e.startsWith('rate_limited')).length,
-      adaptations: s.adaptations.length,
+      adaptations: s.adaptations.slice(), nowMs: performance.now(),
     };
   });
   const start = await read();
@@ -68,7 +69,9 @@ async function measure(page, ms) {
     targetFps: Number(end.targetFps.toFixed(2)),
     rttMs: Math.round(end.rttMs),
     rateLimitedErrors: end.rateLimited - start.rateLimited,
-    adaptations: end.adaptations,
+    maxTargetFps: Number(Math.max(start.targetFps, ...end.adaptations.filter((a) => a.atMs >= start.nowMs)
+      .map((a) => a.targetFps)).toFixed(2)),
+    adaptations: end.adaptations.filter((a) => a.atMs >= start.nowMs).length,
     connection: end.connection,
   };
 }
@@ -92,7 +95,10 @@ test('behind a 10 fps cap the page settles at 10 fps or fewer under its latency 
   assert.ok(capped.quality >= 0.5 && capped.quality <= 0.9, `quality ${capped.quality}`);
 
   // The cap is lifted: the server restarts on the same port without it; the page reconnects
-  // (the controller keeps what it learnt, so it has to probe its way back up).
+  // (the controller keeps what it learnt, so it has to probe its way back up). Above 10 fps
+  // as far as the server keeps up: on a loaded machine, real inference in a debug build may
+  // process not much more than 10 frames a second, and the server's rate hints then hold
+  // the page there; the controller's target still climbs past the old cap.
   await server.stop();
   server = await startServer([], { port });
   await waitFor('the page to reconnect', () => page.evaluate(() => window.liveposeDemo.connection === 'open'), 30_000);
@@ -100,7 +106,10 @@ test('behind a 10 fps cap the page settles at 10 fps or fewer under its latency 
   const lifted = await measure(page, MEASURE_MS);
   console.log('cap lifted:', JSON.stringify(lifted));
   assert.deepEqual(pageErrors, []);
-  assert.ok(lifted.sentFps > CAP_FPS, `sent ${lifted.sentFps} fps once the cap is lifted`);
+  assert.equal(lifted.rateLimitedErrors, 0);
+  assert.ok(lifted.maxTargetFps > CAP_FPS, `target ${lifted.maxTargetFps} fps at most once the cap is lifted`);
+  assert.ok(lifted.sentFps > CAP_FPS || lifted.resultFps < 12,
+    `sent ${lifted.sentFps} fps once the cap is lifted, while the server processes ${lifted.resultFps}`);
   assert.ok(lifted.latencyP50Ms <= BUDGET_MS * 1.5, `median latency ${lifted.latencyP50Ms} ms, budget ${BUDGET_MS} ms`);
   await page.close();
 });
