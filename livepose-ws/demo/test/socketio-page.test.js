@@ -12,68 +12,26 @@
 // traffic goes to the server as it would from such an app.
 //
 // Needs: target/debug/livepose (or LIVEPOSE_BIN), the dance clip and the models (see
-// e2e.test.js), ffmpeg, /usr/bin/chromium (or CHROMIUM_PATH), and `npm install` here
+// support.js), ffmpeg, /usr/bin/chromium (or CHROMIUM_PATH), and `npm install` here
 // (socket.io-client's browser bundle). A missing one fails the test with its name.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { homedir, tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { chromium } from 'playwright-core';
+import {
+  DANCE, HERE, clip, launchChromium, need, needAll, startServer, streams as serverStreams, waitFor,
+} from './support.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../../..');
-const dataDir = (variable, name) => process.env[variable]
-  || (process.env.LIVEPOSE_SHARED && path.join(process.env.LIVEPOSE_SHARED, name))
-  || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'livepose', name);
-const MEDIA = dataDir('LIVEPOSE_MEDIA', 'media');
-const MODELS = dataDir('LIVEPOSE_MODELS', 'models');
-const LIVEPOSE = process.env.LIVEPOSE_BIN ?? path.join(ROOT, 'target/debug/livepose');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BUNDLE = path.resolve(HERE, '../node_modules/socket.io-client/dist/socket.io.min.js');
-const WAIT_MS = 120_000;
 
 let work;
 let server;
 let baseUrl;
 let browser;
 
-function need(file, what) {
-  assert.ok(existsSync(file), `${what} not found at ${file}`);
-}
-
-// `serve --no-demo` prints only its `livepose: ws://ADDR/ws ...` line.
-async function startServer(args) {
-  const child = spawn(LIVEPOSE, ['serve', '--port', '0', '--models', MODELS, '--no-demo', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-  });
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
-    const address = line.match(/^livepose: ws:\/\/(\S+)\/ws/);
-    if (address) return { child, url: `http://${address[1]}` };
-  }
-  throw new Error('serve exited without printing its address');
-}
-
-async function streams() {
-  const response = await fetch(new URL('/streams', baseUrl));
-  return (await response.json()).streams ?? [];
-}
-
-async function waitFor(what, check, timeoutMs = WAIT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const streams = () => serverStreams(baseUrl);
 
 // The app's page, as a Flask-SocketIO front end would have it (static/socket.io.min.js).
 const APP = `<!doctype html>
@@ -136,38 +94,30 @@ const APP = `<!doctype html>
 </html>`;
 
 before(async () => {
-  need(LIVEPOSE, 'the livepose command (cargo build --bin livepose)');
-  need(path.join(MEDIA, 'lab_dance_1080x1920_60fps.mp4'), 'the dance clip (bash scripts/fetch-media.sh)');
-  need(path.join(MODELS, 'pose_landmark_lite.onnx'), 'the models (bash scripts/fetch-models.sh)');
-  need(CHROMIUM, 'Chromium (apt-get install chromium)');
+  needAll();
   need(BUNDLE, 'the socket.io-client browser bundle (npm install in livepose-ws/demo)');
   work = mkdtempSync(path.join(tmpdir(), 'livepose-socketio-page-'));
   // Chromium's fake camera plays a .y4m file in a loop: 4 s of the dance clip.
-  const camera = path.join(work, 'camera.y4m');
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', path.join(MEDIA, 'lab_dance_1080x1920_60fps.mp4'), '-t', '4',
-    '-vf', 'scale=360:640,fps=30', '-pix_fmt', 'yuv420p', camera]);
+  const camera = clip(DANCE, path.join(work, 'camera.y4m'), 4,
+    ['-vf', 'scale=360:640,fps=30', '-pix_fmt', 'yuv420p']);
   // One worker, so inference is the bottleneck; a frame-rate cap above the display rate, so
   // frames the page sends on every animation frame are dropped (latest wins), not refused.
-  ({ child: server, url: baseUrl } = await startServer(['--workers', '1', '--max-fps', '240']));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${camera}`,
-      // A page fulfilled by page.route has no address of its own, so Chromium's Local
-      // Network Access checks count it as public and block its WebSocket to 127.0.0.1
-      // (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS: the upgrade from polling fails).
-      // A page served from 127.0.0.1 itself, as a real app's would be, is not blocked.
-      '--disable-features=LocalNetworkAccessChecks',
-    ],
+  // `--no-demo`: the server serves no page (the app's page is its own).
+  server = await startServer(['--no-demo', '--workers', '1', '--max-fps', '240']);
+  baseUrl = server.url;
+  browser = await launchChromium({
+    camera,
+    // A page fulfilled by page.route has no address of its own, so Chromium's Local
+    // Network Access checks count it as public and block its WebSocket to 127.0.0.1
+    // (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS: the upgrade from polling fails).
+    // A page served from 127.0.0.1 itself, as a real app's would be, is not blocked.
+    args: ['--disable-features=LocalNetworkAccessChecks'],
   });
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGINT');
+  await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -113,11 +113,14 @@ export async function waitFor(what, check, timeoutMs = WAIT_MS) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Headless Chromium; with `camera` (a .y4m file), its fake camera plays that file in a loop. */
-export function launchChromium({ camera } = {}) {
+/**
+ * Headless Chromium; with `camera` (a .y4m file), its fake camera plays that file in a
+ * loop; `args`: more command-line flags.
+ */
+export function launchChromium({ camera, args: more = [] } = {}) {
   const args = [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', ...more,
   ];
   if (camera) {
     args.push('--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
