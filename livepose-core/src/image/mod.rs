@@ -23,10 +23,12 @@
 
 mod crop;
 mod decode;
+mod jpeg_split;
 mod resize;
 
 pub use crop::{crop_rotated, letterbox, letterbox_rect, Border, RotatedRect, TensorSpec};
 pub use decode::{DecoderConfig, ImageDecoder, JpegBackend};
+pub use jpeg_split::JpegSplitter;
 pub use resize::Downscaler;
 
 /// A compressed image format.
