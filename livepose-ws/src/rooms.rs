@@ -1,6 +1,9 @@
 //! Rooms: one camera publishes frames, many viewers receive its results and, if they ask,
 //! the camera's frames. Each viewer has latest-wins slots of its own, so a slow viewer
 //! gets fresh results and frames, never a backlog, and never slows the camera or others.
+//! A room can be closed (`DELETE /rooms/{room}`): its camera and viewers then end; a
+//! server-side source ([`crate::source`]) also watches its viewer count and sends its
+//! viewers notices (`source_lost`, `source_back`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,16 +11,19 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use livepose_core::slot::LatestSlot;
 use parking_lot::Mutex;
+use tokio::sync::{mpsc, watch};
 
 use crate::out::OutMessage;
 
 /// One viewer of a room.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Viewer {
     /// The camera's latest result.
     pub(crate) results: LatestSlot<OutMessage>,
     /// The camera's latest frame message (protocol v1 bytes), for viewers that asked.
     pub(crate) frames: Option<LatestSlot<Bytes>>,
+    /// Control messages about the room (JSON), a few at most; see [`Room::notify`].
+    notices: Notices,
 }
 
 impl Viewer {
@@ -26,7 +32,13 @@ impl Viewer {
         Arc::new(Viewer {
             results: LatestSlot::new(),
             frames: frames.then(LatestSlot::new),
+            notices: Notices::new(),
         })
+    }
+
+    /// The receiving end of the room's notices (for the viewer's writer; once).
+    pub(crate) fn take_notices(&self) -> Option<mpsc::Receiver<String>> {
+        self.notices.rx.lock().take()
     }
 
     fn close(&self) {
@@ -37,11 +49,39 @@ impl Viewer {
     }
 }
 
+/// Notices that may wait for a slow viewer before new ones are dropped.
+const NOTICE_QUEUE: usize = 8;
+
+/// A viewer's small queue of notices: a notice never displaces a result, nor the reverse.
+#[derive(Debug)]
+struct Notices {
+    tx: mpsc::Sender<String>,
+    rx: Mutex<Option<mpsc::Receiver<String>>>,
+}
+
+impl Notices {
+    fn new() -> Self {
+        let (tx, rx) = mpsc::channel(NOTICE_QUEUE);
+        Notices {
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
+}
+
 /// A room.
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     viewers: Mutex<Vec<Arc<Viewer>>>,
     camera: Mutex<bool>,
+    signals: RoomSignals,
+}
+
+/// What a room's camera and source wait on: its closing, and its number of viewers.
+#[derive(Debug, Default)]
+struct RoomSignals {
+    closed: watch::Sender<bool>,
+    viewers: watch::Sender<usize>,
 }
 
 impl Room {
@@ -62,15 +102,22 @@ impl Room {
         }
     }
 
-    /// Adds a viewer.
+    /// Adds a viewer (a closed room's viewer is closed at once).
     pub(crate) fn join(&self, viewer: Arc<Viewer>) {
-        self.viewers.lock().push(viewer);
+        if self.is_closed() {
+            viewer.close();
+        }
+        let mut viewers = self.viewers.lock();
+        viewers.push(viewer);
+        self.signals.viewers.send_replace(viewers.len());
     }
 
     /// Removes a viewer and closes its slots.
     pub(crate) fn leave(&self, viewer: &Arc<Viewer>) {
         viewer.close();
-        self.viewers.lock().retain(|v| !Arc::ptr_eq(v, viewer));
+        let mut viewers = self.viewers.lock();
+        viewers.retain(|v| !Arc::ptr_eq(v, viewer));
+        self.signals.viewers.send_replace(viewers.len());
     }
 
     /// Claims the camera seat; false if a camera is already publishing.
@@ -87,6 +134,41 @@ impl Room {
     /// Viewers connected now.
     pub(crate) fn viewer_count(&self) -> usize {
         self.viewers.lock().len()
+    }
+}
+
+/// Closing a room, and what its camera, source and viewers are told.
+impl Room {
+    /// Sends a control message (JSON) to every viewer; one whose queue is full misses it.
+    pub(crate) fn notify(&self, text: &str) {
+        for viewer in self.viewers.lock().iter() {
+            let _ = viewer.notices.tx.try_send(text.to_string());
+        }
+    }
+
+    /// Closes the room: its viewers' slots close, and [`closed`](Self::closed) resolves
+    /// for its camera and source.
+    pub(crate) fn close(&self) {
+        self.signals.closed.send_replace(true);
+        for viewer in self.viewers.lock().iter() {
+            viewer.close();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        *self.signals.closed.borrow()
+    }
+
+    /// Resolves once the room is closed.
+    pub(crate) async fn closed(&self) {
+        let mut closed = self.signals.closed.subscribe();
+        let _ = closed.wait_for(|c| *c).await;
+    }
+
+    /// The number of viewers, as it changes.
+    pub(crate) fn watch_viewers(&self) -> watch::Receiver<usize> {
+        self.signals.viewers.subscribe()
     }
 }
 
@@ -113,6 +195,13 @@ impl Rooms {
         let mut rooms = self.rooms.lock();
         let room = rooms.entry(name.to_string()).or_default().clone();
         room.claim_camera().then_some(room)
+    }
+
+    /// Forgets room `name` and closes it; `None` if there is no such room.
+    pub(crate) fn remove(&self, name: &str) -> Option<Arc<Room>> {
+        let room = self.rooms.lock().remove(name)?;
+        room.close();
+        Some(room)
     }
 
     /// Forgets `name` if it has neither camera nor viewers.
@@ -181,5 +270,30 @@ mod tests {
         assert!(room.claim_camera() && !room.claim_camera());
         room.release_camera();
         assert!(room.claim_camera());
+    }
+
+    #[tokio::test]
+    async fn removing_a_room_closes_it_and_notices_reach_its_viewers() {
+        let rooms = Rooms::default();
+        let viewer = Viewer::new(false);
+        let room = rooms.join("hall", viewer.clone());
+        let mut count = room.watch_viewers();
+        assert_eq!(*count.borrow_and_update(), 1);
+        let mut notices = viewer.take_notices().unwrap();
+        room.notify(r#"{"type":"source_back"}"#);
+        assert_eq!(
+            notices.recv().await.as_deref(),
+            Some(r#"{"type":"source_back"}"#)
+        );
+        assert!(rooms.remove("hall").is_some() && rooms.remove("hall").is_none());
+        room.closed().await;
+        assert!(viewer.results.is_closed());
+        // A viewer joining the closed room is closed at once.
+        let late = Viewer::new(false);
+        room.join(late.clone());
+        assert!(late.results.is_closed());
+        room.leave(&viewer);
+        count.changed().await.unwrap();
+        assert_eq!(*count.borrow(), 1);
     }
 }

@@ -1,4 +1,5 @@
-//! A room viewer's socket: the camera's results (and frames, if asked) until it closes.
+//! A room viewer's socket: the camera's results (and frames, if asked) and the room's
+//! notices, until it closes or the room is removed.
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
@@ -16,8 +17,15 @@ pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &s
     let (mut sink, mut source) = socket.split();
     let writer = {
         let viewer = viewer.clone();
+        let mut notices = viewer.take_notices();
         tokio::spawn(async move {
             loop {
+                let notice = async {
+                    match &mut notices {
+                        Some(notices) => notices.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 let frame = async {
                     match &viewer.frames {
                         Some(frames) => frames.wait().await,
@@ -30,6 +38,7 @@ pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &s
                         None => break,
                     },
                     Some(bytes) = frame => Message::Binary(bytes),
+                    Some(text) = notice => Message::Text(text.into()),
                 };
                 if sink.send(message).await.is_err() {
                     break;
@@ -38,9 +47,14 @@ pub(crate) async fn viewer_session(state: &AppState, socket: WebSocket, name: &s
             let _ = sink.close().await;
         })
     };
-    while let Some(Ok(message)) = source.next().await {
-        if matches!(message, Message::Close(_)) {
-            break;
+    loop {
+        let message = tokio::select! {
+            message = source.next() => message,
+            _ = room.closed() => break,
+        };
+        match message {
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            Some(Ok(_)) => {}
         }
     }
     room.leave(&viewer);
