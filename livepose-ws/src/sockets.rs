@@ -51,15 +51,8 @@ pub(crate) async fn camera_upgrade(
     Query(query): Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some(token) = &state.config.room_token else {
-        return rooms_off(&state);
-    };
-    if !has_token(token, &headers, &query) {
-        return refuse(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "publishing to a room needs the room token (`?token=` or a bearer header)".into(),
-        );
+    if let Some(refusal) = room_token_refusal(&state, &headers, &query) {
+        return refusal;
     }
     upgrade(state, peer, headers, ws, Role::Camera(room))
 }
@@ -96,6 +89,26 @@ pub(crate) async fn view_upgrade(
     }
     let frames = query.get("frames").is_some_and(|v| v == "1" || v == "true");
     upgrade(state, peer, headers, ws, Role::Viewer(room, frames))
+}
+
+/// The refusal of a request that publishes to a room (a camera socket, a room's source or
+/// its removal) without the room token, or on a server without rooms.
+pub(crate) fn room_token_refusal(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Option<Response> {
+    let Some(token) = &state.config.room_token else {
+        return Some(rooms_off(state));
+    };
+    if has_token(token, headers, query) {
+        return None;
+    }
+    Some(refuse(
+        state,
+        StatusCode::UNAUTHORIZED,
+        "publishing to a room needs the room token (`?token=` or a bearer header)".into(),
+    ))
 }
 
 /// The refusal of a room socket on a server without rooms (no room token configured).
