@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune tflite_parse options_parse)
+[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune tflite_parse options_parse jpeg_split)
 
 corpus=fuzz/corpus
-mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse,options_parse}
+mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse,options_parse,jpeg_split}
 # Seeds: the golden vectors (valid and invalid), routed by message type.
 for hex in livepose-core/tests/vectors/*.hex; do
   name=$(basename "$hex" .hex)
@@ -50,6 +50,9 @@ if command -v ffmpeg >/dev/null && [ -f "$clip" ]; then
   for ext in jpg png webp; do
     ffmpeg -v error -y -i "$clip" -vf "select=eq(n\,30),scale=48:32" -frames:v 1 "$corpus/image_decode/frame.$ext" || true
   done
+  # Three small JPEGs back to back, as a source's ffmpeg writes them (a first byte of 64:
+  # the chunk size the target reads in).
+  { printf '@'; ffmpeg -v error -i "$clip" -vf scale=48:32 -frames:v 3 -f mjpeg -; } > "$corpus/jpeg_split/three_frames" || true
 fi
 
 export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}

@@ -70,6 +70,26 @@ pub(crate) fn rooms_off(state: &AppState) -> Response {
     )
 }
 
+/// The refusal of a request that publishes to a room (a camera socket, a room's source or
+/// its removal) without the room token, or on a server without rooms.
+pub(crate) fn room_token_refusal(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Option<Response> {
+    let Some(token) = &state.config.room_token else {
+        return Some(rooms_off(state));
+    };
+    if has_token(token, headers, query) {
+        return None;
+    }
+    Some(refuse(
+        state,
+        StatusCode::UNAUTHORIZED,
+        "publishing to a room needs the room token (`?token=` or a bearer header)".into(),
+    ))
+}
+
 /// Why a request may not watch rooms (a view socket, `GET /rooms`, an MJPEG stream): rooms
 /// are off, or it lacks the view token (the server's token when no view token is set; a
 /// server with a token never shows its rooms to anyone).

@@ -61,6 +61,10 @@ pub struct ServerConfig {
     pub(crate) demo: bool,
     /// Serve Socket.IO at `/socket.io/` (default on; see [`crate::socketio`]).
     pub(crate) socketio: bool,
+    /// Server-side camera sources started with the server: (room, URL).
+    pub(crate) sources: Vec<(String, String)>,
+    /// Sources stop when their room's last viewer leaves (unless a source says otherwise).
+    pub(crate) source_stop_when_unwatched: bool,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +100,13 @@ impl ServerConfig {
             token: o.token.clone(),
             demo: o.demo,
             socketio: o.socketio,
+            sources: o
+                .sources
+                .iter()
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(room, url)| (room.to_string(), url.to_string()))
+                .collect(),
+            source_stop_when_unwatched: o.source_stop_when_unwatched,
         }
     }
 
@@ -187,6 +198,18 @@ impl ServerConfig {
     /// Serve Socket.IO at `/socket.io/`, or not.
     pub fn socketio(mut self, on: bool) -> Self {
         self.socketio = on;
+        self
+    }
+
+    /// Adds a server-side camera source for `room` (needs rooms; checked at start).
+    pub fn source(mut self, room: impl Into<String>, url: impl Into<String>) -> Self {
+        self.sources.push((room.into(), url.into()));
+        self
+    }
+
+    /// Sources stop when their room's last viewer leaves (unless a source says otherwise).
+    pub fn source_stop_when_unwatched(mut self, on: bool) -> Self {
+        self.source_stop_when_unwatched = on;
         self
     }
 

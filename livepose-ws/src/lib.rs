@@ -25,7 +25,8 @@
 //! | [`demo`] | the browser demo's files, served at `/` |
 //! | `scheduler` | streams (latest-wins in and out, a tracker each) and the worker pool |
 //! | `out` | results and control messages as shared, reference-counted bytes |
-//! | `rooms` | one camera, many viewers |
+//! | `rooms`, `room_http` | one camera, many viewers; `POST`/`DELETE /rooms/{room}/source`, `DELETE /rooms/{room}` |
+//! | `source` | server-side camera sources: ffmpeg reads HTTP MJPEG, RTSP or a looped file into a room |
 //! | `state`, `session`, `stream_options`, `rate`, `inbound` | per-server and per-stream state, `hello` / `config`, rate caps, a stream's messages |
 //! | `admission`, `sockets`, `stream_session`, `viewer_session` | tokens, origins and connection limits; the WebSocket routes and their reader and writer loops |
 //! | `http`, `metrics` | `/health`, `/streams`, `/metrics`, `/estimate_pose`; the OpenMetrics counters |
@@ -52,6 +53,7 @@ mod options;
 mod out;
 mod outbox;
 mod rate;
+mod room_admin;
 mod room_http;
 mod room_stats;
 mod rooms;
@@ -60,6 +62,7 @@ pub mod server;
 mod session;
 mod socketio;
 mod sockets;
+mod source;
 mod state;
 mod stream_options;
 mod stream_session;

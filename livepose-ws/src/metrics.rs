@@ -19,6 +19,8 @@ pub(crate) struct Metrics {
     registry: Registry,
     /// Open connections: pose streams (room cameras included) and room viewers.
     pub(crate) connections: Gauge,
+    /// Server-side camera sources running (their tasks, each with its ffmpeg).
+    pub(crate) sources: Gauge,
     /// WebSocket connections (and `/estimate_pose` requests) admitted.
     pub(crate) connections_total: Counter,
     /// Connections and requests refused by limits, token or origin.
@@ -51,6 +53,7 @@ impl Default for Metrics {
         let mut registry = Registry::default();
         let connections = Gauge::default();
         let connections_total = Counter::default();
+        let sources = Gauge::default();
         let rejected_total = Counter::default();
         let frames_received = Counter::default();
         let frames_dropped = Counter::default();
@@ -67,6 +70,11 @@ impl Default for Metrics {
             "livepose_connections",
             "Open WebSocket connections: pose streams (room cameras included) and room viewers",
             connections.clone(),
+        );
+        r.register(
+            "livepose_sources",
+            "Server-side camera sources running (each with its ffmpeg subprocess)",
+            sources.clone(),
         );
         // prometheus-client appends `_total` to counters' names.
         r.register(
@@ -122,6 +130,7 @@ impl Default for Metrics {
         Metrics {
             registry,
             connections,
+            sources,
             connections_total,
             rejected_total,
             frames_received,
@@ -205,6 +214,7 @@ mod tests {
         let text = m.render();
         for line in [
             "livepose_connections 1",
+            "livepose_sources 0",
             "livepose_frames_received_total 3",
             "livepose_errors_total{code=\"bad_image\"} 1",
             "livepose_latency_seconds_count 1",
@@ -216,6 +226,6 @@ mod tests {
             );
         }
         let types = text.lines().filter(|l| l.starts_with("# TYPE")).count();
-        assert_eq!(types, 12, "{text}");
+        assert_eq!(types, 13, "{text}");
     }
 }

@@ -66,6 +66,11 @@ pub struct ServeOptions {
     pub demo: bool,
     /// Serve Socket.IO at `/socket.io/` (WebSocket and long-polling transports).
     pub socketio: bool,
+    /// Server-side camera sources, `ROOM=URL` each (`http(s)://` MJPEG, `rtsp(s)://`, or a
+    /// local file, looped); they need `room_token` and ffmpeg.
+    pub sources: Vec<String>,
+    /// Stop a source when its room's last viewer leaves.
+    pub source_stop_when_unwatched: bool,
 }
 
 impl Default for ServeOptions {
@@ -89,6 +94,8 @@ impl Default for ServeOptions {
             heartbeat_secs: 10.0,
             demo: true,
             socketio: true,
+            sources: Vec::new(),
+            source_stop_when_unwatched: false,
         }
     }
 }
@@ -127,6 +134,23 @@ impl Options for ServeOptions {
                 "view_token",
                 "needs room_token (rooms are off without it)",
             ));
+        }
+        if !self.sources.is_empty() && self.room_token.is_none() {
+            return Err(OptionsError::out_of_range(
+                "sources",
+                "needs room_token (a source publishes to a room, and rooms are off without it)",
+            ));
+        }
+        let mut rooms = std::collections::HashSet::new();
+        for pair in &self.sources {
+            let (room, _) = crate::source::spec::parse_pair(pair)
+                .map_err(|why| OptionsError::out_of_range("sources", why))?;
+            if !rooms.insert(room.clone()) {
+                return Err(OptionsError::out_of_range(
+                    "sources",
+                    format!("room {room:?} has two sources"),
+                ));
+            }
         }
         Ok(())
     }
@@ -177,6 +201,15 @@ mod tests {
             (serde_json::json!({"max_fps": 0}), "max_fps"),
             (serde_json::json!({"heartbeat_secs": 0}), "heartbeat_secs"),
             (serde_json::json!({"view_token": "v"}), "view_token"),
+            (serde_json::json!({"sources": ["a=http://cam"]}), "sources"),
+            (
+                serde_json::json!({"room_token": "r", "sources": ["a=ftp://cam"]}),
+                "sources",
+            ),
+            (
+                serde_json::json!({"room_token": "r", "sources": ["a=http://x", "a=http://y"]}),
+                "sources",
+            ),
             (serde_json::json!({"model": "heavy"}), "model"),
             (
                 serde_json::json!({"allowed_origins": "x"}),
@@ -205,7 +238,8 @@ mod tests {
             "token": "t", "room_token": "r", "view_token": "v", "allowed_origins": ["https://a"],
             "max_connections": 9, "max_connections_per_ip": 2, "max_fps": 5,
             "max_message_bytes": 4096, "max_pixels": 100, "heartbeat_secs": 0.5, "demo": false,
-            "socketio": false,
+            "socketio": false, "sources": ["door=http://cam:81/stream"],
+            "source_stop_when_unwatched": true,
             "models_dir": "/m",
         }))
         .unwrap();
@@ -225,6 +259,11 @@ mod tests {
         assert_eq!((c.max_message_bytes, c.max_pixels), (4096, 100));
         assert_eq!(c.heartbeat, Duration::from_millis(500));
         assert!(!c.demo && !c.socketio);
+        assert_eq!(
+            c.sources,
+            [("door".to_string(), "http://cam:81/stream".to_string())]
+        );
+        assert!(c.source_stop_when_unwatched);
         assert_eq!(c.models_dir.as_deref(), Some(std::path::Path::new("/m")));
     }
 }

@@ -1,7 +1,10 @@
 //! Rooms: one camera publishes frames, many viewers receive its results and, if they ask,
 //! the camera's frames or the server's annotated frames. Each viewer has latest-wins slots
 //! of its own, so a slow viewer gets fresh results and frames, never a backlog, and never
-//! slows the camera or others. A room also keeps its figures (`GET /rooms`).
+//! slows the camera or others. A room also keeps its figures (`GET /rooms`), and can be
+//! closed (`DELETE /rooms/{room}`): its camera and viewers then end. Its viewers get
+//! notices (`source_lost`, `camera_lost`, ...) in a small queue of their own; relays (the
+//! cluster's, [`crate::cluster`]) get what viewers get without counting as viewers.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +17,7 @@ use livepose_core::slot::LatestSlot;
 use livepose_core::types::Pose;
 use livepose_core::wire::control::ViewerStats;
 use parking_lot::Mutex;
+use tokio::sync::{mpsc, watch};
 
 use crate::annotate::Annotator;
 use crate::out::OutMessage;
@@ -67,6 +71,8 @@ pub(crate) struct Viewer {
     pub(crate) frames: Option<LatestSlot<Bytes>>,
     /// Its last `viewer_stats`.
     report: Mutex<Option<ViewerReport>>,
+    /// Control messages about the room (JSON), a few at most; see [`Room::notify`].
+    notices: Notices,
 }
 
 impl Viewer {
@@ -79,7 +85,13 @@ impl Viewer {
             wants,
             frames: (wants != Frames::None).then(LatestSlot::new),
             report: Mutex::new(None),
+            notices: Notices::new(),
         })
+    }
+
+    /// The receiving end of the room's notices (for the viewer's writer; once).
+    pub(crate) fn take_notices(&self) -> Option<mpsc::Receiver<String>> {
+        self.notices.rx.lock().take()
     }
 
     /// Keeps its `viewer_stats`, received at `now`.
@@ -108,27 +120,58 @@ impl Viewer {
 /// What sits in a room's camera seat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CameraSeat {
-    /// `socket` (`/ws/rooms/{room}/camera`) or `socket.io` (a `join` as camera).
+    /// `socket` (`/ws/rooms/{room}/camera`), `socket.io` (a `join` as camera) or `source`
+    /// (a server-side source).
     pub(crate) kind: &'static str,
     /// Its stream's id in `/streams`, once open.
     pub(crate) stream_id: Option<String>,
+}
+
+/// Notices that may wait for a slow viewer before new ones are dropped.
+const NOTICE_QUEUE: usize = 8;
+
+/// A viewer's small queue of notices: a notice never displaces a result, nor the reverse.
+#[derive(Debug)]
+struct Notices {
+    tx: mpsc::Sender<String>,
+    rx: Mutex<Option<mpsc::Receiver<String>>>,
+}
+
+impl Notices {
+    fn new() -> Self {
+        let (tx, rx) = mpsc::channel(NOTICE_QUEUE);
+        Notices {
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
 }
 
 /// A room.
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     viewers: Mutex<Vec<Arc<Viewer>>>,
+    /// Consumers that are not viewers: the cluster's relay of this room to other nodes.
+    relays: Mutex<Vec<Arc<Viewer>>>,
     camera: Mutex<Option<CameraSeat>>,
     /// Viewers that want annotated frames: the workers draw only while there are some.
     annotated_viewers: AtomicUsize,
     annotator: Annotator,
     meter: Mutex<RoomMeter>,
+    signals: RoomSignals,
+}
+
+/// What a room's camera and source wait on: its closing, and its number of viewers.
+#[derive(Debug, Default)]
+struct RoomSignals {
+    closed: watch::Sender<bool>,
+    viewers: watch::Sender<usize>,
 }
 
 impl Room {
     /// Sends a camera result to every viewer (latest wins per viewer).
     pub(crate) fn publish_result(&self, out: &OutMessage) {
-        for viewer in self.viewers.lock().iter() {
+        for viewer in self.viewers.lock().iter().chain(self.relays.lock().iter()) {
             let _ = viewer.results.put(out.clone());
         }
     }
@@ -140,7 +183,7 @@ impl Room {
     }
 
     fn publish_frames(&self, wants: Frames, message: &Bytes) {
-        for viewer in self.viewers.lock().iter() {
+        for viewer in self.viewers.lock().iter().chain(self.relays.lock().iter()) {
             if let (true, Some(frames)) = (viewer.wants == wants, &viewer.frames) {
                 let _ = frames.put(message.clone());
             }
@@ -182,12 +225,17 @@ impl Room {
         self.meter.lock()
     }
 
-    /// Adds a viewer.
+    /// Adds a viewer (a closed room's viewer is closed at once).
     pub(crate) fn join(&self, viewer: Arc<Viewer>) {
+        if self.is_closed() {
+            viewer.close();
+        }
         if viewer.wants == Frames::Annotated {
             self.annotated_viewers.fetch_add(1, Ordering::Relaxed);
         }
-        self.viewers.lock().push(viewer);
+        let mut viewers = self.viewers.lock();
+        viewers.push(viewer);
+        self.signals.viewers.send_replace(viewers.len());
     }
 
     /// Removes a viewer and closes its slots.
@@ -199,6 +247,7 @@ impl Room {
         if viewers.len() < before && viewer.wants == Frames::Annotated {
             self.annotated_viewers.fetch_sub(1, Ordering::Relaxed);
         }
+        self.signals.viewers.send_replace(viewers.len());
     }
 
     /// Claims the camera seat for a camera of `kind`; false if a camera is already
@@ -243,6 +292,41 @@ impl Room {
     }
 }
 
+/// Closing a room, and what its camera, source and viewers are told.
+impl Room {
+    /// Sends a control message (JSON) to every viewer; one whose queue is full misses it.
+    pub(crate) fn notify(&self, text: &str) {
+        for viewer in self.viewers.lock().iter() {
+            let _ = viewer.notices.tx.try_send(text.to_string());
+        }
+    }
+
+    /// Closes the room: its viewers' slots close, and [`closed`](Self::closed) resolves
+    /// for its camera and source.
+    pub(crate) fn close(&self) {
+        self.signals.closed.send_replace(true);
+        for viewer in self.viewers.lock().iter() {
+            viewer.close();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        *self.signals.closed.borrow()
+    }
+
+    /// Resolves once the room is closed.
+    pub(crate) async fn closed(&self) {
+        let mut closed = self.signals.closed.subscribe();
+        let _ = closed.wait_for(|c| *c).await;
+    }
+
+    /// The number of viewers, as it changes.
+    pub(crate) fn watch_viewers(&self) -> watch::Receiver<usize> {
+        self.signals.viewers.subscribe()
+    }
+}
+
 /// The rooms by name.
 #[derive(Debug, Default)]
 pub(crate) struct Rooms {
@@ -283,6 +367,13 @@ impl Rooms {
             .collect();
         rooms.sort_by(|a, b| a.0.cmp(&b.0));
         rooms
+    }
+
+    /// Forgets room `name` and closes it; `None` if there is no such room.
+    pub(crate) fn remove(&self, name: &str) -> Option<Arc<Room>> {
+        let room = self.rooms.lock().remove(name)?;
+        room.close();
+        Some(room)
     }
 
     /// Forgets `name` if it has neither camera nor viewers.
@@ -383,5 +474,30 @@ mod tests {
         room.leave(&drawn);
         room.leave(&drawn);
         assert!(!room.wants_annotated(), "leaving twice counts once");
+    }
+
+    #[tokio::test]
+    async fn removing_a_room_closes_it_and_notices_reach_its_viewers() {
+        let rooms = Rooms::default();
+        let viewer = Viewer::new("v".into(), "socket", Frames::None);
+        let room = rooms.join("hall", viewer.clone());
+        let mut count = room.watch_viewers();
+        assert_eq!(*count.borrow_and_update(), 1);
+        let mut notices = viewer.take_notices().unwrap();
+        room.notify(r#"{"type":"source_back"}"#);
+        assert_eq!(
+            notices.recv().await.as_deref(),
+            Some(r#"{"type":"source_back"}"#)
+        );
+        assert!(rooms.remove("hall").is_some() && rooms.remove("hall").is_none());
+        room.closed().await;
+        assert!(viewer.results.is_closed());
+        // A viewer joining the closed room is closed at once.
+        let late = Viewer::new("l".into(), "socket", Frames::None);
+        room.join(late.clone());
+        assert!(late.results.is_closed());
+        room.leave(&viewer);
+        count.changed().await.unwrap();
+        assert_eq!(*count.borrow(), 1);
     }
 }

@@ -1,7 +1,8 @@
 //! The server: binds, routes and shuts down. `GET /ws` and the room sockets
 //! ([`crate::sockets`]), Socket.IO at `/socket.io/` ([`crate::socketio`]), `GET /health`,
-//! `GET /streams`, `GET /metrics` and `POST /estimate_pose` ([`crate::http`]), and the
-//! browser demo at `/`.
+//! `GET /streams`, `GET /metrics` and `POST /estimate_pose` ([`crate::http`]), the rooms'
+//! `POST`/`DELETE /rooms/{room}/source`, `DELETE /rooms/{room}` and `GET /sources`
+//! ([`crate::room_http`]), and the browser demo at `/`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::scheduler::WorkerPool;
 use crate::state::AppState;
-use crate::{http, room_http, sockets};
+use crate::{http, room_admin, room_http, sockets, source};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,14 @@ pub enum ServerError {
     /// The worker threads could not be started.
     #[error("cannot start the inference workers: {0}")]
     Workers(std::io::Error),
+    /// A configured source could not be started (no room token, a bad URL, no ffmpeg).
+    #[error("cannot start source {room:?}: {why}")]
+    Source {
+        /// The room.
+        room: String,
+        /// Why.
+        why: String,
+    },
     /// The thread or async runtime of a [`BackgroundServer`](crate::BackgroundServer) could
     /// not be started.
     #[error("cannot start the server's runtime: {0}")]
@@ -88,6 +97,7 @@ impl Server {
         let pool = WorkerPool::start(config.workers, builder, config.inference, metrics.clone())
             .map_err(ServerError::Workers)?;
         let state = Arc::new(AppState::new(config, pool, metrics));
+        start_sources(&state).await?;
         let app = router(&state).into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -145,6 +155,8 @@ impl Server {
 
     /// Closes every stream and stops accepting; waits for the server task.
     pub async fn shutdown(mut self) {
+        // Sources first: their ffmpeg ends before this returns.
+        self.state.sources.stop_all().await;
         for stream in self.state.streams.lock().values() {
             stream.close();
         }
@@ -156,6 +168,38 @@ impl Server {
     }
 }
 
+/// Starts the configured sources (`--source ROOM=URL`), all or none: each is checked
+/// before the first starts.
+async fn start_sources(state: &Arc<AppState>) -> Result<(), ServerError> {
+    let config = &state.config;
+    let mut specs = Vec::new();
+    for (room, url) in &config.sources {
+        let error = |why: String| ServerError::Source {
+            room: room.clone(),
+            why,
+        };
+        if config.room_token.is_none() {
+            return Err(error("sources need rooms: set a room token".into()));
+        }
+        if specs.iter().any(|(r, _)| r == room) {
+            return Err(error("a room has one source at most".into()));
+        }
+        let unwatched = config.source_stop_when_unwatched;
+        let spec = source::SourceSpec::parse(url, unwatched).map_err(|e| error(e.to_string()))?;
+        specs.push((room.clone(), spec));
+    }
+    for (room, spec) in specs {
+        if let Err(e) = source::start(state, &room, spec) {
+            state.sources.stop_all().await;
+            return Err(ServerError::Source {
+                room,
+                why: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Every route of the server.
 fn router(state: &Arc<AppState>) -> Router {
     let mut app = Router::new();
@@ -165,6 +209,7 @@ fn router(state: &Arc<AppState>) -> Router {
     let guarded = Router::new()
         .route("/streams", get(http::streams))
         .route("/metrics", get(http::metrics))
+        .route("/sources", get(room_admin::sources))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::require_token,
@@ -174,8 +219,15 @@ fn router(state: &Arc<AppState>) -> Router {
         .route("/ws/rooms/{room}/camera", get(sockets::camera_upgrade))
         .route("/ws/rooms/{room}/view", get(sockets::view_upgrade))
         .route("/rooms", get(room_http::list))
-        .route("/rooms/{room}", get(room_http::one))
+        .route(
+            "/rooms/{room}",
+            get(room_http::one).delete(room_admin::delete_room),
+        )
         .route("/rooms/{room}/mjpeg", get(room_http::mjpeg))
+        .route(
+            "/rooms/{room}/source",
+            post(room_admin::post_source).delete(room_admin::delete_source),
+        )
         .merge(guarded)
         .route("/health", get(http::health))
         // One image per request, as large as a socket message may be.

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use livepose_core::wire::control::{ErrorReport, ServerMessage};
 
-use crate::admission::{admit, has_token, refuse, rooms_off, token_refusal, view_refusal};
+use crate::admission::{admit, room_token_refusal, token_refusal, view_refusal};
 use crate::rooms::Frames;
 use crate::state::AppState;
 use crate::stream_session::stream_session;
@@ -52,15 +52,8 @@ pub(crate) async fn camera_upgrade(
     Query(query): Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some(token) = &state.config.room_token else {
-        return rooms_off(&state);
-    };
-    if !has_token(token, &headers, &query) {
-        return refuse(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "publishing to a room needs the room token (`?token=` or a bearer header)".into(),
-        );
+    if let Some(refusal) = room_token_refusal(&state, &headers, &query) {
+        return refusal;
     }
     upgrade(state, peer, headers, ws, Role::Camera(room))
 }

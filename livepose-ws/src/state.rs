@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::out::error_json;
 use crate::rooms::Rooms;
 use crate::scheduler::{StreamCore, WorkerPool};
+use crate::source::Sources;
 
 /// The server's shared state.
 pub(crate) struct AppState {
@@ -25,6 +26,8 @@ pub(crate) struct AppState {
     /// Admitted connections per client address.
     pub(crate) per_ip: Mutex<HashMap<IpAddr, usize>>,
     pub(crate) rooms: Rooms,
+    /// Server-side camera sources, by room.
+    pub(crate) sources: Sources,
     next_id: AtomicU64,
     pub(crate) clock: MonotonicClock,
     /// A [`release_memory_soon`](Self::release_memory_soon) is pending.
@@ -44,6 +47,7 @@ impl AppState {
             streams: Mutex::new(HashMap::new()),
             per_ip: Mutex::new(HashMap::new()),
             rooms: Rooms::default(),
+            sources: Sources::default(),
             next_id: AtomicU64::new(1),
             clock: MonotonicClock::system(),
             trim_pending: Arc::default(),

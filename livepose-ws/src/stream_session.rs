@@ -56,6 +56,7 @@ pub(crate) async fn stream_session(
         let message = tokio::select! {
             message = source.next() => message,
             _ = dead.notified() => break,
+            _ = room_closed(session.room.as_deref()) => break,
         };
         let message = match message {
             Some(Ok(message)) => message,
@@ -85,6 +86,14 @@ pub(crate) async fn stream_session(
     let _ = writer.await;
     state.release_memory_soon();
     tracing::debug!(stream = %id, "closed");
+}
+
+/// Resolves when `room` (a camera's room) is removed; never without one.
+async fn room_closed(room: Option<&Room>) {
+    match room {
+        Some(room) => room.closed().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Whether a read failed on a text message that is not UTF-8.

@@ -1,5 +1,6 @@
 //! A room viewer's socket: the camera's results (and frames, camera or annotated, if asked)
-//! until it closes; it may report its own figures with `viewer_stats`.
+//! and the room's notices, until it closes or the room is removed; it may report its own
+//! figures with `viewer_stats`.
 
 use std::time::Instant;
 
@@ -32,8 +33,15 @@ pub(crate) async fn viewer_session(
     let (replies, mut replies_out) = mpsc::channel::<String>(MAX_REPLIES);
     let writer = {
         let viewer = viewer.clone();
+        let mut notices = viewer.take_notices();
         tokio::spawn(async move {
             loop {
+                let notice = async {
+                    match &mut notices {
+                        Some(notices) => notices.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 let frame = async {
                     match &viewer.frames {
                         Some(frames) => frames.wait().await,
@@ -46,6 +54,7 @@ pub(crate) async fn viewer_session(
                         None => break,
                     },
                     Some(bytes) = frame => Message::Binary(bytes),
+                    Some(text) = notice => Message::Text(text.into()),
                     Some(text) = replies_out.recv() => Message::Text(text.into()),
                 };
                 if sink.send(message).await.is_err() {
@@ -55,7 +64,12 @@ pub(crate) async fn viewer_session(
             let _ = sink.close().await;
         })
     };
-    while let Some(Ok(message)) = source.next().await {
+    loop {
+        let message = tokio::select! {
+            message = source.next() => message,
+            _ = room.closed() => break,
+        };
+        let Some(Ok(message)) = message else { break };
         match message {
             Message::Close(_) => break,
             Message::Text(text) => match ClientMessage::from_json(text.as_str()) {

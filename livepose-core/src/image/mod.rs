@@ -27,12 +27,14 @@ mod crop;
 mod decode;
 mod draw;
 mod encode;
+mod jpeg_split;
 mod resize;
 
 pub use crop::{crop_rotated, letterbox, letterbox_rect, Border, RotatedRect, TensorSpec};
 pub use decode::{DecoderConfig, ImageDecoder, JpegBackend};
 pub use draw::{draw_poses, DrawStyle, HAND_CONNECTIONS, POSE_CONNECTIONS};
 pub use encode::encode_jpeg;
+pub use jpeg_split::JpegSplitter;
 pub use resize::Downscaler;
 
 /// A compressed image format.

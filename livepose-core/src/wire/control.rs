@@ -177,6 +177,29 @@ pub struct RateHint {
     pub max_send_fps: f64,
 }
 
+/// A room's server-side camera source stopped giving frames (ffmpeg exited, the stream
+/// ended, or no frame came for a while); the server retries after `retry_in_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLost {
+    /// The room.
+    pub room: String,
+    /// The source's URL, any password replaced by `***`.
+    pub url: String,
+    /// Why, in words (`ffmpeg exited with exit status: 1`, `no frame for 10 s`, …).
+    pub reason: String,
+    /// Milliseconds until the next attempt to reconnect.
+    pub retry_in_ms: u64,
+}
+
+/// A room's server-side camera source gives frames again after a `source_lost`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceBack {
+    /// The room.
+    pub room: String,
+    /// The source's URL, any password replaced by `***`.
+    pub url: String,
+}
+
 /// A control message from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -189,6 +212,10 @@ pub enum ServerMessage {
     Error(ErrorReport),
     /// A rate hint.
     Rate(RateHint),
+    /// To a room's viewers: its server-side source dropped.
+    SourceLost(SourceLost),
+    /// To a room's viewers: its server-side source is back.
+    SourceBack(SourceBack),
 }
 
 fn from_json<'de, T: Deserialize<'de>>(text: &'de str, max_len: usize) -> Result<T, WireError> {
@@ -301,11 +328,38 @@ mod tests {
                     max_fps: 60,
                 },
             }),
+            ServerMessage::SourceLost(SourceLost {
+                room: "door".into(),
+                url: "rtsp://admin:***@cam/live".into(),
+                reason: "no frame for 10 s".into(),
+                retry_in_ms: 2000,
+            }),
+            ServerMessage::SourceBack(SourceBack {
+                room: "door".into(),
+                url: "http://cam:81/stream".into(),
+            }),
         ];
         for msg in msgs {
             let json = msg.to_json();
             assert_eq!(ServerMessage::from_json(&json).unwrap(), msg, "{json}");
         }
+    }
+
+    #[test]
+    fn source_messages_have_their_documented_shape() {
+        let lost = ServerMessage::from_json(
+            r#"{"type":"source_lost","room":"r","url":"u","reason":"eof","retry_in_ms":500}"#,
+        )
+        .unwrap();
+        assert!(matches!(&lost, ServerMessage::SourceLost(l) if l.retry_in_ms == 500));
+        let back = ServerMessage::SourceBack(SourceBack {
+            room: "r".into(),
+            url: "u".into(),
+        });
+        assert_eq!(
+            back.to_json(),
+            r#"{"type":"source_back","room":"r","url":"u"}"#
+        );
     }
 
     #[test]

@@ -1,0 +1,132 @@
+//! The rooms' administration over HTTP, behind the room token: `POST /rooms/{room}/source` and
+//! `DELETE /rooms/{room}/source` (a server-side camera source, [`crate::source`]), and
+//! `DELETE /rooms/{room}` (closes the room's camera, source and viewers); and `GET /sources`
+//! (behind the server's token, like `/streams`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::admission::room_token_refusal;
+use crate::source::spec::SourceKind;
+use crate::source::{self, SourceSpec, StartError};
+use crate::state::AppState;
+
+/// The body of `POST /rooms/{room}/source`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceRequest {
+    /// `http(s)://` (MJPEG), `rtsp(s)://`, or a local file (`file:///path` or a path).
+    url: String,
+    /// Stop the source when the room's last viewer leaves (default: the server's
+    /// `source_stop_when_unwatched`).
+    #[serde(default)]
+    stop_when_unwatched: Option<bool>,
+}
+
+/// `POST /rooms/{room}/source`: starts a source as the room's camera. 201 with the source;
+/// 400 for a bad body or URL, 409 if the room has a camera or source, 503 without ffmpeg.
+pub(crate) async fn post_source(
+    State(state): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if let Some(refusal) = room_token_refusal(&state, &headers, &query) {
+        return refusal;
+    }
+    let request: SourceRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            let why = format!("the body must be JSON {{\"url\": \"...\"}}: {e}");
+            return (StatusCode::BAD_REQUEST, why).into_response();
+        }
+    };
+    let unwatched = request
+        .stop_when_unwatched
+        .unwrap_or(state.config.source_stop_when_unwatched);
+    let spec = match SourceSpec::parse(&request.url, unwatched) {
+        Ok(spec) => spec,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let answer = serde_json::json!({
+        "room": room,
+        "url": spec.public_url(),
+        "kind": match spec.kind {
+            SourceKind::Mjpeg => "mjpeg",
+            SourceKind::Rtsp => "rtsp",
+            SourceKind::File(_) => "file",
+        },
+        "stop_when_unwatched": spec.stop_when_unwatched,
+    });
+    match source::start(&state, &room, spec) {
+        Ok(()) => (StatusCode::CREATED, Json(answer)).into_response(),
+        Err(e) => {
+            let status = match e {
+                StartError::NoFfmpeg => StatusCode::SERVICE_UNAVAILABLE,
+                StartError::SourceExists(_) | StartError::CameraTaken(_) => StatusCode::CONFLICT,
+            };
+            (status, e.to_string()).into_response()
+        }
+    }
+}
+
+/// `DELETE /rooms/{room}/source`: stops the room's source (its ffmpeg has ended when this
+/// answers). 204, or 404 if the room has none.
+pub(crate) async fn delete_source(
+    State(state): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refusal) = room_token_refusal(&state, &headers, &query) {
+        return refusal;
+    }
+    if state.sources.stop(&room).await {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            format!("room {room:?} has no source"),
+        )
+            .into_response()
+    }
+}
+
+/// `DELETE /rooms/{room}`: closes the room: its camera (socket or source) and viewers end.
+/// 204, or 404 if there is no such room.
+pub(crate) async fn delete_room(
+    State(state): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refusal) = room_token_refusal(&state, &headers, &query) {
+        return refusal;
+    }
+    let removed = state.rooms.remove(&room).is_some();
+    let had_source = state.sources.stop(&room).await;
+    if removed || had_source {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, format!("no room {room:?}")).into_response()
+    }
+}
+
+/// `GET /sources`: the running sources, by room (passwords hidden).
+pub(crate) async fn sources(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let list: Vec<_> = state
+        .sources
+        .list()
+        .into_iter()
+        .map(|(room, url)| serde_json::json!({"room": room, "url": url}))
+        .collect();
+    Json(serde_json::json!({ "sources": list }))
+}

@@ -1,0 +1,168 @@
+//! Server-side camera sources: the server pulls a stream (HTTP MJPEG, RTSP, or a local
+//! file, looped) through an ffmpeg subprocess and feeds it into a room exactly as a camera
+//! socket would. Set with `--source ROOM=URL` or `POST /rooms/{room}/source`, removed with
+//! `DELETE /rooms/{room}/source` or `DELETE /rooms/{room}`.
+//!
+//! - [`spec`]: the URL, checked and sorted into kinds;
+//! - [`ffmpeg`]: the subprocess and its arguments;
+//! - [`ingest`]: the task that feeds the room, reconnects and tells the viewers.
+//!
+//! Every source holds its room's camera seat, a stream in `/streams` (`src{n}`) and one in
+//! the `livepose_sources` gauge while its task runs, and its task owns its ffmpeg: all of
+//! it is released on every path the task ends by.
+
+mod ffmpeg;
+mod ingest;
+pub(crate) mod spec;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub(crate) use spec::SourceSpec;
+
+use crate::state::AppState;
+
+/// How long stopping a source waits for its task (and ffmpeg) to end.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// Why a source could not be started.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error("ffmpeg is not installed (no `ffmpeg` on PATH): server-side sources need it")]
+    NoFfmpeg,
+    #[error("room {0:?} has a source already (DELETE /rooms/{0}/source first)")]
+    SourceExists(String),
+    #[error("room {0:?} has a camera already")]
+    CameraTaken(String),
+}
+
+/// One running source.
+struct Running {
+    /// Tells this run apart from a later one of the same room.
+    id: u64,
+    url: String,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// The running sources, by room.
+#[derive(Default)]
+pub(crate) struct Sources {
+    running: Mutex<HashMap<String, Running>>,
+    next_id: AtomicU64,
+}
+
+impl Sources {
+    /// The rooms with a source and their URLs (passwords hidden).
+    pub(crate) fn list(&self) -> Vec<(String, String)> {
+        let mut list: Vec<_> = self
+            .running
+            .lock()
+            .iter()
+            .map(|(room, r)| (room.clone(), r.url.clone()))
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// Stops the source of `room` and waits (a while) for its ffmpeg to end; false if it
+    /// had none.
+    pub(crate) async fn stop(&self, room: &str) -> bool {
+        let Some(running) = self.running.lock().remove(room) else {
+            return false;
+        };
+        finish(running).await;
+        true
+    }
+
+    /// Stops every source and waits (a while) for them.
+    pub(crate) async fn stop_all(&self) {
+        let all: Vec<Running> = self.running.lock().drain().map(|(_, r)| r).collect();
+        for running in all {
+            finish(running).await;
+        }
+    }
+}
+
+async fn finish(running: Running) {
+    running.stop.send_replace(true);
+    let mut task = running.task;
+    if tokio::time::timeout(STOP_WAIT, &mut task).await.is_err() {
+        // Dropping the task's future kills its ffmpeg (`kill_on_drop`).
+        task.abort();
+    }
+}
+
+/// Starts `spec` as the camera of room `room`.
+pub(crate) fn start(state: &Arc<AppState>, room: &str, spec: SourceSpec) -> Result<(), StartError> {
+    let exe = ffmpeg::find().ok_or(StartError::NoFfmpeg)?;
+    let mut running = state.sources.running.lock();
+    if running.contains_key(room) {
+        return Err(StartError::SourceExists(room.to_string()));
+    }
+    let seat = state
+        .rooms
+        .claim_camera(room, "source")
+        .ok_or_else(|| StartError::CameraTaken(room.to_string()))?;
+    let id = state.sources.next_id.fetch_add(1, Ordering::Relaxed);
+    let (stop, stop_rx) = watch::channel(false);
+    let url = spec.public_url();
+    tracing::info!(room, %url, "source started");
+    let guard = Seat {
+        state: state.clone(),
+        room_name: room.to_string(),
+        room: seat.clone(),
+        id,
+    };
+    state.metrics.sources.inc();
+    let task = tokio::spawn(ingest::run(ingest::Ingest {
+        state: state.clone(),
+        room_name: room.to_string(),
+        room: seat,
+        spec,
+        ffmpeg: exe,
+        stop: stop_rx,
+        guard,
+    }));
+    running.insert(
+        room.to_string(),
+        Running {
+            id,
+            url,
+            stop,
+            task,
+        },
+    );
+    Ok(())
+}
+
+/// What a source's task holds: the room's camera seat, its place in the gauge and in the
+/// running sources. Dropping it (the task ended, however) gives all of it back.
+pub(crate) struct Seat {
+    state: Arc<AppState>,
+    room_name: String,
+    room: Arc<crate::rooms::Room>,
+    id: u64,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.room.release_camera();
+        self.state.rooms.tidy(&self.room_name);
+        self.state.metrics.sources.dec();
+        let mut running = self.state.sources.running.lock();
+        if running
+            .get(&self.room_name)
+            .is_some_and(|r| r.id == self.id)
+        {
+            running.remove(&self.room_name);
+        }
+        tracing::info!(room = %self.room_name, "source ended");
+    }
+}

@@ -1,0 +1,339 @@
+//! Server-side camera sources against real local sources and the real models: a looped
+//! file, and an MJPEG stream served over HTTP by ffmpeg (killed and restarted: the viewers
+//! are told `source_lost` and `source_back`). A viewer must get poses from each, and once
+//! a source is stopped, or its room removed, no ffmpeg child of the server and no source
+//! task may be left.
+
+#[path = "support/http.rs"]
+mod http;
+#[path = "support/media.rs"]
+mod media;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use http::http;
+use livepose_core::wire::{peek_type, MessageType, ResultView};
+use livepose_ws::{Server, ServerConfig};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The tests of this file run one at a time: each counts the ffmpeg children of this
+/// process, which is every test's server.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const TOKEN: &str = "room-secret";
+/// Generous: inference on a busy CI machine, and ffmpeg's start.
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn server(config: ServerConfig) -> Server {
+    let config = config
+        .addr("127.0.0.1:0".parse().unwrap())
+        .workers(1)
+        .models_dir(media::models())
+        .stats_interval(Duration::from_secs(3600));
+    Server::start(config).await.unwrap()
+}
+
+/// A short, small MJPEG clip of the dancer (3 s, 360x640, 10 fps) in `dir`: cheap to
+/// serve and to loop.
+fn small_clip(dir: &Path) -> PathBuf {
+    let out = dir.join("dance.mkv");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-ss", "0.4", "-i"])
+        .arg(media::data::clip("lab_dance_1080x1920_60fps.mp4"))
+        .args([
+            "-t",
+            "3",
+            "-vf",
+            "scale=360:640,fps=10",
+            "-an",
+            "-c:v",
+            "mjpeg",
+        ])
+        .args(["-q:v", "5"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    out
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("livepose-sources-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// ffmpeg serving `clip`, looped, as MJPEG over HTTP (`multipart/x-mixed-replace`) at
+/// `http://127.0.0.1:{port}/` to one client.
+fn mjpeg_server(clip: &Path, port: u16) -> Child {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
+        .arg(clip)
+        .args(["-c:v", "copy", "-f", "mpjpeg", "-listen", "1"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ffmpeg")
+}
+
+/// The ffmpeg processes whose parent is this process (zombies included), but `except`.
+fn ffmpeg_children(except: &[u32]) -> Vec<u32> {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let ppid = stat[close + 1..].split_whitespace().nth(1);
+        if comm == "ffmpeg" && ppid == Some(&me.to_string()) && !except.contains(&pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Polls `check` until it holds (or fails after [`WAIT`]).
+async fn eventually<F: FnMut() -> Fut, Fut: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: F,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// No source left: none listed, the gauge at 0, no `src` stream, no ffmpeg child (but
+/// `except`).
+async fn no_source_left(server: &Server, except: &[u32]) {
+    eventually("no ffmpeg child left", || async {
+        ffmpeg_children(except).is_empty()
+    })
+    .await;
+    let (_, _, sources) = http(server, "GET", "/sources", b"").await;
+    assert_eq!(sources, r#"{"sources":[]}"#);
+    assert!(server
+        .metrics_text()
+        .lines()
+        .any(|l| l == "livepose_sources 0"));
+    let (_, _, streams) = http(server, "GET", "/streams", b"").await;
+    assert!(!streams.contains("\"src"), "{streams}");
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn viewer(server: &Server, room: &str) -> Socket {
+    let url = format!("ws://{}/ws/rooms/{room}/view?frames=1", server.local_addr());
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// What a viewer gets.
+#[derive(Debug)]
+enum Seen {
+    /// A result with this many poses.
+    Result(usize),
+    Frame,
+    /// A control message's `type`.
+    Control(String),
+    Closed,
+}
+
+async fn next(socket: &mut Socket) -> Seen {
+    loop {
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a message in time");
+        return match message {
+            Some(Ok(Message::Binary(bytes))) => match peek_type(&bytes).unwrap() {
+                MessageType::Result => {
+                    Seen::Result(ResultView::parse(&bytes).unwrap().pose_count())
+                }
+                MessageType::Frame => Seen::Frame,
+            },
+            Some(Ok(Message::Text(text))) => {
+                let json: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                Seen::Control(json["type"].as_str().unwrap().to_string())
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Seen::Closed,
+            Some(Ok(_)) => continue,
+        };
+    }
+}
+
+/// Reads until a result with a person in it (and a frame passed through); panics on a close.
+async fn until_a_pose(socket: &mut Socket) {
+    let (mut pose, mut frame) = (false, false);
+    while !(pose && frame) {
+        match next(socket).await {
+            Seen::Result(n) => pose |= n >= 1,
+            Seen::Frame => frame = true,
+            Seen::Control(_) => {}
+            Seen::Closed => panic!("the viewer was closed"),
+        }
+    }
+}
+
+/// Reads until control message `kind`.
+async fn until_control(socket: &mut Socket, kind: &str) {
+    loop {
+        match next(socket).await {
+            Seen::Control(k) if k == kind => return,
+            Seen::Closed => panic!("closed before {kind}"),
+            _ => {}
+        }
+    }
+}
+
+async fn post_source(server: &Server, room: &str, body: &str) -> (u16, String) {
+    let path = format!("/rooms/{room}/source?token={TOKEN}");
+    let (status, _, body) = http(server, "POST", &path, body.as_bytes()).await;
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looped_file_feeds_a_room_until_the_room_is_removed() {
+    let _serial = SERIAL.lock().await;
+    let clip = small_clip(&temp_dir("file"));
+    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let mut view = viewer(&server, "hall").await;
+    let body = serde_json::json!({ "url": clip }).to_string();
+    let (status, answer) = post_source(&server, "hall", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["kind"], "file");
+    // The clip is 3 s: a pose after it looped too.
+    until_a_pose(&mut view).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    until_a_pose(&mut view).await;
+    let (_, _, streams) = http(&server, "GET", "/streams", b"").await;
+    assert!(streams.contains("\"src"), "{streams}");
+    assert_eq!(ffmpeg_children(&[]).len(), 1);
+    // A second source, or a camera socket, is refused while it runs.
+    assert_eq!(post_source(&server, "hall", &body).await.0, 409);
+    let camera = format!(
+        "ws://{}/ws/rooms/hall/camera?token={TOKEN}",
+        server.local_addr()
+    );
+    let (mut camera, _) = tokio_tungstenite::connect_async(camera).await.unwrap();
+    assert!(matches!(next(&mut camera).await, Seen::Control(k) if k == "error"));
+
+    let path = format!("/rooms/hall?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    // The viewer is closed with the room.
+    loop {
+        if let Seen::Closed = next(&mut view).await {
+            break;
+        }
+    }
+    no_source_left(&server, &[]).await;
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 404);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mjpeg_stream_is_lost_and_back_and_leaves_nothing_behind() {
+    let _serial = SERIAL.lock().await;
+    let clip = small_clip(&temp_dir("mjpeg"));
+    let port = free_port();
+    let mut camera = mjpeg_server(&clip, port);
+    // Configured as `--source door=URL` is: started with the server.
+    let config = ServerConfig::default()
+        .rooms(TOKEN, None)
+        .source("door", format!("http://127.0.0.1:{port}/"));
+    let server = server(config).await;
+    let mut view = viewer(&server, "door").await;
+    until_a_pose(&mut view).await;
+
+    // The camera goes away: the viewers are told, and told again when it is back.
+    camera.kill().unwrap();
+    camera.wait().unwrap();
+    until_control(&mut view, "source_lost").await;
+    let mut camera = mjpeg_server(&clip, port);
+    until_control(&mut view, "source_back").await;
+    until_a_pose(&mut view).await;
+
+    // The camera dies for good and its room is removed: nothing is left.
+    camera.kill().unwrap();
+    camera.wait().unwrap();
+    until_control(&mut view, "source_lost").await;
+    let path = format!("/rooms/door?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    no_source_left(&server, &[]).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_can_stop_with_its_last_viewer_and_requests_are_checked() {
+    let _serial = SERIAL.lock().await;
+    let clip = small_clip(&temp_dir("checks"));
+    let off = server(ServerConfig::default()).await;
+    assert_eq!(post_source(&off, "a", r#"{"url":"/x"}"#).await.0, 403);
+    off.shutdown().await;
+
+    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let url = clip.to_string_lossy().to_string();
+    let (status, _, _) = http(&server, "POST", "/rooms/a/source", b"{}").await;
+    assert_eq!(status, 401, "no token");
+    for (body, why) in [
+        ("not json", "JSON"),
+        (r#"{"url":"ftp://cam/x"}"#, "unsupported source scheme"),
+        (r#"{"url":"/no/such/clip.mp4"}"#, "does not exist"),
+        (r#"{"url":"-i"}"#, "begins with `-`"),
+        (r#"{"url":"/x","extra":1}"#, "unknown field"),
+    ] {
+        let (status, answer) = post_source(&server, "a", body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.contains(why), "{body}: {answer}");
+    }
+    let path = format!("/rooms/a/source?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 404);
+
+    // Stopped by DELETE.
+    let body = serde_json::json!({ "url": url }).to_string();
+    assert_eq!(post_source(&server, "a", &body).await.0, 201);
+    eventually("ffmpeg started", || async {
+        ffmpeg_children(&[]).len() == 1
+    })
+    .await;
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    no_source_left(&server, &[]).await;
+
+    // Stopped when its last viewer leaves.
+    let body = serde_json::json!({ "url": url, "stop_when_unwatched": true }).to_string();
+    let (status, answer) = post_source(&server, "a", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(answer.contains(r#""stop_when_unwatched":true"#), "{answer}");
+    let mut view = viewer(&server, "a").await;
+    until_a_pose(&mut view).await;
+    view.close(None).await.unwrap();
+    no_source_left(&server, &[]).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_configured_source_needs_rooms() {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .inference(false)
+        .source("door", "http://127.0.0.1:9/");
+    let error = Server::start(config).await.unwrap_err().to_string();
+    assert!(error.contains("room token"), "{error}");
+}
