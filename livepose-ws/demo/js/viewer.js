@@ -48,6 +48,7 @@ const state = {
   images: 0, // annotated JPEGs shown (`frames=annotated`)
   reports: 0, // viewer_stats sent
   latencyMs: null, // the last result's capture to display
+  notices: [], // the types of the control messages received
   errors: [],
 };
 window.liveposeViewer = state;
@@ -163,13 +164,23 @@ function receive(data) {
       showImage(message.bytes);
       break;
     case 'control':
-      if (message.message.type === 'error') {
-        state.errors.push(`${message.message.code}: ${message.message.message}`);
-        setStatus(`server: ${message.message.code}: ${message.message.message}`);
-      }
+      notice(message.message);
       break;
     default:
       break;
+  }
+}
+
+// Control messages: errors, and the room's notices (a server-side source lost and back).
+function notice(msg) {
+  state.notices.push(msg.type);
+  if (msg.type === 'error') {
+    state.errors.push(`${msg.code}: ${msg.message}`);
+    setStatus(`server: ${msg.code}: ${msg.message}`);
+  } else if (msg.type === 'source_lost') {
+    setStatus(`${state.room}: source lost (${msg.reason}), retrying in ${msg.retry_in_ms} ms`);
+  } else if (msg.type === 'source_back') {
+    setStatus(`watching ${state.room} (source back)`);
   }
 }
 
