@@ -14,6 +14,9 @@ const MAX_BACKOFF_MS = 8000;
 // A frame unanswered this long is taken as lost (the server answers rate-limited frames
 // with at most one error a second), so sending resumes.
 const ANSWER_TIMEOUT_MS = 2000;
+// With adaptation, four round trips (within 300 ms to 2 s): frames refused past the
+// server's frame cap get no answer, and waiting 2 s for each would stall the stream.
+const MIN_ANSWER_TIMEOUT_MS = 300;
 // The round trips of the first results of a connection are not counted: the server's first
 // inferences on a stream (a detector run, buffers growing) are slower than the rest.
 const WARMUP_RESULTS = 3;
@@ -167,8 +170,15 @@ export class PoseStream {
     const ws = this.ws;
     return ws !== null && ws.readyState === WebSocket.OPEN
       && ws.bufferedAmount < MAX_BUFFERED_BYTES
-      && (this.sequence - this.answered <= 1 || nowMs - this.lastSendMs > ANSWER_TIMEOUT_MS)
+      && (this.sequence - this.answered <= 1 || nowMs - this.lastSendMs > this.answerTimeoutMs())
       && nowMs - this.lastSendMs >= 1000 / this.targetFps;
+  }
+
+  /** How long an unanswered frame is waited for before it is taken as lost. */
+  answerTimeoutMs() {
+    const rtt = this.latencyMs;
+    if (!Number.isFinite(rtt)) return ANSWER_TIMEOUT_MS;
+    return Math.min(ANSWER_TIMEOUT_MS, Math.max(MIN_ANSWER_TIMEOUT_MS, 4 * rtt));
   }
 
   /** Asks the server to drop tracking state at the next frame (a new video source). */
