@@ -7,30 +7,21 @@
 // rooms and the metrics. The browser side is in
 // socketio-page.test.js.
 //
-// Needs: target/debug/livepose (or LIVEPOSE_BIN), the dance clip (in $LIVEPOSE_MEDIA, else
-// $LIVEPOSE_SHARED/media, else ~/.cache/livepose/media: scripts/fetch-media.sh), the models
-// ($LIVEPOSE_MODELS, else $LIVEPOSE_SHARED/models, else ~/.cache/livepose/models:
-// scripts/fetch-models.sh), ffmpeg, and `npm install` here (socket.io-client). A missing
+// Needs: target/debug/livepose (or LIVEPOSE_BIN), the dance clip and the models (where
+// support.js looks for them), ffmpeg, and `npm install` here (socket.io-client). A missing
 // one fails the test with its name, nothing is skipped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
-import { homedir, tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { decodeResult, encodeFrame } from '../js/protocol.js';
+import { DANCE, MEDIA, needAll, startServer as startLivepose } from './support.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const dataDir = (variable, name) => process.env[variable]
-  || (process.env.LIVEPOSE_SHARED && path.join(process.env.LIVEPOSE_SHARED, name))
-  || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'livepose', name);
-const MEDIA = dataDir('LIVEPOSE_MEDIA', 'media');
-const MODELS = dataDir('LIVEPOSE_MODELS', 'models');
-const LIVEPOSE = process.env.LIVEPOSE_BIN ?? path.join(ROOT, 'target/debug/livepose');
 const WAIT_MS = 60_000;
 // The frame size the clip is cut to.
 const WIDTH = 480;
@@ -52,10 +43,6 @@ let dataUrl;
 // a vanished polling client is noticed soon).
 const servers = {};
 
-function need(file, what) {
-  assert.ok(existsSync(file), `${what} not found at ${file}`);
-}
-
 function clientPath() {
   try {
     return createRequire(import.meta.url).resolve('socket.io-client');
@@ -64,19 +51,8 @@ function clientPath() {
   }
 }
 
-// `serve` with `args` on a free port; with `--no-demo` it prints only its `livepose:` line.
-async function startServer(args) {
-  const child = spawn(LIVEPOSE, ['serve', '--port', '0', '--models', MODELS, '--no-demo', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-  });
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
-    const address = line.match(/^livepose: ws:\/\/(\S+)\/ws/);
-    if (address) return { child, url: `http://${address[1]}` };
-  }
-  throw new Error(`serve ${args.join(' ')} exited without printing its address`);
-}
+// `serve --no-demo` with `args` on a free port (support.js).
+const startServer = (args) => startLivepose(['--no-demo', ...args]);
 
 async function getJson(server, route, token) {
   const response = await fetch(new URL(route, server.url), {
@@ -183,14 +159,12 @@ function assertBinaryResult(message, sequence, what) {
 }
 
 before(async () => {
-  need(LIVEPOSE, 'the livepose command (cargo build --bin livepose)');
-  need(path.join(MEDIA, 'lab_dance_1080x1920_60fps.mp4'), 'the dance clip (bash scripts/fetch-media.sh)');
-  need(path.join(MODELS, 'pose_landmark_lite.onnx'), 'the models (bash scripts/fetch-models.sh)');
+  needAll({ browser: false });
   clientPath();
   ({ io } = await import('socket.io-client'));
   work = mkdtempSync(path.join(tmpdir(), 'livepose-socketio-'));
   const file = path.join(work, 'frame.jpg');
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '1', '-i', path.join(MEDIA, 'lab_dance_1080x1920_60fps.mp4'),
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '1', '-i', path.join(MEDIA, DANCE),
     '-frames:v', '1', '-vf', `scale=${WIDTH}:${HEIGHT}`, '-q:v', '3', file]);
   jpeg = readFileSync(file);
   dataUrl = `data:image/jpeg;base64,${jpeg.toString('base64')}`;
