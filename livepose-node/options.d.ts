@@ -58,4 +58,8 @@ export interface ServeOptions {
   demo?: boolean
   /** Serve Socket.IO at `/socket.io/`, WebSocket and long-polling (default `true`). */
   socketio?: boolean
+  /** Cluster mode: the NATS server (JetStream on) nodes share rooms through, e.g. `nats://127.0.0.1:4222`. */
+  nats?: string
+  /** This node's id in the cluster (default: host name and process id). */
+  nodeId?: string
 }

@@ -3,6 +3,7 @@
 #   ffmpeg              test and bench frames are extracted from the shared clips
 #   xxd                 scripts/fuzz.sh turns the hex golden vectors into seed files
 #   chromium            the browser demo's end-to-end test (headless)
+#   nats-server         the cluster tests and bench (tests/cluster.rs; Debian puts it in /usr/sbin)
 #   nodejs, npm         the demo's JavaScript tests (only if node is missing)
 # ONNX Runtime from PyPI (scripts/setup-ort.sh), and the demo's npm packages
 # (playwright-core, socket.io-client, ws; from livepose-ws/demo/package-lock.json).
@@ -15,6 +16,7 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v xxd >/dev/null 2>&1 || need+=(xxd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

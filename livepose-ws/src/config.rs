@@ -65,6 +65,10 @@ pub struct ServerConfig {
     pub(crate) sources: Vec<(String, String)>,
     /// Sources stop when their room's last viewer leaves (unless a source says otherwise).
     pub(crate) source_stop_when_unwatched: bool,
+    /// Cluster mode: the NATS server's URL.
+    pub(crate) nats: Option<String>,
+    /// This node's id in the cluster.
+    pub(crate) node_id: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +111,8 @@ impl ServerConfig {
                 .map(|(room, url)| (room.to_string(), url.to_string()))
                 .collect(),
             source_stop_when_unwatched: o.source_stop_when_unwatched,
+            nats: o.nats.clone(),
+            node_id: o.node_id.clone(),
         }
     }
 
@@ -204,6 +210,14 @@ impl ServerConfig {
     /// Adds a server-side camera source for `room` (needs rooms; checked at start).
     pub fn source(mut self, room: impl Into<String>, url: impl Into<String>) -> Self {
         self.sources.push((room.into(), url.into()));
+        self
+    }
+
+    /// Cluster mode through the NATS server at `url` (JetStream on), as node `node_id`
+    /// (`None`: host name and process id).
+    pub fn cluster(mut self, url: impl Into<String>, node_id: Option<String>) -> Self {
+        self.nats = Some(url.into());
+        self.node_id = node_id;
         self
     }
 

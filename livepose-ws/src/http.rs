@@ -41,8 +41,28 @@ pub(crate) async fn require_token(
     }
 }
 
-/// `/streams`: the open streams and their counts.
-pub(crate) async fn streams(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+/// `/ready`: whether to send this node new connections (false while shutting down), for a
+/// load balancer's readiness probe.
+pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    if state.is_draining() {
+        let body = Json(serde_json::json!({"ready": false, "why": "shutting down"}));
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    } else {
+        Json(serde_json::json!({"ready": true})).into_response()
+    }
+}
+
+/// `/streams[?scope=cluster]`: the open streams and their counts (this node's, or every
+/// node's).
+pub(crate) async fn streams(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    crate::views::answer(&state, &query, "streams").await
+}
+
+/// This node's streams, as `/streams` shows them.
+pub(crate) fn streams_json(state: &AppState) -> serde_json::Value {
     let streams = state.streams.lock();
     let list: Vec<_> = streams
         .values()
@@ -55,7 +75,7 @@ pub(crate) async fn streams(State(state): State<Arc<AppState>>) -> Json<serde_js
             })
         })
         .collect();
-    Json(serde_json::json!({ "streams": list }))
+    serde_json::json!({ "streams": list })
 }
 
 /// `/metrics`: the OpenMetrics text.

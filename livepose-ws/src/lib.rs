@@ -44,6 +44,7 @@ mod admission;
 mod annotate;
 pub mod background;
 pub mod client;
+mod cluster;
 pub mod config;
 pub mod demo;
 mod http;
@@ -67,8 +68,10 @@ mod state;
 mod stream_options;
 mod stream_session;
 mod viewer_session;
+mod views;
 
 pub use background::BackgroundServer;
+pub use cluster::ClusterError;
 pub use config::ServerConfig;
 pub use options::ServeOptions;
 pub use server::{Server, ServerError};

@@ -71,6 +71,11 @@ pub struct ServeOptions {
     pub sources: Vec<String>,
     /// Stop a source when its room's last viewer leaves.
     pub source_stop_when_unwatched: bool,
+    /// Cluster mode: the NATS server (`nats://HOST:4222`, with JetStream) that nodes share
+    /// rooms and stream lists through; `None`: this node alone.
+    pub nats: Option<String>,
+    /// This node's id in the cluster (default: host name and process id).
+    pub node_id: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -96,6 +101,8 @@ impl Default for ServeOptions {
             socketio: true,
             sources: Vec::new(),
             source_stop_when_unwatched: false,
+            nats: None,
+            node_id: None,
         }
     }
 }
@@ -134,6 +141,15 @@ impl Options for ServeOptions {
                 "view_token",
                 "needs room_token (rooms are off without it)",
             ));
+        }
+        if self.node_id.is_some() && self.nats.is_none() {
+            return Err(OptionsError::out_of_range(
+                "node_id",
+                "needs nats (a node id names this node in a cluster)",
+            ));
+        }
+        if self.node_id.as_deref().is_some_and(str::is_empty) {
+            return Err(OptionsError::out_of_range("node_id", "must not be empty"));
         }
         if !self.sources.is_empty() && self.room_token.is_none() {
             return Err(OptionsError::out_of_range(
@@ -202,6 +218,7 @@ mod tests {
             (serde_json::json!({"heartbeat_secs": 0}), "heartbeat_secs"),
             (serde_json::json!({"view_token": "v"}), "view_token"),
             (serde_json::json!({"sources": ["a=http://cam"]}), "sources"),
+            (serde_json::json!({"node_id": "a"}), "node_id"),
             (
                 serde_json::json!({"room_token": "r", "sources": ["a=ftp://cam"]}),
                 "sources",
@@ -240,7 +257,7 @@ mod tests {
             "max_message_bytes": 4096, "max_pixels": 100, "heartbeat_secs": 0.5, "demo": false,
             "socketio": false, "sources": ["door=http://cam:81/stream"],
             "source_stop_when_unwatched": true,
-            "models_dir": "/m",
+            "models_dir": "/m", "nats": "nats://127.0.0.1:4222", "node_id": "a",
         }))
         .unwrap();
         let c = options.config().unwrap();
@@ -264,6 +281,8 @@ mod tests {
             [("door".to_string(), "http://cam:81/stream".to_string())]
         );
         assert!(c.source_stop_when_unwatched);
+        assert_eq!(c.nats.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(c.node_id.as_deref(), Some("a"));
         assert_eq!(c.models_dir.as_deref(), Some(std::path::Path::new("/m")));
     }
 }

@@ -68,7 +68,11 @@ impl Outbox {
             tokio::select! {
                 _ = tokio::time::sleep_until(self.next_result), if !ready => {}
                 out = stream.outbound.wait(), if ready => {
-                    let out = out?;
+                    // Closed: what control messages wait still go (a fatal error last).
+                    let Some(out) = out else {
+                        let control = self.control.as_mut().and_then(|c| c.try_recv().ok());
+                        return control.map(Outgoing::Control);
+                    };
                     // The workers skip this stream while its result waits: a frame that
                     // came meanwhile may go now.
                     state.pool.resume(stream);

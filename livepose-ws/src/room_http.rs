@@ -9,9 +9,8 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 
 use crate::admission::{admit, view_refusal, Admission};
@@ -114,7 +113,24 @@ fn figures(state: &AppState, name: &str, room: &Room) -> RoomFigures {
     }
 }
 
-/// `GET /rooms`: every room's figures.
+/// This node's rooms' figures, as `GET /rooms` shows them.
+pub(crate) fn rooms_json(state: &AppState) -> serde_json::Value {
+    let rooms: Vec<_> = state
+        .rooms
+        .list()
+        .iter()
+        .map(|(name, room)| figures(state, name, room))
+        .collect();
+    serde_json::json!({ "rooms": rooms })
+}
+
+/// Room `name`'s figures on this node, if it is here.
+pub(crate) fn room_json(state: &AppState, name: &str) -> Option<serde_json::Value> {
+    let room = state.rooms.get(name)?;
+    serde_json::to_value(figures(state, name, &room)).ok()
+}
+
+/// `GET /rooms[?scope=cluster]`: every room's figures (this node's, or every node's).
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -123,16 +139,11 @@ pub(crate) async fn list(
     if let Some(refusal) = view_refusal(&state, &headers, &query) {
         return refusal;
     }
-    let rooms: Vec<_> = state
-        .rooms
-        .list()
-        .iter()
-        .map(|(name, room)| figures(&state, name, room))
-        .collect();
-    Json(serde_json::json!({ "rooms": rooms })).into_response()
+    crate::views::answer(&state, &query, "rooms").await
 }
 
-/// `GET /rooms/{room}`: one room's figures; 404 if no one is in it.
+/// `GET /rooms/{room}[?scope=cluster]`: one room's figures; 404 if no one is in it (on
+/// this node, or on any).
 pub(crate) async fn one(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -142,14 +153,7 @@ pub(crate) async fn one(
     if let Some(refusal) = view_refusal(&state, &headers, &query) {
         return refusal;
     }
-    match state.rooms.get(&name) {
-        Some(room) => Json(figures(&state, &name, &room)).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"error": format!("no room {name:?}: it has no camera and no viewers")})),
-        )
-            .into_response(),
-    }
+    crate::views::answer(&state, &query, &format!("rooms/{name}")).await
 }
 
 /// An MJPEG viewer, in the room while its response body lives: hyper drops the body when
@@ -189,6 +193,7 @@ pub(crate) async fn mjpeg(
     };
     let viewer = Viewer::new(state.next_id("m"), "mjpeg", Frames::Annotated);
     let room = state.rooms.join(&name, viewer.clone());
+    state.watch_room(&name, &room);
     let held = MjpegViewer {
         _connected: Connected::new(&state.metrics),
         state,

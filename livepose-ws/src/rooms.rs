@@ -225,6 +225,14 @@ impl Room {
         self.meter.lock()
     }
 
+    /// Whether any viewer wants the camera's frames.
+    pub(crate) fn wants_camera_frames(&self) -> bool {
+        self.viewers
+            .lock()
+            .iter()
+            .any(|v| v.wants == Frames::Camera)
+    }
+
     /// Adds a viewer (a closed room's viewer is closed at once).
     pub(crate) fn join(&self, viewer: Arc<Viewer>) {
         if self.is_closed() {
@@ -248,6 +256,17 @@ impl Room {
             self.annotated_viewers.fetch_sub(1, Ordering::Relaxed);
         }
         self.signals.viewers.send_replace(viewers.len());
+    }
+
+    /// Adds a relay: it gets the camera's results and frames, and is no viewer.
+    pub(crate) fn add_relay(&self, relay: Arc<Viewer>) {
+        self.relays.lock().push(relay);
+    }
+
+    /// Removes a relay and closes its slots.
+    pub(crate) fn remove_relay(&self, relay: &Arc<Viewer>) {
+        relay.close();
+        self.relays.lock().retain(|r| !Arc::ptr_eq(r, relay));
     }
 
     /// Claims the camera seat for a camera of `kind`; false if a camera is already
@@ -367,6 +386,13 @@ impl Rooms {
             .collect();
         rooms.sort_by(|a, b| a.0.cmp(&b.0));
         rooms
+    }
+
+    /// Closes every room (shutting down).
+    pub(crate) fn close_all(&self) {
+        for room in self.rooms.lock().values() {
+            room.close();
+        }
     }
 
     /// Forgets room `name` and closes it; `None` if there is no such room.

@@ -147,6 +147,11 @@ impl StreamCore {
         *self.room.lock() = Some(room);
     }
 
+    /// Stops publishing to its room.
+    pub(crate) fn unpublish(&self) {
+        *self.room.lock() = None;
+    }
+
     /// Ends the stream: no frame of it is processed after this returns (one already in a
     /// worker finishes, its result is discarded), and both slots wake their waiters.
     pub(crate) fn close(&self) {

@@ -18,7 +18,7 @@ use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::scheduler::WorkerPool;
 use crate::state::AppState;
-use crate::{http, room_admin, room_http, sockets, source};
+use crate::{cluster, http, room_admin, room_http, sockets, source, views};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,9 @@ pub enum ServerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Cluster mode could not start (a NATS URL that does not parse).
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
     /// The models could not be loaded.
     #[error(transparent)]
     Models(#[from] livepose_core::inference::PipelineError),
@@ -96,7 +99,24 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let pool = WorkerPool::start(config.workers, builder, config.inference, metrics.clone())
             .map_err(ServerError::Workers)?;
-        let state = Arc::new(AppState::new(config, pool, metrics));
+        let cluster = match &config.nats {
+            Some(url) => {
+                let node_id = config
+                    .node_id
+                    .clone()
+                    .unwrap_or_else(cluster::default_node_id);
+                Some(cluster::Cluster::connect(url, node_id).await?)
+            }
+            None => None,
+        };
+        let state = Arc::new(AppState::new(config, pool, metrics, cluster));
+        if let Some(cluster) = &state.cluster {
+            let weak = Arc::downgrade(&state);
+            cluster::serve_views(cluster, move |path| match weak.upgrade() {
+                Some(state) => views::local(&state, path),
+                None => serde_json::Value::Null,
+            });
+        }
         start_sources(&state).await?;
         let app = router(&state).into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();
@@ -153,12 +173,19 @@ impl Server {
         self.state.streams.lock().len()
     }
 
-    /// Closes every stream and stops accepting; waits for the server task.
+    /// Shuts down gracefully: `/ready` turns false, sources stop (their ffmpeg ends before
+    /// this returns), every stream and room viewer is closed with close code 1012 (service
+    /// restart: reconnect), the node leaves its cluster (its camera claims released), and
+    /// the server stops accepting; waits for the server task.
     pub async fn shutdown(mut self) {
-        // Sources first: their ffmpeg ends before this returns.
+        self.state.drain();
         self.state.sources.stop_all().await;
         for stream in self.state.streams.lock().values() {
             stream.close();
+        }
+        self.state.rooms.close_all();
+        if let Some(cluster) = &self.state.cluster {
+            cluster.shutdown().await;
         }
         self.trimmer.abort();
         if let Some(tx) = self.shutdown.take() {
@@ -230,6 +257,7 @@ fn router(state: &Arc<AppState>) -> Router {
         )
         .merge(guarded)
         .route("/health", get(http::health))
+        .route("/ready", get(http::ready))
         // One image per request, as large as a socket message may be.
         .route(
             "/estimate_pose",

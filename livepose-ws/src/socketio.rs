@@ -31,6 +31,7 @@ use socketioxide::SocketIo;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::admission::{admit, has_token, refusal, Admission, Refusal};
+use crate::cluster::HeldCamera;
 use crate::config::ServerConfig;
 use crate::inbound;
 use crate::metrics::Connected;
@@ -190,7 +191,8 @@ impl Connection {
 
 /// A connection's place in a room.
 enum Seat {
-    Camera(String, Arc<Room>),
+    /// A room's camera, and its claim on the room in a cluster.
+    Camera(String, Arc<Room>, Option<HeldCamera>),
     Viewer(String, Arc<Room>, Arc<Viewer>),
 }
 
@@ -285,7 +287,7 @@ fn on<T, F>(
     handler: F,
 ) where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
-    F: Fn(&AppState, &Connection, Data<T>) + Clone + Send + Sync + 'static,
+    F: Fn(&Arc<AppState>, &Arc<Connection>, Data<T>) + Clone + Send + Sync + 'static,
 {
     let (state, c) = (state.clone(), c.clone());
     // The work is done in the closure, which socketioxide calls in the order events arrive,
@@ -315,9 +317,24 @@ fn disconnect(state: &AppState, socket: &SocketRef, c: &Connection) {
     tracing::debug!(stream = %c.stream.id, "socket.io closed");
 }
 
+/// Another node's camera holds the room this connection is the camera of: it stops being
+/// the camera (`camera_taken`).
+fn evicted(state: &AppState, c: &Connection, room: &Arc<Room>, node: &str) {
+    let mut seat = c.seat.lock();
+    if matches!(&*seat, Some(Seat::Camera(_, seated, _)) if Arc::ptr_eq(seated, room)) {
+        if let Some(seat) = seat.take() {
+            leave(state, seat);
+        }
+        c.stream.unpublish();
+        c.session.lock().room = None;
+        let why = format!("this room's camera is on node {node}");
+        state.send_error(&c.stream, "camera_taken", &why, 0);
+    }
+}
+
 fn leave(state: &AppState, seat: Seat) {
     match seat {
-        Seat::Camera(name, room) => {
+        Seat::Camera(name, room, _held) => {
             room.release_camera();
             state.rooms.tidy(&name);
         }
@@ -440,7 +457,7 @@ enum JoinRole {
     Viewer,
 }
 
-fn on_join(state: &AppState, c: &Connection, join: Join) {
+fn on_join(state: &Arc<AppState>, c: &Arc<Connection>, join: Join) {
     let Some(room_token) = &state.config.room_token else {
         return state.send_error(
             &c.stream,
@@ -477,7 +494,11 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
                 c.stream.publish_to(room.clone());
                 room.set_camera_stream(&c.stream.id);
                 c.session.lock().room = Some(room.clone());
-                *seat = Some(Seat::Camera(join.room, room));
+                let held = state.hold_camera(&join.room, &room, {
+                    let (state, c, room) = (state.clone(), c.clone(), room.clone());
+                    move |node| evicted(&state, &c, &room, &node)
+                });
+                *seat = Some(Seat::Camera(join.room, room, held));
             }
             None => state.send_error(
                 &c.stream,
@@ -489,6 +510,7 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
         JoinRole::Viewer => {
             let viewer = Viewer::new(c.stream.id.clone(), "socket.io", join.frames.wants());
             let room = state.rooms.join(&join.room, viewer.clone());
+            state.watch_room(&join.room, &room);
             // A viewer sends no frames: not a stream of its own any more.
             state.streams.lock().remove(&c.stream.id);
             *seat = Some(Seat::Viewer(join.room, room, viewer));

@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use livepose_core::wire::control::{ErrorReport, ServerMessage};
+use tokio::sync::watch;
 
 use crate::admission::{admit, room_token_refusal, token_refusal, view_refusal};
 use crate::rooms::Frames;
@@ -91,10 +92,17 @@ fn upgrade(
     ws.max_message_size(max)
         .on_upgrade(move |socket| async move {
             match role {
-                Role::Stream => stream_session(state.clone(), socket, None).await,
+                Role::Stream => stream_session(state.clone(), socket, None, None).await,
                 Role::Camera(name) => {
                     if let Some(room) = state.rooms.claim_camera(&name, "socket") {
-                        stream_session(state.clone(), socket, Some(room.clone())).await;
+                        // In a cluster, another node's camera may hold the room.
+                        let (taken, evicted) = watch::channel(None);
+                        let held = state.hold_camera(&name, &room, move |node| {
+                            taken.send_replace(Some(node));
+                        });
+                        let room_seat = Some(room.clone());
+                        stream_session(state.clone(), socket, room_seat, Some(evicted)).await;
+                        drop(held);
                         room.release_camera();
                     } else {
                         refuse_socket(socket, "camera_taken", "this room has a camera already")

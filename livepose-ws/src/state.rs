@@ -9,10 +9,11 @@ use std::time::Duration;
 use livepose_core::clock::MonotonicClock;
 use parking_lot::Mutex;
 
+use crate::cluster::{Cluster, HeldCamera};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::out::error_json;
-use crate::rooms::Rooms;
+use crate::rooms::{Room, Rooms};
 use crate::scheduler::{StreamCore, WorkerPool};
 use crate::source::Sources;
 
@@ -32,6 +33,10 @@ pub(crate) struct AppState {
     pub(crate) clock: MonotonicClock,
     /// A [`release_memory_soon`](Self::release_memory_soon) is pending.
     trim_pending: Arc<AtomicBool>,
+    /// This node's membership in a cluster (`--nats`).
+    pub(crate) cluster: Option<Arc<Cluster>>,
+    /// Shutting down: `/ready` says no, and closing sockets tell clients to reconnect.
+    draining: AtomicBool,
 }
 
 /// How long after a connection closes the server gives free memory back: closes within it
@@ -39,7 +44,12 @@ pub(crate) struct AppState {
 const TRIM_DELAY: Duration = Duration::from_secs(1);
 
 impl AppState {
-    pub(crate) fn new(config: ServerConfig, pool: WorkerPool, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        config: ServerConfig,
+        pool: WorkerPool,
+        metrics: Arc<Metrics>,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Self {
         AppState {
             config,
             pool,
@@ -51,6 +61,37 @@ impl AppState {
             next_id: AtomicU64::new(1),
             clock: MonotonicClock::system(),
             trim_pending: Arc::default(),
+            cluster,
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the server is shutting down.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Starts shutting down (`/ready` turns false).
+    pub(crate) fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    /// In cluster mode, claims room `name`'s camera seat across the cluster for the camera
+    /// this node seated, and relays the room while it holds it; `on_taken(node)` runs if
+    /// another node's camera has it. `None` outside cluster mode.
+    pub(crate) fn hold_camera(
+        &self,
+        name: &str,
+        room: &Arc<Room>,
+        on_taken: impl FnOnce(String) + Send + 'static,
+    ) -> Option<HeldCamera> {
+        Some(self.cluster.as_ref()?.hold_camera(name, room, on_taken))
+    }
+
+    /// In cluster mode, feeds room `name` from the other nodes while it has viewers here.
+    pub(crate) fn watch_room(&self, name: &str, room: &Arc<Room>) {
+        if let Some(cluster) = &self.cluster {
+            cluster.feeds.ensure(cluster, name, room);
         }
     }
 

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use livepose_core::wire::control::ResultFormat;
+use livepose_core::wire::control::{ErrorReport, ResultFormat, ServerMessage};
 use parking_lot::Mutex;
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite;
 
 use crate::inbound;
@@ -21,11 +22,14 @@ use crate::scheduler::StreamCore;
 use crate::session::Session;
 use crate::state::AppState;
 
-/// Serves one pose stream until its socket closes (or stops answering pings).
+/// Serves one pose stream until its socket closes (or stops answering pings); `room`: the
+/// room whose camera it is, and `evicted`, which says when another node's camera holds the
+/// room (the stream then ends with a fatal `camera_taken`).
 pub(crate) async fn stream_session(
     state: Arc<AppState>,
     socket: WebSocket,
     room: Option<Arc<Room>>,
+    mut evicted: Option<watch::Receiver<Option<String>>>,
 ) {
     let _connected = Connected::new(&state.metrics);
     let mut session = Session::open(&state, "s", ResultFormat::Binary, room);
@@ -57,6 +61,12 @@ pub(crate) async fn stream_session(
             message = source.next() => message,
             _ = dead.notified() => break,
             _ = room_closed(session.room.as_deref()) => break,
+            node = holder(&mut evicted) => {
+                let why = format!("this room's camera is on node {node}");
+                state.metrics.record_error("camera_taken");
+                stream.send_text(fatal_error("camera_taken", &why));
+                break;
+            }
         };
         let message = match message {
             Some(Ok(message)) => message,
@@ -94,6 +104,32 @@ async fn room_closed(room: Option<&Room>) {
         Some(room) => room.closed().await,
         None => std::future::pending().await,
     }
+}
+
+/// The node whose camera took the room, once there is one; never without `evicted`.
+async fn holder(evicted: &mut Option<watch::Receiver<Option<String>>>) -> String {
+    let Some(evicted) = evicted else {
+        return std::future::pending().await;
+    };
+    let node = evicted
+        .wait_for(Option::is_some)
+        .await
+        .map(|node| node.clone().unwrap_or_default());
+    match node {
+        Ok(node) => node,
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// A fatal `error` control message.
+fn fatal_error(code: &str, message: &str) -> String {
+    ServerMessage::Error(ErrorReport {
+        code: code.to_string(),
+        message: message.to_string(),
+        sequence: None,
+        fatal: true,
+    })
+    .to_json()
 }
 
 /// Whether a read failed on a text message that is not UTF-8.
@@ -141,7 +177,10 @@ async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, w:
             break;
         }
     }
-    let close = w.close_with.lock().take();
+    let mut close = w.close_with.lock().take();
+    if close.is_none() && w.state.is_draining() {
+        close = Some(restart_frame());
+    }
     match close {
         Some(frame) => {
             let _ = sink.send(Message::Close(Some(frame))).await;
@@ -149,5 +188,13 @@ async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, w:
         None => {
             let _ = sink.close().await;
         }
+    }
+}
+
+/// The close frame of a server shutting down: 1012 (service restart), reconnect.
+pub(crate) fn restart_frame() -> CloseFrame {
+    CloseFrame {
+        code: close_code::RESTART,
+        reason: "server shutting down: reconnect".into(),
     }
 }

@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::wire::control::ClientMessage;
@@ -13,6 +15,7 @@ use crate::metrics::Connected;
 use crate::out::error_json;
 use crate::rooms::{Frames, Viewer};
 use crate::state::AppState;
+use crate::stream_session::restart_frame;
 
 /// Replies to a viewer's own messages waiting for its socket: a viewer that sends
 /// unreadable messages faster than it reads loses replies, not memory.
@@ -21,7 +24,7 @@ const MAX_REPLIES: usize = 4;
 /// Serves a viewer of room `name` until its socket closes; `frames`: which frames it gets
 /// besides the results.
 pub(crate) async fn viewer_session(
-    state: &AppState,
+    state: &Arc<AppState>,
     socket: WebSocket,
     name: &str,
     frames: Frames,
@@ -29,11 +32,13 @@ pub(crate) async fn viewer_session(
     let _connected = Connected::new(&state.metrics);
     let viewer = Viewer::new(state.next_id("v"), "socket", frames);
     let room = state.rooms.join(name, viewer.clone());
+    state.watch_room(name, &room);
     let (mut sink, mut source) = socket.split();
     let (replies, mut replies_out) = mpsc::channel::<String>(MAX_REPLIES);
     let writer = {
         let viewer = viewer.clone();
         let mut notices = viewer.take_notices();
+        let draining = state.clone();
         tokio::spawn(async move {
             loop {
                 let notice = async {
@@ -61,7 +66,11 @@ pub(crate) async fn viewer_session(
                     break;
                 }
             }
-            let _ = sink.close().await;
+            if draining.is_draining() {
+                let _ = sink.send(Message::Close(Some(restart_frame()))).await;
+            } else {
+                let _ = sink.close().await;
+            }
         })
     };
     loop {

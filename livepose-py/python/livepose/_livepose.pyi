@@ -198,6 +198,8 @@ class _ServeOptions(TypedDict, total=False):
     heartbeat_secs: float
     demo: bool
     socketio: bool
+    nats: Optional[str]
+    node_id: Optional[str]
 
 def serve(
     host: Optional[str] = None, port: Optional[int] = None, **options: Unpack[_ServeOptions]

@@ -114,11 +114,28 @@ pub(crate) fn start(state: &Arc<AppState>, room: &str, spec: SourceSpec) -> Resu
     let (stop, stop_rx) = watch::channel(false);
     let url = spec.public_url();
     tracing::info!(room, %url, "source started");
+    // In a cluster, another node's camera may hold the room: the source then stops.
+    let held = state.hold_camera(room, &seat, {
+        let (state, room) = (state.clone(), room.to_string());
+        move |node| {
+            tracing::warn!(%room, %node, "source stopped: the room's camera is on another node");
+            if let Some(running) = state
+                .sources
+                .running
+                .lock()
+                .get(&room)
+                .filter(|r| r.id == id)
+            {
+                running.stop.send_replace(true);
+            }
+        }
+    });
     let guard = Seat {
         state: state.clone(),
         room_name: room.to_string(),
         room: seat.clone(),
         id,
+        _held: held,
     };
     state.metrics.sources.inc();
     let task = tokio::spawn(ingest::run(ingest::Ingest {
@@ -149,6 +166,8 @@ pub(crate) struct Seat {
     room_name: String,
     room: Arc<crate::rooms::Room>,
     id: u64,
+    /// Its claim on the room in a cluster (released after the seat, when dropped).
+    _held: Option<crate::cluster::HeldCamera>,
 }
 
 impl Drop for Seat {

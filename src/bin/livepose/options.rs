@@ -118,6 +118,13 @@ pub(crate) struct ServeArgs {
     /// Serve Socket.IO at `/socket.io/` (`--socketio false` turns it off).
     #[arg(long, num_args = 0..=1, default_value_t = ServeOptions::default().socketio, default_missing_value = "true", action = clap::ArgAction::Set)]
     socketio: bool,
+    /// Cluster mode: share rooms and stream lists with other nodes through this NATS server
+    /// (JetStream on: `nats-server -js`), e.g. `nats://127.0.0.1:4222`.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    /// This node's id in the cluster (default: host name and process id).
+    #[arg(long, value_name = "ID")]
+    node_id: Option<String>,
 }
 
 impl ServeArgs {
@@ -142,6 +149,9 @@ impl ServeArgs {
             heartbeat_secs: self.heartbeat_secs,
             demo: !self.no_demo,
             socketio: self.socketio,
+            nats: self.nats,
+            node_id: self.node_id,
+            ..ServeOptions::default()
         };
         options.validate()?;
         Ok(options)

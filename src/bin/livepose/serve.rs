@@ -3,7 +3,9 @@
 //! `POST /estimate_pose`. Every option is a flag (`ServeArgs`: the fields of `ServeOptions`,
 //! checked before the server starts); `--host`, `--port` and the tokens also read
 //! `LIVEPOSE_HOST`, `LIVEPOSE_PORT`, `LIVEPOSE_TOKEN`, `LIVEPOSE_ROOM_TOKEN` and
-//! `LIVEPOSE_VIEW_TOKEN`. Stops on Ctrl-C, closing every stream.
+//! `LIVEPOSE_VIEW_TOKEN`. Stops on Ctrl-C or SIGTERM, gracefully: `/ready` turns false,
+//! every stream and room viewer is closed with code 1012 (reconnect), and in a cluster the
+//! node's camera claims are released.
 
 use livepose::ws::Server;
 
@@ -33,6 +35,7 @@ async fn serve(args: Args) -> Result<(), Error> {
     let interrupted = interrupt()?;
     let options = args.server.options()?;
     let (demo, socketio) = (options.demo, options.socketio);
+    let cluster = options.nats.clone();
     let config = options.config()?;
     let server = Server::start(config).await?;
     let addr = server.local_addr();
@@ -43,18 +46,26 @@ async fn serve(args: Args) -> Result<(), Error> {
     if demo {
         println!("demo: http://{addr}/");
     }
+    if let Some(nats) = cluster {
+        println!("cluster: {nats} (views: /streams?scope=cluster, /rooms?scope=cluster)");
+    }
     interrupted.await;
     println!("shutting down");
     server.shutdown().await;
     Ok(())
 }
 
-/// Completes on Ctrl-C (SIGINT); the handler is installed when this returns.
+/// Completes on Ctrl-C (SIGINT) or SIGTERM; the handlers are installed when this returns.
 #[cfg(unix)]
 fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     Ok(async move {
-        signal.recv().await;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
     })
 }
 

@@ -1,0 +1,44 @@
+//! A room's camera on this node, as the cluster sees it: the claim on its seat, and the
+//! relay of its results to the other nodes while the claim is held.
+
+use std::sync::Arc;
+
+use super::claims::{claim, ClaimOutcome};
+use super::relay::CameraRelay;
+use super::Cluster;
+use crate::rooms::Room;
+
+/// Holds a camera's seat in the cluster while it lives (aborts on drop: the claim is
+/// released and the relay stops).
+pub(crate) struct HeldCamera(tokio::task::JoinHandle<()>);
+
+impl Drop for HeldCamera {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Cluster {
+    /// Claims room `name`'s camera seat in the cluster for a camera that holds the seat on
+    /// this node, and relays the room while the claim is held. `on_taken(node)` runs if
+    /// another node's camera holds the room, now or later (after this node lost NATS for
+    /// longer than the claim lives): the caller then ends its camera with `camera_taken`.
+    pub(crate) fn hold_camera(
+        self: &Arc<Self>,
+        name: &str,
+        room: &Arc<Room>,
+        on_taken: impl FnOnce(String) + Send + 'static,
+    ) -> HeldCamera {
+        let (cluster, name, room) = (self.clone(), name.to_string(), room.clone());
+        HeldCamera(tokio::spawn(async move {
+            match claim(&cluster, &name).await {
+                ClaimOutcome::Taken { node } => on_taken(node),
+                ClaimOutcome::Held(mut claim) => {
+                    let _relay = CameraRelay::start(&cluster, &name, &room);
+                    claim.lost().await;
+                    on_taken("another node".into());
+                }
+            }
+        }))
+    }
+}

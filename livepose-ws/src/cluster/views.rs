@@ -1,0 +1,154 @@
+//! Views of the whole cluster (`?scope=cluster`): every node lists itself in the
+//! `livepose_nodes` bucket (renewed every third of [`NODE_TTL`], so a dead node drops out)
+//! and answers view requests on one subject; a node asked for a cluster view publishes the
+//! request with a reply inbox, gathers answers until every listed node has answered or the
+//! timeout passes, and names the listed nodes that did not answer.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::subjects::{room_token, views_subject};
+use super::{Bucket, Cluster, NODE_TTL};
+
+/// Longest a cluster view waits for answers.
+pub(crate) const GATHER_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One node's answer to a view request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ViewAnswer {
+    pub(crate) node: String,
+    pub(crate) answer: Value,
+}
+
+/// The answers to a cluster view.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Gathered {
+    /// Each answering node's answer, by node id.
+    pub(crate) answers: Vec<ViewAnswer>,
+    /// Listed nodes that did not answer in time.
+    pub(crate) missing: Vec<String>,
+}
+
+/// Lists this node in the nodes bucket until the cluster is dropped or shut down.
+pub(crate) async fn announce(cluster: Weak<Cluster>) {
+    let mut ticks = tokio::time::interval(NODE_TTL / 3);
+    loop {
+        ticks.tick().await;
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        let put = async {
+            let store = cluster.bucket(Bucket::Nodes).await?;
+            let key = room_token(cluster.node_id());
+            store
+                .put(key, cluster.node_id().to_string().into())
+                .await
+                .map_err(|e| e.to_string())
+        };
+        if tokio::time::timeout(Duration::from_secs(2), put)
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            cluster.forget_bucket(Bucket::Nodes).await;
+        }
+    }
+}
+
+/// Removes this node from the list (shutting down).
+pub(crate) async fn withdraw(cluster: &Cluster) {
+    let delete = async {
+        let store = cluster.bucket(Bucket::Nodes).await.ok()?;
+        store.delete(room_token(cluster.node_id())).await.ok()
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), delete).await;
+}
+
+/// The nodes listed now.
+async fn listed(cluster: &Cluster) -> BTreeSet<String> {
+    let list = async {
+        let store = cluster.bucket(Bucket::Nodes).await.ok()?;
+        let mut keys = store.keys().await.ok()?;
+        let mut nodes = BTreeSet::new();
+        while let Some(Ok(key)) = keys.next().await {
+            if let Ok(Some(node)) = store.get(&key).await {
+                nodes.insert(String::from_utf8_lossy(&node).into_owned());
+            }
+        }
+        Some(nodes)
+    };
+    tokio::time::timeout(GATHER_TIMEOUT, list)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Answers view requests with `answer(request)` (the path asked for: `streams`, `rooms`,
+/// `rooms/NAME`) until the cluster shuts down.
+pub(crate) fn serve(
+    cluster: &Arc<Cluster>,
+    answer: impl Fn(&str) -> Value + Send + Sync + 'static,
+) {
+    let weak = Arc::downgrade(cluster);
+    let client = cluster.client().clone();
+    let task = tokio::spawn(async move {
+        let Ok(mut requests) = client.subscribe(views_subject()).await else {
+            tracing::warn!("cluster views: cannot subscribe");
+            return;
+        };
+        while let Some(request) = requests.next().await {
+            let (Some(reply), Some(cluster)) = (request.reply, weak.upgrade()) else {
+                continue;
+            };
+            let path = String::from_utf8_lossy(&request.payload).into_owned();
+            let body = ViewAnswer {
+                node: cluster.node_id().to_string(),
+                answer: answer(&path),
+            };
+            let body = serde_json::to_vec(&body).unwrap_or_default();
+            let _ = client.publish(reply, body.into()).await;
+        }
+    });
+    cluster.keep(task);
+}
+
+/// Asks every node for `path` and gathers the answers.
+pub(crate) async fn gather(cluster: &Cluster, path: &str) -> Gathered {
+    let client = cluster.client();
+    let expected = listed(cluster).await;
+    let inbox = client.new_inbox();
+    let mut gathered = Gathered::default();
+    let Ok(mut replies) = client.subscribe(inbox.clone()).await else {
+        gathered.missing = expected.into_iter().collect();
+        return gathered;
+    };
+    let asked = client
+        .publish_with_reply(views_subject(), inbox, path.to_string().into())
+        .await;
+    if asked.is_ok() {
+        let _ = client.flush().await;
+        let deadline = tokio::time::Instant::now() + GATHER_TIMEOUT;
+        let mut answered = BTreeSet::new();
+        while !expected.is_subset(&answered) || expected.is_empty() {
+            let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await else {
+                break;
+            };
+            if let Ok(answer) = serde_json::from_slice::<ViewAnswer>(&reply.payload) {
+                if answered.insert(answer.node.clone()) {
+                    gathered.answers.push(answer);
+                }
+            }
+        }
+        gathered.missing = expected.difference(&answered).cloned().collect();
+    } else {
+        gathered.missing = expected.into_iter().collect();
+    }
+    let _ = replies.unsubscribe().await;
+    gathered.answers.sort_by(|a, b| a.node.cmp(&b.node));
+    gathered
+}

@@ -1,0 +1,188 @@
+//! A cluster on loopback for tests and benches: a real `nats-server` with JetStream, and
+//! `livepose serve` nodes joined to it, each a process of its own that can be killed,
+//! stopped with SIGTERM, or restarted on the same port and store.
+#![allow(dead_code)] // each including target uses a subset
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::examples;
+
+/// A free TCP port on loopback (bound, noted, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on `port`.
+fn wait_listening(port: u16, what: &str) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{what} never listened on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The `nats-server` command (Debian installs it in /usr/sbin, which a user's PATH may lack).
+fn nats_server() -> Command {
+    let on_path = Command::new("nats-server")
+        .arg("--version")
+        .output()
+        .is_ok();
+    Command::new(if on_path {
+        "nats-server"
+    } else {
+        "/usr/sbin/nats-server"
+    })
+}
+
+/// A `nats-server -js` on loopback, killed on drop.
+pub struct Nats {
+    pub port: u16,
+    store: PathBuf,
+    child: Option<Child>,
+}
+
+impl Nats {
+    /// Starts one on a free port with a fresh JetStream store.
+    pub fn start() -> Nats {
+        let store = std::env::temp_dir().join(format!(
+            "livepose-nats-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        let mut nats = Nats {
+            port: free_port(),
+            store,
+            child: None,
+        };
+        nats.restart();
+        nats
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = nats_server()
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(&self.store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (Debian package nats-server; scripts/setup.sh installs it)");
+        self.child = Some(child);
+        wait_listening(self.port, "nats-server");
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+/// A `livepose serve` node in the cluster (room token `cam`), killed on drop.
+pub struct Node {
+    pub id: String,
+    pub port: u16,
+    child: Child,
+    /// Its standard output, drained by a thread (a closed pipe would kill it on its next
+    /// line).
+    _drain: std::thread::JoinHandle<()>,
+}
+
+impl Node {
+    /// Starts node `id` joined to `nats`, with `extra` flags.
+    pub fn start(id: &str, nats: &str, models: &Path, extra: &[&str]) -> Node {
+        let port = free_port();
+        let mut child = examples::livepose()
+            .arg("serve")
+            .args(["--port", &port.to_string(), "--models"])
+            .arg(models)
+            .args(["--room-token", "cam", "--no-demo", "--workers", "1"])
+            .args(["--nats", nats, "--node-id", id])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        assert!(first.contains("ws://"), "node {id} said {first:?}");
+        let drain = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        Node {
+            id: id.to_string(),
+            port,
+            child,
+            _drain: drain,
+        }
+    }
+
+    /// `ws://127.0.0.1:PORT{path}`.
+    pub fn ws(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills it (SIGKILL: no goodbye).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits for it to exit; its status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
