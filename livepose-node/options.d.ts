@@ -58,4 +58,11 @@ export interface ServeOptions {
   demo?: boolean
   /** Serve Socket.IO at `/socket.io/`, WebSocket and long-polling (default `true`). */
   socketio?: boolean
+  /**
+   * Server-side camera sources, `"ROOM=URL"` each: an HTTP MJPEG stream, `rtsp://…` or a
+   * local video file (looped), read with ffmpeg into the room (needs `roomToken`).
+   */
+  sources?: string[]
+  /** Stop a source when its room's last viewer leaves (default `false`). */
+  sourceStopWhenUnwatched?: boolean
 }

@@ -198,6 +198,8 @@ class _ServeOptions(TypedDict, total=False):
     heartbeat_secs: float
     demo: bool
     socketio: bool
+    sources: List[str]
+    source_stop_when_unwatched: bool
 
 def serve(
     host: Optional[str] = None, port: Optional[int] = None, **options: Unpack[_ServeOptions]
