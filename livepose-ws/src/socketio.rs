@@ -456,14 +456,28 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
     }
 }
 
-/// Emits what the connection's [`Outbox`] gives, and a viewer's room results and frames:
-/// results as the result event, frames as `frame`, control messages as events named by
-/// their `type`. A client whose buffer is full loses the packet (latest wins); a closed
+/// Emits what the connection's [`Outbox`] gives, and a viewer's room results, frames and
+/// notices: results as the result event, frames as `frame`, control messages and notices
+/// as events named by their `type`. A client whose buffer is full loses the packet (latest wins); a closed
 /// socket ends the writer.
 async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
     let mut outbox = Outbox::new(c.stream.clone(), None, state.config.stats_interval);
+    // The room notices (`source_lost`, `source_back`) of the viewer seat held now.
+    let mut notices: Option<(Arc<Viewer>, tokio::sync::mpsc::Receiver<String>)> = None;
     loop {
         let viewer = c.viewer();
+        let same = matches!((&viewer, &notices), (Some(v), Some((n, _))) if Arc::ptr_eq(v, n));
+        if !same {
+            notices = viewer
+                .as_ref()
+                .and_then(|v| Some((v.clone(), v.take_notices()?)));
+        }
+        let room_notice = async {
+            match &mut notices {
+                Some((_, rx)) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         let room_result = async {
             match &viewer {
                 Some(viewer) => viewer.results.wait().await,
@@ -485,6 +499,7 @@ async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
             },
             Some(out) = room_result => emit_result(&socket, &c.result_event, out),
             Some(frame) = room_frame => socket.emit("frame", &frame),
+            Some(text) = room_notice => emit_control(&socket, &text),
             _ = c.joined.notified() => continue,
         };
         if let Err(socketioxide::SendError::Socket(socketioxide::SocketError::Closed)) = sent {
@@ -513,7 +528,8 @@ fn emit_result(
     }
 }
 
-/// A control message as the event its `type` names (`welcome`, `stats`, `rate`, `error`).
+/// A control message as the event its `type` names (`welcome`, `stats`, `rate`, `error`;
+/// to a viewer, `source_lost` and `source_back`).
 fn emit_control(socket: &SocketRef, text: &str) -> Result<(), socketioxide::SendError> {
     match serde_json::from_str::<Value>(text) {
         Ok(value) => {
