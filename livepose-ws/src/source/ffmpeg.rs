@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
-use super::spec::{SourceKind, SourceSpec};
+use crate::source_spec::{SourceKind, SourceSpec};
 
 /// JPEG quality of re-encoded frames (ffmpeg's `-q:v`: 2 best .. 31 worst).
 const QUALITY: &str = "4";

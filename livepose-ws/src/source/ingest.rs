@@ -15,11 +15,11 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use super::ffmpeg::Ffmpeg;
-use super::spec::SourceSpec;
 use crate::rate::Verdict;
 use crate::rooms::Room;
 use crate::scheduler::InFrame;
 use crate::session::Session;
+use crate::source_spec::SourceSpec;
 use crate::state::AppState;
 
 /// A source that gives no frame for this long has dropped.
