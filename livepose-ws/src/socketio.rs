@@ -172,12 +172,20 @@ struct Connection {
     result_event: String,
     /// The room this connection joined, if any.
     seat: Mutex<Option<Seat>>,
-    /// Wakes the writer when the connection joins a room as a viewer.
+    /// Wakes the writer when the connection joins a room.
     joined: tokio::sync::Notify,
     _connected: Connected,
 }
 
 impl Connection {
+    /// The room this connection has a seat in, if any.
+    fn room(&self) -> Option<Arc<Room>> {
+        match &*self.seat.lock() {
+            Some(Seat::Camera(_, room) | Seat::Viewer(_, room, _)) => Some(room.clone()),
+            None => None,
+        }
+    }
+
     /// The room viewer this connection is, if it joined as one.
     fn viewer(&self) -> Option<Arc<Viewer>> {
         match &*self.seat.lock() {
@@ -437,6 +445,7 @@ fn on_join(state: &AppState, c: &Connection, join: Join) {
                 c.stream.publish_to(room.clone());
                 c.session.lock().room = Some(room.clone());
                 *seat = Some(Seat::Camera(join.room, room));
+                c.joined.notify_one();
             }
             None => state.send_error(
                 &c.stream,
@@ -490,6 +499,13 @@ async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
                 None => std::future::pending().await,
             }
         };
+        let room = c.room();
+        let room_closed = async {
+            match &room {
+                Some(room) => room.closed().await,
+                None => std::future::pending().await,
+            }
+        };
         let sent = tokio::select! {
             outgoing = outbox.next(&state) => match outgoing {
                 Some(Outgoing::Result(out)) => emit_result(&socket, &c.result_event, out),
@@ -501,6 +517,12 @@ async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
             Some(frame) = room_frame => socket.emit("frame", &frame),
             Some(text) = room_notice => emit_control(&socket, &text),
             _ = c.joined.notified() => continue,
+            // `DELETE /rooms/{room}`: its connections end, as its sockets do.
+            _ = room_closed => {
+                emit_error(&socket, "room_removed", "this room was removed", true);
+                let _ = socket.clone().disconnect();
+                break;
+            }
         };
         if let Err(socketioxide::SendError::Socket(socketioxide::SocketError::Closed)) = sent {
             break;
