@@ -195,13 +195,21 @@ async fn until_a_pose(socket: &mut Socket) {
     }
 }
 
-/// Reads until control message `kind`.
-async fn until_control(socket: &mut Socket, kind: &str) {
+/// Reads until control message `kind`; returns it.
+async fn until_control(socket: &mut Socket, kind: &str) -> serde_json::Value {
     loop {
-        match next(socket).await {
-            Seen::Control(k) if k == kind => return,
-            Seen::Closed => panic!("closed before {kind}"),
-            _ => {}
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a message in time");
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                let json: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                if json["type"] == kind {
+                    return json;
+                }
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => panic!("closed before {kind}"),
+            Some(Ok(_)) => {}
         }
     }
 }
@@ -269,9 +277,16 @@ async fn an_mjpeg_stream_is_lost_and_back_and_leaves_nothing_behind() {
     // The camera goes away: the viewers are told, and told again when it is back.
     camera.kill().unwrap();
     camera.wait().unwrap();
-    until_control(&mut view, "source_lost").await;
+    let lost = until_control(&mut view, "source_lost").await;
+    let url = format!("http://127.0.0.1:{port}/");
+    assert_eq!(
+        (lost["room"].as_str(), lost["url"].as_str()),
+        (Some("door"), Some(url.as_str()))
+    );
+    assert!(lost["retry_in_ms"].as_u64().unwrap() > 0, "{lost}");
     let mut camera = mjpeg_server(&clip, port);
-    until_control(&mut view, "source_back").await;
+    let back = until_control(&mut view, "source_back").await;
+    assert_eq!(back["url"].as_str(), Some(url.as_str()));
     until_a_pose(&mut view).await;
 
     // The camera dies for good and its room is removed: nothing is left.
@@ -329,6 +344,40 @@ async fn a_source_can_stop_with_its_last_viewer_and_requests_are_checked() {
     until_a_pose(&mut view).await;
     view.close(None).await.unwrap();
     no_source_left(&server, &[]).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_source_is_lost() {
+    let _serial = SERIAL.lock().await;
+    // An "MJPEG camera" that answers and then sends nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/stream", listener.local_addr().unwrap());
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; \
+                        boundary=frame\r\n\r\n--frame\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            held.push(socket);
+        }
+    });
+    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let mut view = viewer(&server, "attic").await;
+    let body = serde_json::json!({ "url": url }).to_string();
+    assert_eq!(post_source(&server, "attic", &body).await.0, 201);
+    let lost = until_control(&mut view, "source_lost").await;
+    assert!(
+        lost["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no frame for 10 s"),
+        "{lost}"
+    );
+    let path = format!("/rooms/attic?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    no_source_left(&server, &[]).await;
+    silent.abort();
     server.shutdown().await;
 }
 
