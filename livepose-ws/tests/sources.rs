@@ -382,6 +382,41 @@ async fn a_silent_source_is_lost() {
 }
 
 #[tokio::test]
+async fn removing_a_room_closes_its_camera_socket_and_viewers() {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .inference(false)
+        .rooms(TOKEN, None);
+    let server = Server::start(config).await.unwrap();
+    let camera_url = format!(
+        "ws://{}/ws/rooms/lab/camera?token={TOKEN}",
+        server.local_addr()
+    );
+    let (mut camera, _) = tokio_tungstenite::connect_async(&camera_url).await.unwrap();
+    let mut view = viewer(&server, "lab").await;
+    let path = format!("/rooms/lab?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", "/rooms/lab", b"").await.0, 401);
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    assert!(matches!(next(&mut view).await, Seen::Closed));
+    assert!(matches!(next(&mut camera).await, Seen::Closed));
+    // The name is free again: a new camera publishes there.
+    let (mut again, _) = tokio_tungstenite::connect_async(&camera_url).await.unwrap();
+    let mut frame = Vec::new();
+    livepose_core::wire::FrameHeader::new(
+        1,
+        0,
+        livepose_core::wire::ImageFormat::Encoded(livepose_core::image::Codec::Jpeg),
+    )
+    .encode_with_payload(&[0xFF, 0xD8, 0xFF, 0xD9], &mut frame)
+    .unwrap();
+    futures_util::SinkExt::send(&mut again, Message::Binary(frame.into()))
+        .await
+        .unwrap();
+    assert!(matches!(next(&mut again).await, Seen::Result(0)));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_configured_source_needs_rooms() {
     let config = ServerConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())
