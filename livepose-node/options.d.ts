@@ -58,6 +58,13 @@ export interface ServeOptions {
   demo?: boolean
   /** Serve Socket.IO at `/socket.io/`, WebSocket and long-polling (default `true`). */
   socketio?: boolean
+  /**
+   * Server-side camera sources, `"ROOM=URL"` each: an HTTP MJPEG stream, `rtsp://…` or a
+   * local video file (looped), read with ffmpeg into the room (needs `roomToken`).
+   */
+  sources?: string[]
+  /** Stop a source when its room's last viewer leaves (default `false`). */
+  sourceStopWhenUnwatched?: boolean
   /** Cluster mode: the NATS server (JetStream on) nodes share rooms through, e.g. `nats://127.0.0.1:4222`. */
   nats?: string
   /** This node's id in the cluster (default: host name and process id). */

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and benchmarking livepose need:
-#   ffmpeg              test and bench frames are extracted from the shared clips
+#   ffmpeg              test and bench frames are extracted from the shared clips; the
+#                       server-side sources (`serve --source`) read through it, and
+#                       their tests (livepose-ws/tests/sources.rs) serve MJPEG and RTP with it
 #   xxd                 scripts/fuzz.sh turns the hex golden vectors into seed files
 #   chromium            the browser demo's end-to-end test (headless)
 #   nats-server         the cluster tests and bench (tests/cluster.rs; Debian puts it in /usr/sbin)

@@ -1,6 +1,7 @@
 //! `livepose serve` and `livepose stream` as a user runs them: it starts on a free port
 //! with the shared models, answers `/health` and `/streams`, and exits on Ctrl-C (SIGINT);
-//! with a wrong models directory it refuses to start, naming the missing file.
+//! with a wrong models directory it refuses to start, naming the missing file; `--source`
+//! needs a room token, runs its ffmpeg while the server runs and ends it on Ctrl-C.
 
 #[path = "support/examples.rs"]
 mod examples;
@@ -28,6 +29,11 @@ fn get(addr: &str, path: &str) -> String {
 /// `livepose serve` on a free port with the shared models: the process, its port, its
 /// standard output after the first line, and that line.
 fn start_serve() -> (Child, u16, BufReader<ChildStdout>, String) {
+    start_serve_with(&[])
+}
+
+/// [`start_serve`] with more flags.
+fn start_serve_with(flags: &[&str]) -> (Child, u16, BufReader<ChildStdout>, String) {
     // A free port: bind, note, release.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -38,6 +44,7 @@ fn start_serve() -> (Child, u16, BufReader<ChildStdout>, String) {
         .arg("serve")
         .args(["--port", &port.to_string(), "--models"])
         .arg(examples::shared().join("models"))
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -143,4 +150,62 @@ fn livepose_stream_streams_a_clip_through_the_server() {
         .iter()
         .any(|r| r["poses"].as_array().unwrap().len() == 1));
     let _ = std::fs::remove_file(out);
+}
+
+/// The processes whose command line holds `needle`.
+fn processes_with(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(needle)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
+    let output = examples::livepose()
+        .arg("serve")
+        .args(["--port", "0", "--source", "door=http://127.0.0.1:9/"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("room_token"), "{stderr}");
+
+    // A clip under a name of its own, to find this server's ffmpeg by.
+    let clip =
+        std::env::temp_dir().join(format!("livepose-serve-source-{}.mp4", std::process::id()));
+    let _ = std::fs::remove_file(&clip);
+    std::os::unix::fs::symlink(examples::data::clip("lab_dance_1080x1920_60fps.mp4"), &clip)
+        .unwrap();
+    let source = format!("hall={}", clip.display());
+    let (mut child, port, mut stdout, _) =
+        start_serve_with(&["--room-token", "t", "--source", &source]);
+    let sources = get(&format!("127.0.0.1:{port}"), "/sources");
+    assert!(sources.contains("\"room\":\"hall\""), "{sources}");
+    let name = clip.file_name().unwrap().to_string_lossy().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while processes_with(&name).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no ffmpeg for the source"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    interrupt(child.id());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        processes_with(&name),
+        Vec::<u32>::new(),
+        "ffmpeg outlived the server"
+    );
+    let _ = std::fs::remove_file(&clip);
 }

@@ -26,7 +26,7 @@
 //! | `scheduler` | streams (latest-wins in and out, a tracker each) and the worker pool |
 //! | `out` | results and control messages as shared, reference-counted bytes |
 //! | `rooms`, `room_http` | one camera, many viewers; `POST`/`DELETE /rooms/{room}/source`, `DELETE /rooms/{room}` |
-//! | `source` | server-side camera sources: ffmpeg reads HTTP MJPEG, RTSP or a looped file into a room |
+//! | `source`, `source_spec` | server-side camera sources: ffmpeg reads HTTP MJPEG, RTSP or a looped file into a room; their URLs checked |
 //! | `state`, `session`, `stream_options`, `rate`, `inbound` | per-server and per-stream state, `hello` / `config`, rate caps, a stream's messages |
 //! | `admission`, `sockets`, `stream_session`, `viewer_session` | tokens, origins and connection limits; the WebSocket routes and their reader and writer loops |
 //! | `http`, `metrics` | `/health`, `/streams`, `/metrics`, `/estimate_pose`; the OpenMetrics counters |
@@ -64,6 +64,7 @@ mod session;
 mod socketio;
 mod sockets;
 mod source;
+mod source_spec;
 mod state;
 mod stream_options;
 mod stream_session;

@@ -159,7 +159,7 @@ impl Options for ServeOptions {
         }
         let mut rooms = std::collections::HashSet::new();
         for pair in &self.sources {
-            let (room, _) = crate::source::spec::parse_pair(pair)
+            let (room, _) = crate::source_spec::parse_pair(pair)
                 .map_err(|why| OptionsError::out_of_range("sources", why))?;
             if !rooms.insert(room.clone()) {
                 return Err(OptionsError::out_of_range(

@@ -14,8 +14,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use crate::admission::room_token_refusal;
-use crate::source::spec::SourceKind;
+
 use crate::source::{self, SourceSpec, StartError};
+use crate::source_spec::SourceKind;
 use crate::state::AppState;
 
 /// The body of `POST /rooms/{room}/source`.

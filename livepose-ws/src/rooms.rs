@@ -235,13 +235,14 @@ impl Room {
 
     /// Adds a viewer (a closed room's viewer is closed at once).
     pub(crate) fn join(&self, viewer: Arc<Viewer>) {
+        // Under the lock `close` takes: a viewer joins before the room closes, or sees it.
+        let mut viewers = self.viewers.lock();
         if self.is_closed() {
             viewer.close();
         }
         if viewer.wants == Frames::Annotated {
             self.annotated_viewers.fetch_add(1, Ordering::Relaxed);
         }
-        let mut viewers = self.viewers.lock();
         viewers.push(viewer);
         self.signals.viewers.send_replace(viewers.len());
     }
@@ -323,8 +324,9 @@ impl Room {
     /// Closes the room: its viewers' slots close, and [`closed`](Self::closed) resolves
     /// for its camera and source.
     pub(crate) fn close(&self) {
+        let viewers = self.viewers.lock();
         self.signals.closed.send_replace(true);
-        for viewer in self.viewers.lock().iter() {
+        for viewer in viewers.iter() {
             viewer.close();
         }
     }

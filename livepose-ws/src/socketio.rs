@@ -174,12 +174,20 @@ struct Connection {
     result_event: String,
     /// The room this connection joined, if any.
     seat: Mutex<Option<Seat>>,
-    /// Wakes the writer when the connection joins a room as a viewer.
+    /// Wakes the writer when the connection joins a room.
     joined: tokio::sync::Notify,
     _connected: Connected,
 }
 
 impl Connection {
+    /// The room this connection has a seat in, if any.
+    fn room(&self) -> Option<Arc<Room>> {
+        match &*self.seat.lock() {
+            Some(Seat::Camera(_, room, _) | Seat::Viewer(_, room, _)) => Some(room.clone()),
+            None => None,
+        }
+    }
+
     /// The room viewer this connection is, if it joined as one.
     fn viewer(&self) -> Option<Arc<Viewer>> {
         match &*self.seat.lock() {
@@ -499,6 +507,7 @@ fn on_join(state: &Arc<AppState>, c: &Arc<Connection>, join: Join) {
                     move |node| evicted(&state, &c, &room, &node)
                 });
                 *seat = Some(Seat::Camera(join.room, room, held));
+                c.joined.notify_one();
             }
             None => state.send_error(
                 &c.stream,
@@ -519,14 +528,28 @@ fn on_join(state: &Arc<AppState>, c: &Arc<Connection>, join: Join) {
     }
 }
 
-/// Emits what the connection's [`Outbox`] gives, and a viewer's room results and frames:
-/// results as the result event, frames as `frame`, control messages as events named by
-/// their `type`. A client whose buffer is full loses the packet (latest wins); a closed
+/// Emits what the connection's [`Outbox`] gives, and a viewer's room results, frames and
+/// notices: results as the result event, frames as `frame`, control messages and notices
+/// as events named by their `type`. A client whose buffer is full loses the packet (latest wins); a closed
 /// socket ends the writer.
 async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
     let mut outbox = Outbox::new(c.stream.clone(), None, state.config.stats_interval);
+    // The room notices (`source_lost`, `source_back`) of the viewer seat held now.
+    let mut notices: Option<(Arc<Viewer>, tokio::sync::mpsc::Receiver<String>)> = None;
     loop {
         let viewer = c.viewer();
+        let same = matches!((&viewer, &notices), (Some(v), Some((n, _))) if Arc::ptr_eq(v, n));
+        if !same {
+            notices = viewer
+                .as_ref()
+                .and_then(|v| Some((v.clone(), v.take_notices()?)));
+        }
+        let room_notice = async {
+            match &mut notices {
+                Some((_, rx)) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         let room_result = async {
             match &viewer {
                 Some(viewer) => viewer.results.wait().await,
@@ -539,6 +562,13 @@ async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
                 None => std::future::pending().await,
             }
         };
+        let room = c.room();
+        let room_closed = async {
+            match &room {
+                Some(room) => room.closed().await,
+                None => std::future::pending().await,
+            }
+        };
         let sent = tokio::select! {
             outgoing = outbox.next(&state) => match outgoing {
                 Some(Outgoing::Result(out)) => emit_result(&socket, &c.result_event, out),
@@ -548,7 +578,14 @@ async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
             },
             Some(out) = room_result => emit_result(&socket, &c.result_event, out),
             Some(frame) = room_frame => socket.emit("frame", &frame),
+            Some(text) = room_notice => emit_control(&socket, &text),
             _ = c.joined.notified() => continue,
+            // `DELETE /rooms/{room}`: its connections end, as its sockets do.
+            _ = room_closed => {
+                emit_error(&socket, "room_removed", "this room was removed", true);
+                let _ = socket.clone().disconnect();
+                break;
+            }
         };
         if let Err(socketioxide::SendError::Socket(socketioxide::SocketError::Closed)) = sent {
             break;
@@ -576,7 +613,8 @@ fn emit_result(
     }
 }
 
-/// A control message as the event its `type` names (`welcome`, `stats`, `rate`, `error`).
+/// A control message as the event its `type` names (`welcome`, `stats`, `rate`, `error`;
+/// to a viewer, `source_lost` and `source_back`).
 fn emit_control(socket: &SocketRef, text: &str) -> Result<(), socketioxide::SendError> {
     match serde_json::from_str::<Value>(text) {
         Ok(value) => {

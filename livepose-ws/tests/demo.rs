@@ -25,33 +25,51 @@ fn references(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_page_and_every_module_it_needs_are_served() {
-    let server = server(true).await;
-    let (status, head, page) = http(&server, "GET", "/", b"").await;
-    assert_eq!(status, 200);
+/// Page `page`, which must load `entry`, and every module it imports, served with their
+/// content types; the modules' paths, sorted.
+async fn modules_of(server: &Server, page: &str, entry: &str) -> Vec<String> {
+    let (status, head, text) = http(server, "GET", page, b"").await;
+    assert_eq!(status, 200, "{page}");
     assert!(head.contains("content-type: text/html"), "{head}");
-    let mut pending = references(&page);
-    assert_eq!(pending, ["js/app.js"]);
+    let mut pending = references(&text);
+    assert_eq!(pending, [entry]);
     let mut served = Vec::new();
     while let Some(path) = pending.pop() {
         if served.contains(&path) {
             continue;
         }
-        let (status, head, script) = http(&server, "GET", &format!("/{path}"), b"").await;
+        let (status, head, script) = http(server, "GET", &format!("/{path}"), b"").await;
         assert_eq!(status, 200, "{path}");
         assert!(head.contains("content-type: text/javascript"), "{head}");
         pending.extend(references(&script).into_iter().map(|m| format!("js/{m}")));
         served.push(path);
     }
     served.sort();
+    served
+}
+
+#[tokio::test]
+async fn the_pages_and_every_module_they_need_are_served() {
+    let server = server(true).await;
     assert_eq!(
-        served,
+        modules_of(&server, "/", "js/app.js").await,
         [
+            "js/adapt.js",
             "js/app.js",
             "js/protocol.js",
             "js/skeleton.js",
             "js/stream.js"
+        ]
+    );
+    assert_eq!(
+        modules_of(&server, "/viewer", "js/viewer.js").await,
+        [
+            "js/adapt.js",
+            "js/protocol.js",
+            "js/rooms.js",
+            "js/skeleton.js",
+            "js/stream.js",
+            "js/viewer.js"
         ]
     );
     let (status, _, body) = http(&server, "GET", "/js/missing.js", b"").await;

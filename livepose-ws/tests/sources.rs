@@ -1,6 +1,7 @@
 //! Server-side camera sources against real local sources and the real models: a looped
-//! file, and an MJPEG stream served over HTTP by ffmpeg (killed and restarted: the viewers
-//! are told `source_lost` and `source_back`). A viewer must get poses from each, and once
+//! file, an MJPEG stream served over HTTP by ffmpeg (killed and restarted: the viewers are
+//! told `source_lost` and `source_back`), and an RTSP stream (ffmpeg's RTP, served over
+//! RTSP by a small relay here: ffmpeg cannot serve RTSP itself). A viewer must get poses from each, and once
 //! a source is stopped, or its room removed, no ffmpeg child of the server and no source
 //! task may be left.
 
@@ -17,6 +18,9 @@ use futures_util::StreamExt;
 use http::http;
 use livepose_core::wire::{peek_type, MessageType, ResultView};
 use livepose_ws::{Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The tests of this file run one at a time: each counts the ffmpeg children of this
@@ -191,13 +195,21 @@ async fn until_a_pose(socket: &mut Socket) {
     }
 }
 
-/// Reads until control message `kind`.
-async fn until_control(socket: &mut Socket, kind: &str) {
+/// Reads until control message `kind`; returns it.
+async fn until_control(socket: &mut Socket, kind: &str) -> serde_json::Value {
     loop {
-        match next(socket).await {
-            Seen::Control(k) if k == kind => return,
-            Seen::Closed => panic!("closed before {kind}"),
-            _ => {}
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a message in time");
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                let json: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                if json["type"] == kind {
+                    return json;
+                }
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => panic!("closed before {kind}"),
+            Some(Ok(_)) => {}
         }
     }
 }
@@ -265,9 +277,16 @@ async fn an_mjpeg_stream_is_lost_and_back_and_leaves_nothing_behind() {
     // The camera goes away: the viewers are told, and told again when it is back.
     camera.kill().unwrap();
     camera.wait().unwrap();
-    until_control(&mut view, "source_lost").await;
+    let lost = until_control(&mut view, "source_lost").await;
+    let url = format!("http://127.0.0.1:{port}/");
+    assert_eq!(
+        (lost["room"].as_str(), lost["url"].as_str()),
+        (Some("door"), Some(url.as_str()))
+    );
+    assert!(lost["retry_in_ms"].as_u64().unwrap() > 0, "{lost}");
     let mut camera = mjpeg_server(&clip, port);
-    until_control(&mut view, "source_back").await;
+    let back = until_control(&mut view, "source_back").await;
+    assert_eq!(back["url"].as_str(), Some(url.as_str()));
     until_a_pose(&mut view).await;
 
     // The camera dies for good and its room is removed: nothing is left.
@@ -328,6 +347,75 @@ async fn a_source_can_stop_with_its_last_viewer_and_requests_are_checked() {
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_source_is_lost() {
+    let _serial = SERIAL.lock().await;
+    // An "MJPEG camera" that answers and then sends nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/stream", listener.local_addr().unwrap());
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; \
+                        boundary=frame\r\n\r\n--frame\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            held.push(socket);
+        }
+    });
+    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let mut view = viewer(&server, "attic").await;
+    let body = serde_json::json!({ "url": url }).to_string();
+    assert_eq!(post_source(&server, "attic", &body).await.0, 201);
+    let lost = until_control(&mut view, "source_lost").await;
+    assert!(
+        lost["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no frame for 10 s"),
+        "{lost}"
+    );
+    let path = format!("/rooms/attic?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    no_source_left(&server, &[]).await;
+    silent.abort();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn removing_a_room_closes_its_camera_socket_and_viewers() {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .inference(false)
+        .rooms(TOKEN, None);
+    let server = Server::start(config).await.unwrap();
+    let camera_url = format!(
+        "ws://{}/ws/rooms/lab/camera?token={TOKEN}",
+        server.local_addr()
+    );
+    let (mut camera, _) = tokio_tungstenite::connect_async(&camera_url).await.unwrap();
+    let mut view = viewer(&server, "lab").await;
+    let path = format!("/rooms/lab?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", "/rooms/lab", b"").await.0, 401);
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    assert!(matches!(next(&mut view).await, Seen::Closed));
+    assert!(matches!(next(&mut camera).await, Seen::Closed));
+    // The name is free again: a new camera publishes there.
+    let (mut again, _) = tokio_tungstenite::connect_async(&camera_url).await.unwrap();
+    let mut frame = Vec::new();
+    livepose_core::wire::FrameHeader::new(
+        1,
+        0,
+        livepose_core::wire::ImageFormat::Encoded(livepose_core::image::Codec::Jpeg),
+    )
+    .encode_with_payload(&[0xFF, 0xD8, 0xFF, 0xD9], &mut frame)
+    .unwrap();
+    futures_util::SinkExt::send(&mut again, Message::Binary(frame.into()))
+        .await
+        .unwrap();
+    assert!(matches!(next(&mut again).await, Seen::Result(0)));
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_configured_source_needs_rooms() {
     let config = ServerConfig::default()
@@ -336,4 +424,146 @@ async fn a_configured_source_needs_rooms() {
         .source("door", "http://127.0.0.1:9/");
     let error = Server::start(config).await.unwrap_err().to_string();
     assert!(error.contains("room token"), "{error}");
+}
+
+/// ffmpeg sending `clip`, looped, as MPEG-4 video over RTP to a relay that serves it over
+/// RTSP (interleaved on the TCP connection, as `-rtsp_transport tcp` asks) at the returned
+/// URL, to any number of clients.
+async fn rtsp_server(clip: &Path, dir: &Path) -> (Child, String) {
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sdp_file = dir.join("stream.sdp");
+    let _ = std::fs::remove_file(&sdp_file);
+    let ffmpeg = Command::new("ffmpeg")
+        .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
+        .arg(clip)
+        .args([
+            "-an",
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "5",
+            "-flags",
+            "+global_header",
+        ])
+        .args(["-f", "rtp", "-sdp_file"])
+        .arg(&sdp_file)
+        .arg(format!("rtp://{}", udp.local_addr().unwrap()))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ffmpeg");
+    let mut sdp = String::new();
+    eventually("ffmpeg's SDP", || {
+        sdp = std::fs::read_to_string(&sdp_file).unwrap_or_default();
+        let ready = sdp.contains("a=fmtp");
+        async move { ready }
+    })
+    .await;
+    let sdp = format!(
+        "{}a=control:trackID=0\r\n",
+        sdp.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    let (packets, _) = broadcast::channel::<Vec<u8>>(256);
+    let relay = packets.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0; 65536];
+        while let Ok(n) = udp.recv(&mut buf).await {
+            let _ = relay.send(buf[..n].to_vec());
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("rtsp://{}/live", listener.local_addr().unwrap());
+    let base = url.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(rtsp_session(
+                socket,
+                base.clone(),
+                sdp.clone(),
+                packets.subscribe(),
+            ));
+        }
+    });
+    (ffmpeg, url)
+}
+
+/// One RTSP client of [`rtsp_server`]: OPTIONS, DESCRIBE, SETUP, PLAY, then the RTP
+/// packets on channel 0.
+async fn rtsp_session(
+    mut socket: tokio::net::TcpStream,
+    base: String,
+    sdp: String,
+    mut packets: broadcast::Receiver<Vec<u8>>,
+) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&request[..end]).to_string();
+        request.drain(..end + 4);
+        let method = head.split_whitespace().next().unwrap_or("").to_string();
+        let cseq = head
+            .lines()
+            .find_map(|l| l.strip_prefix("CSeq:"))
+            .unwrap_or("0")
+            .trim()
+            .to_string();
+        let extra = match method.as_str() {
+            "OPTIONS" => "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n".to_string(),
+            "DESCRIBE" => format!(
+                "Content-Base: {base}/\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+                sdp.len()
+            ),
+            "SETUP" => "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\nSession: 1234\r\n".into(),
+            "PLAY" => "Session: 1234\r\nRange: npt=0.000-\r\n".into(),
+            _ => String::new(),
+        };
+        let blank = if method == "DESCRIBE" { "" } else { "\r\n" };
+        let answer = format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n{extra}{blank}");
+        if socket.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+        if method == "PLAY" {
+            break;
+        }
+    }
+    loop {
+        let packet = match packets.recv().await {
+            Ok(packet) => packet,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        };
+        let mut framed = vec![b'$', 0];
+        framed.extend_from_slice(&(packet.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&packet);
+        if socket.write_all(&framed).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rtsp_stream_feeds_a_room() {
+    let _serial = SERIAL.lock().await;
+    let dir = temp_dir("rtsp");
+    let clip = small_clip(&dir);
+    let (mut camera, url) = rtsp_server(&clip, &dir).await;
+    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let mut view = viewer(&server, "yard").await;
+    let body = serde_json::json!({ "url": url }).to_string();
+    let (status, answer) = post_source(&server, "yard", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(answer.contains(r#""kind":"rtsp""#), "{answer}");
+    until_a_pose(&mut view).await;
+    let path = format!("/rooms/yard/source?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    no_source_left(&server, &[camera.id()]).await;
+    camera.kill().unwrap();
+    camera.wait().unwrap();
+    server.shutdown().await;
 }

@@ -198,6 +198,8 @@ class _ServeOptions(TypedDict, total=False):
     heartbeat_secs: float
     demo: bool
     socketio: bool
+    sources: List[str]
+    source_stop_when_unwatched: bool
     nats: Optional[str]
     node_id: Optional[str]
 

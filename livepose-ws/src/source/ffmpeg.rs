@@ -2,7 +2,7 @@
 //! back, on its standard output ([`livepose_core::image::JpegSplitter`] cuts them apart).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
-use super::spec::{SourceKind, SourceSpec};
+use crate::source_spec::{SourceKind, SourceSpec};
 
 /// JPEG quality of re-encoded frames (ffmpeg's `-q:v`: 2 best .. 31 worst).
 const QUALITY: &str = "4";
@@ -64,6 +64,8 @@ pub(crate) struct Ffmpeg {
     pub(crate) child: Child,
     pub(crate) stdout: ChildStdout,
     last_error: Arc<Mutex<String>>,
+    /// Reads stderr until ffmpeg closes it.
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Ffmpeg {
@@ -81,7 +83,7 @@ impl Ffmpeg {
             .take()
             .ok_or_else(|| std::io::Error::other("ffmpeg has no stdout"))?;
         let last_error = Arc::new(Mutex::new(String::new()));
-        if let Some(stderr) = child.stderr.take() {
+        let stderr_reader = child.stderr.take().map(|stderr| {
             let last_error = last_error.clone();
             // Ends at ffmpeg's exit (its stderr closes).
             tokio::spawn(async move {
@@ -91,29 +93,37 @@ impl Ffmpeg {
                         *last_error.lock() = line;
                     }
                 }
-            });
-        }
+            })
+        });
         Ok(Ffmpeg {
             child,
             stdout,
             last_error,
+            stderr_reader,
         })
     }
 
-    /// The last line ffmpeg wrote on stderr (its last error), if any.
-    pub(crate) fn last_error(&self) -> String {
-        self.last_error.lock().clone()
-    }
-
     /// Gives ffmpeg `grace` to end by itself, then kills it, and waits for it either way
-    /// (so that it leaves no zombie); returns how it ended if it ended by itself.
-    pub(crate) async fn stop(mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+    /// (so that it leaves no zombie). Returns how it ended if it ended by itself, and the
+    /// last line it wrote on stderr (its last error; empty if none).
+    pub(crate) async fn stop(mut self, grace: Duration) -> (Option<ExitStatus>, String) {
         let exited = match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(Ok(status)) => Some(status),
             _ => None,
         };
         let _ = self.child.kill().await;
-        exited
+        if let Some(reader) = self.stderr_reader.take() {
+            // Its stderr is closed now: the reader ends at once (unless something else holds
+            // the pipe open; then it is not waited for).
+            if tokio::time::timeout(Duration::from_millis(500), reader)
+                .await
+                .is_err()
+            {
+                tracing::debug!("ffmpeg's stderr stayed open");
+            }
+        }
+        let last_error = self.last_error.lock().clone();
+        (exited, last_error)
     }
 }
 

@@ -15,11 +15,11 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use super::ffmpeg::Ffmpeg;
-use super::spec::SourceSpec;
 use crate::rate::Verdict;
 use crate::rooms::Room;
 use crate::scheduler::InFrame;
 use crate::session::Session;
+use crate::source_spec::SourceSpec;
 use crate::state::AppState;
 
 /// A source that gives no frame for this long has dropped.
@@ -120,13 +120,12 @@ pub(crate) async fn run(ingest: Ingest) {
                     }) => Some(why),
                 };
                 let got_frames = feed.frames > 0;
-                let last_error = child.last_error();
                 let grace = if ended.is_some() {
                     Duration::from_secs(1)
                 } else {
                     Duration::ZERO
                 };
-                let status = child.stop(grace).await;
+                let (status, last_error) = child.stop(grace).await;
                 let Some(why) = ended else { break };
                 if got_frames {
                     backoff = FIRST_BACKOFF;

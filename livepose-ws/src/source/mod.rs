@@ -3,7 +3,7 @@
 //! socket would. Set with `--source ROOM=URL` or `POST /rooms/{room}/source`, removed with
 //! `DELETE /rooms/{room}/source` or `DELETE /rooms/{room}`.
 //!
-//! - [`spec`]: the URL, checked and sorted into kinds;
+//! - [`crate::source_spec`]: the URL, checked and sorted into kinds;
 //! - [`ffmpeg`]: the subprocess and its arguments;
 //! - [`ingest`]: the task that feeds the room, reconnects and tells the viewers.
 //!
@@ -13,7 +13,6 @@
 
 mod ffmpeg;
 mod ingest;
-pub(crate) mod spec;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +23,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub(crate) use spec::SourceSpec;
+pub(crate) use crate::source_spec::SourceSpec;
 
 use crate::state::AppState;
 

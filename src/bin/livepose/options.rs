@@ -118,6 +118,14 @@ pub(crate) struct ServeArgs {
     /// Serve Socket.IO at `/socket.io/` (`--socketio false` turns it off).
     #[arg(long, num_args = 0..=1, default_value_t = ServeOptions::default().socketio, default_missing_value = "true", action = clap::ArgAction::Set)]
     socketio: bool,
+    /// A server-side camera: `ROOM=URL` (repeat), an HTTP MJPEG stream (an ESP32 board's
+    /// `http://IP:81/stream`), `rtsp://…` or a local video file (looped), read with ffmpeg
+    /// into the room as its camera. Needs `--room-token`.
+    #[arg(long = "source", value_name = "ROOM=URL")]
+    sources: Vec<String>,
+    /// Stop a source when its room's last viewer leaves.
+    #[arg(long)]
+    source_stop_when_unwatched: bool,
     /// Cluster mode: share rooms and stream lists with other nodes through this NATS server
     /// (JetStream on: `nats-server -js`), e.g. `nats://127.0.0.1:4222`.
     #[arg(long, value_name = "URL")]
@@ -149,9 +157,10 @@ impl ServeArgs {
             heartbeat_secs: self.heartbeat_secs,
             demo: !self.no_demo,
             socketio: self.socketio,
+            sources: self.sources,
+            source_stop_when_unwatched: self.source_stop_when_unwatched,
             nats: self.nats,
             node_id: self.node_id,
-            ..ServeOptions::default()
         };
         options.validate()?;
         Ok(options)
