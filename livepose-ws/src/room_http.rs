@@ -95,7 +95,7 @@ fn figures(state: &AppState, name: &str, room: &Room) -> RoomFigures {
                 frames: v.wants.as_str(),
                 dropped: v.dropped(),
                 fps: report.map(|r| r.fps),
-                latency_ms: report.map(|r| r.latency_ms),
+                latency_ms: report.and_then(|r| r.latency_ms),
             }
         })
         .collect();

@@ -140,7 +140,7 @@ pub(crate) struct ViewersFigures {
     /// Lowest and mean shown fps among them.
     pub(crate) fps_min: Option<f64>,
     pub(crate) fps_mean: Option<f64>,
-    /// Median and highest reported latency.
+    /// Median and highest reported latency (of the reports that carry one).
     pub(crate) latency_ms_p50: Option<f64>,
     pub(crate) latency_ms_max: Option<f64>,
 }
@@ -150,13 +150,13 @@ impl ViewersFigures {
     pub(crate) fn of(reports: &[ViewerStats]) -> Self {
         let n = reports.len();
         let fps = reports.iter().map(|r| r.fps);
-        let mut latencies: Vec<f64> = reports.iter().map(|r| r.latency_ms).collect();
+        let mut latencies: Vec<f64> = reports.iter().filter_map(|r| r.latency_ms).collect();
         latencies.sort_unstable_by(f64::total_cmp);
         ViewersFigures {
             reporting: n,
             fps_min: fps.clone().reduce(f64::min),
             fps_mean: (n > 0).then(|| fps.sum::<f64>() / n as f64),
-            latency_ms_p50: (n > 0).then(|| latencies[(n - 1) / 2]),
+            latency_ms_p50: (!latencies.is_empty()).then(|| latencies[(latencies.len() - 1) / 2]),
             latency_ms_max: latencies.last().copied(),
         }
     }
@@ -210,7 +210,10 @@ mod tests {
     #[test]
     fn viewer_reports_combine_and_expire() {
         let t0 = Instant::now();
-        let report = |fps, latency_ms| ViewerStats { fps, latency_ms };
+        let report = |fps, latency_ms| ViewerStats {
+            fps,
+            latency_ms: Some(latency_ms),
+        };
         let old = ViewerReport {
             stats: report(1.0, 1.0),
             at: t0,
@@ -225,6 +228,14 @@ mod tests {
         assert_eq!(f.fps_mean, Some(20.0));
         assert_eq!(f.latency_ms_p50, Some(60.0));
         assert_eq!(f.latency_ms_max, Some(90.0));
+        let fps_only = ViewersFigures::of(&[ViewerStats {
+            fps: 5.0,
+            latency_ms: None,
+        }]);
+        assert_eq!(
+            (fps_only.fps_mean, fps_only.latency_ms_p50),
+            (Some(5.0), None)
+        );
         let none = ViewersFigures::of(&[]);
         assert_eq!(
             (none.reporting, none.fps_mean, none.latency_ms_max),

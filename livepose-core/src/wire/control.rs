@@ -90,8 +90,10 @@ pub enum ClientMessage {
 pub struct ViewerStats {
     /// Results (or annotated frames) shown per second.
     pub fps: f64,
-    /// Capture to display, in milliseconds.
-    pub latency_ms: f64,
+    /// Capture to display, in milliseconds, when the viewer can tell (one that shows
+    /// annotated frames, or whose clock is not the camera's, may leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
 }
 
 /// Limits the server enforces, announced in `welcome`.
@@ -200,6 +202,38 @@ pub struct SourceBack {
     pub url: String,
 }
 
+/// Why a room's viewers lost its camera on another node (cluster mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CameraLostReason {
+    /// The camera's node stopped saying it is alive (it died or is unreachable).
+    NodeLost,
+    /// This node lost its connection to NATS.
+    NatsDown,
+    /// The camera left the room.
+    CameraLeft,
+}
+
+/// To a room's viewers on one node: its camera, on another node, is no longer heard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CameraLost {
+    /// The room.
+    pub room: String,
+    /// The node the camera was on.
+    pub node: String,
+    /// Why.
+    pub reason: CameraLostReason,
+}
+
+/// To a room's viewers: the camera's node is heard again after a `camera_lost`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CameraBack {
+    /// The room.
+    pub room: String,
+    /// The node the camera is on.
+    pub node: String,
+}
+
 /// A control message from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -216,6 +250,10 @@ pub enum ServerMessage {
     SourceLost(SourceLost),
     /// To a room's viewers: its server-side source is back.
     SourceBack(SourceBack),
+    /// To a room's viewers (cluster mode): its camera on another node is no longer heard.
+    CameraLost(CameraLost),
+    /// To a room's viewers (cluster mode): its camera's node is heard again.
+    CameraBack(CameraBack),
 }
 
 fn from_json<'de, T: Deserialize<'de>>(text: &'de str, max_len: usize) -> Result<T, WireError> {
@@ -272,7 +310,11 @@ mod tests {
         let msgs = [
             ClientMessage::ViewerStats(ViewerStats {
                 fps: 24.5,
-                latency_ms: 81.0,
+                latency_ms: Some(81.0),
+            }),
+            ClientMessage::ViewerStats(ViewerStats {
+                fps: 12.0,
+                latency_ms: None,
             }),
             ClientMessage::Hello(Hello {
                 protocol: 1,
@@ -338,11 +380,41 @@ mod tests {
                 room: "door".into(),
                 url: "http://cam:81/stream".into(),
             }),
+            ServerMessage::CameraLost(CameraLost {
+                room: "hall".into(),
+                node: "a".into(),
+                reason: CameraLostReason::NatsDown,
+            }),
+            ServerMessage::CameraBack(CameraBack {
+                room: "hall".into(),
+                node: "a".into(),
+            }),
         ];
         for msg in msgs {
             let json = msg.to_json();
             assert_eq!(ServerMessage::from_json(&json).unwrap(), msg, "{json}");
         }
+    }
+
+    #[test]
+    fn camera_messages_have_their_documented_shape() {
+        let lost = ServerMessage::CameraLost(CameraLost {
+            room: "r".into(),
+            node: "a".into(),
+            reason: CameraLostReason::NodeLost,
+        });
+        assert_eq!(
+            lost.to_json(),
+            r#"{"type":"camera_lost","room":"r","node":"a","reason":"node_lost"}"#
+        );
+        let back = ServerMessage::CameraBack(CameraBack {
+            room: "r".into(),
+            node: "a".into(),
+        });
+        assert_eq!(
+            back.to_json(),
+            r#"{"type":"camera_back","room":"r","node":"a"}"#
+        );
     }
 
     #[test]

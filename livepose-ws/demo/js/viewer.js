@@ -193,8 +193,7 @@ function noteLatency(captureUs) {
 }
 
 // `viewer_stats`: what was shown since the last report. Annotated frames carry no capture
-// time, so a viewer of those (or of a camera on another clock) has no latency to report and
-// sends nothing (`latency_ms` is required).
+// time, so a viewer of those (or of a camera on another clock) reports its fps alone.
 function report(now) {
   const seconds = (now - lastReportMs) / 1000;
   lastReportMs = now;
@@ -203,8 +202,10 @@ function report(now) {
   const fps = shownSinceReport / seconds;
   shownSinceReport = 0;
   latenciesSinceReport = [];
-  if (ws?.readyState !== WebSocket.OPEN || latencyMs === undefined) return;
-  ws.send(JSON.stringify({ type: 'viewer_stats', fps: Number(fps.toFixed(2)), latency_ms: Number(latencyMs.toFixed(1)) }));
+  if (ws?.readyState !== WebSocket.OPEN) return;
+  const stats = { type: 'viewer_stats', fps: Number(fps.toFixed(2)) };
+  if (latencyMs !== undefined) stats.latency_ms = Number(latencyMs.toFixed(1));
+  ws.send(JSON.stringify(stats));
   state.reports += 1;
 }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use axum::body::Bytes;
 use futures_util::StreamExt;
+use livepose_core::wire::control::{CameraBack, CameraLost, CameraLostReason, ServerMessage};
 use parking_lot::Mutex;
 
 use super::subjects::{room_subject, RoomSubject};
@@ -44,13 +45,23 @@ fn header<'a>(message: &'a async_nats::Message, name: &str) -> Option<&'a str> {
     message.headers.as_ref()?.get(name).map(|v| v.as_str())
 }
 
-/// A control message to a room's viewers about its camera.
-fn camera_notice(kind: &str, room: &str, node: &str, reason: Option<&str>) -> String {
-    let mut notice = serde_json::json!({"type": kind, "room": room, "node": node});
-    if let Some(reason) = reason {
-        notice["reason"] = reason.into();
-    }
-    notice.to_string()
+/// `camera_lost` for the viewers of `room`, whose camera was on `node`.
+fn camera_lost(room: &str, node: &str, reason: CameraLostReason) -> String {
+    ServerMessage::CameraLost(CameraLost {
+        room: room.to_string(),
+        node: node.to_string(),
+        reason,
+    })
+    .to_json()
+}
+
+/// `camera_back` for the viewers of `room`, whose camera is on `node`.
+fn camera_back(room: &str, node: &str) -> String {
+    ServerMessage::CameraBack(CameraBack {
+        room: room.to_string(),
+        node: node.to_string(),
+    })
+    .to_json()
 }
 
 /// Publishes a room's camera for the other nodes while it lives.
@@ -234,7 +245,7 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
         Some(camera) if camera.node == node => {
             camera.last_heard = Instant::now();
             if std::mem::replace(&mut camera.lost, false) {
-                room.notify(&camera_notice("camera_back", &name, node, None));
+                room.notify(&camera_back(&name, node));
             }
         }
         _ => {
@@ -245,15 +256,10 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
             })
         }
     };
-    let lose = |remote: &mut Option<RemoteCamera>, reason: &str| {
+    let lose = |remote: &mut Option<RemoteCamera>, reason: CameraLostReason| {
         if let Some(camera) = remote.as_mut().filter(|c| !c.lost) {
             camera.lost = true;
-            room.notify(&camera_notice(
-                "camera_lost",
-                &name,
-                &camera.node,
-                Some(reason),
-            ));
+            room.notify(&camera_lost(&name, &camera.node, reason));
         }
     };
     loop {
@@ -280,7 +286,7 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
                 match header(&message, KIND_HEADER) {
                     Some("left") => {
                         heard(&mut remote, node);
-                        lose(&mut remote, "camera_left");
+                        lose(&mut remote, CameraLostReason::CameraLeft);
                         remote = None;
                     }
                     _ => heard(&mut remote, node),
@@ -288,7 +294,7 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
             }
             _ = check.tick() => {
                 if remote.as_ref().is_some_and(|c| c.last_heard.elapsed() > CAMERA_SILENCE) {
-                    lose(&mut remote, "node_lost");
+                    lose(&mut remote, CameraLostReason::NodeLost);
                 }
             }
             _ = ask.tick() => {
@@ -298,7 +304,7 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
             }
             Ok(()) = online.changed() => {
                 if !*online.borrow() {
-                    lose(&mut remote, "nats_down");
+                    lose(&mut remote, CameraLostReason::NatsDown);
                 }
             }
             changed = viewers.changed() => {
