@@ -64,6 +64,7 @@ mod session;
 mod socketio;
 mod sockets;
 mod source;
+mod source_registry;
 mod source_spec;
 mod state;
 mod stream_options;

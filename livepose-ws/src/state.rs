@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::out::error_json;
 use crate::rooms::{Room, Rooms};
 use crate::scheduler::{StreamCore, WorkerPool};
-use crate::source::Sources;
+use crate::source_registry::Sources;
 
 /// The server's shared state.
 pub(crate) struct AppState {
