@@ -16,7 +16,6 @@ use serde::Deserialize;
 use crate::admission::room_token_refusal;
 
 use crate::source::{self, SourceSpec, StartError};
-use crate::source_spec::SourceKind;
 use crate::state::AppState;
 
 /// The body of `POST /rooms/{room}/source`.
@@ -60,11 +59,7 @@ pub(crate) async fn post_source(
     let answer = serde_json::json!({
         "room": room,
         "url": spec.public_url(),
-        "kind": match spec.kind {
-            SourceKind::Mjpeg => "mjpeg",
-            SourceKind::Rtsp => "rtsp",
-            SourceKind::File(_) => "file",
-        },
+        "kind": spec.kind.as_str(),
         "stop_when_unwatched": spec.stop_when_unwatched,
     });
     match source::start(&state, &room, spec) {

@@ -45,9 +45,18 @@ struct RoomFigures {
 #[derive(Debug, Serialize)]
 struct CameraInfo {
     kind: &'static str,
+    /// A server-side source's kind and URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<SourceInfo>,
     stream_id: Option<String>,
     model: Option<&'static str>,
     hands: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+struct SourceInfo {
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,8 +79,10 @@ fn figures(state: &AppState, name: &str, room: &Room) -> RoomFigures {
     let (camera, frames_dropped) = match stream {
         Some((seat, stream)) => {
             let options = stream.as_ref().map(|s| s.model_and_hands());
+            let source = state.sources.get(name);
             let info = CameraInfo {
                 kind: seat.kind,
+                source: source.map(|(url, kind)| SourceInfo { kind, url }),
                 stream_id: seat.stream_id,
                 model: options.map(|(model, _)| model.as_str()),
                 hands: options.map(|(_, hands)| hands),

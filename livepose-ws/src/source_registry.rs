@@ -17,6 +17,8 @@ pub(crate) struct Running {
     /// Tells this run apart from a later one of the same room.
     pub(crate) id: u64,
     pub(crate) url: String,
+    /// `mjpeg`, `rtsp` or `file`.
+    pub(crate) kind: &'static str,
     pub(crate) stop: watch::Sender<bool>,
     pub(crate) task: JoinHandle<()>,
 }
@@ -39,6 +41,12 @@ impl Sources {
             .collect();
         list.sort();
         list
+    }
+
+    /// The URL (password hidden) and kind of `room`'s source, if it has one.
+    pub(crate) fn get(&self, room: &str) -> Option<(String, &'static str)> {
+        let running = self.running.lock();
+        running.get(room).map(|r| (r.url.clone(), r.kind))
     }
 
     /// Stops the source of `room` and waits (a while) for its ffmpeg to end; false if it

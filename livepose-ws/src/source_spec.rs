@@ -15,6 +15,17 @@ pub(crate) enum SourceKind {
     File(PathBuf),
 }
 
+impl SourceKind {
+    /// Its name in answers (`mjpeg`, `rtsp`, `file`).
+    pub(crate) fn as_str(&self) -> &'static str {
+        match self {
+            SourceKind::Mjpeg => "mjpeg",
+            SourceKind::Rtsp => "rtsp",
+            SourceKind::File(_) => "file",
+        }
+    }
+}
+
 /// A source of a room, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SourceSpec {

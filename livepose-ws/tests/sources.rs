@@ -238,6 +238,16 @@ async fn a_looped_file_feeds_a_room_until_the_room_is_removed() {
     let (_, _, streams) = http(&server, "GET", "/streams", b"").await;
     assert!(streams.contains("\"src"), "{streams}");
     assert_eq!(ffmpeg_children(&[]).len(), 1);
+    // The room's figures name the source as its camera, with its kind.
+    let (_, _, figures) = http(&server, "GET", "/rooms/hall", b"").await;
+    let figures: serde_json::Value = serde_json::from_str(&figures).unwrap();
+    assert_eq!(figures["camera"]["kind"], "source", "{figures}");
+    assert_eq!(figures["camera"]["source"]["kind"], "file", "{figures}");
+    assert!(figures["camera"]["stream_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("src"));
+    assert!(figures["results_total"].as_u64().unwrap() > 0, "{figures}");
     // A second source, or a camera socket, is refused while it runs.
     assert_eq!(post_source(&server, "hall", &body).await.0, 409);
     let camera = format!(

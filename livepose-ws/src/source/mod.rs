@@ -49,6 +49,7 @@ pub(crate) fn start(state: &Arc<AppState>, room: &str, spec: SourceSpec) -> Resu
     let id = state.sources.next_id.fetch_add(1, Ordering::Relaxed);
     let (stop, stop_rx) = watch::channel(false);
     let url = spec.public_url();
+    let kind = spec.kind.as_str();
     tracing::info!(room, %url, "source started");
     // In a cluster, another node's camera may hold the room: the source then stops.
     let held = state.hold_camera(room, &seat, {
@@ -88,6 +89,7 @@ pub(crate) fn start(state: &Arc<AppState>, room: &str, spec: SourceSpec) -> Resu
         Running {
             id,
             url,
+            kind,
             stop,
             task,
         },
