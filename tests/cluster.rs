@@ -353,7 +353,7 @@ async fn restarting_nats_loses_then_restores_remote_viewers_and_local_rooms_keep
     let b = Node::start("b", &nats.url(), &models, &[]);
     let mut local = connect(a.ws("/ws/rooms/hall/view")).await;
     let mut remote = connect(b.ws("/ws/rooms/hall/view")).await;
-    let (sender, _) = camera(a.ws("/ws/rooms/hall/camera?token=cam"), dance_jpeg());
+    let (sender, mut got) = camera(a.ws("/ws/rooms/hall/camera?token=cam"), dance_jpeg());
     assert!(
         until(&mut remote, Duration::from_secs(30), is_result_with_pose)
             .await
@@ -378,9 +378,12 @@ async fn restarting_nats_loses_then_restores_remote_viewers_and_local_rooms_keep
                 .is_some()
         );
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Down for about 3.5 s: longer than a renewal's wait (2 s), shorter than the claim's life (6 s).
+    // The renewal that timed out reaches NATS when it returns; the camera must keep its room.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     nats.restart();
     let up = Instant::now();
+    println!("NATS was down for {:?}", down.elapsed());
     let back = until(&mut remote, Duration::from_secs(30), |m| {
         is_text_of_type(m, "camera_back")
     })
@@ -390,6 +393,18 @@ async fn restarting_nats_loses_then_restores_remote_viewers_and_local_rooms_keep
         up.elapsed()
     );
     assert!(back.is_some(), "node b never heard node a's camera again");
+    assert!(
+        until(&mut remote, Duration::from_secs(10), is_result_with_pose)
+            .await
+            .is_some()
+    );
+    // Two renewals later the camera still holds its room (it was never told `camera_taken`)
+    // and node b still gets its results.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    while let Ok(message) = got.try_recv() {
+        let taken = message.to_text().is_ok_and(|t| t.contains("camera_taken"));
+        assert!(!taken, "the camera lost its own room: {message:?}");
+    }
     assert!(
         until(&mut remote, Duration::from_secs(10), is_result_with_pose)
             .await

@@ -125,6 +125,13 @@ pub(crate) fn admit(
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<Admission, Refusal> {
+    if state.is_draining() {
+        return Err(refusal(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down: connect to another node".into(),
+        ));
+    }
     if !state.config.allowed_origins.is_empty() {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         if !origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o)) {

@@ -110,6 +110,7 @@ fn figures(state: &AppState, name: &str, room: &Room) -> RoomFigures {
             }
         })
         .collect();
+    let (annotated_frames, annotated_dropped) = room.annotated_counts();
     RoomFigures {
         room: name.to_string(),
         camera,
@@ -117,8 +118,8 @@ fn figures(state: &AppState, name: &str, room: &Room) -> RoomFigures {
         figures: room.meter().figures(now),
         frames_dropped,
         viewer_drops: viewers.iter().map(|v| v.dropped()).sum(),
-        annotated_frames: room.annotated_counts().0,
-        annotated_dropped: room.annotated_counts().1,
+        annotated_frames,
+        annotated_dropped,
         viewer_reports: ViewersFigures::of(&reports),
         viewer_list,
     }

@@ -4,7 +4,8 @@
 //! slows the camera or others. A room also keeps its figures (`GET /rooms`), and can be
 //! closed (`DELETE /rooms/{room}`): its camera and viewers then end. Its viewers get
 //! notices (`source_lost`, `camera_lost`, ...) in a small queue of their own; relays (the
-//! cluster's, [`crate::cluster`]) get what viewers get without counting as viewers.
+//! cluster's, [`crate::cluster`]) get the camera's results and frames (not notices) without
+//! counting as viewers.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -318,7 +318,7 @@ fn disconnect(state: &AppState, socket: &SocketRef, c: &Connection) {
     c.stream.close();
     state.streams.lock().remove(&c.stream.id);
     if let Some(seat) = c.seat.lock().take() {
-        leave(state, seat);
+        leave(state, c, seat);
     }
     socket.extensions.remove::<Place>();
     state.release_memory_soon();
@@ -331,18 +331,19 @@ fn evicted(state: &AppState, c: &Connection, room: &Arc<Room>, node: &str) {
     let mut seat = c.seat.lock();
     if matches!(&*seat, Some(Seat::Camera(_, seated, _)) if Arc::ptr_eq(seated, room)) {
         if let Some(seat) = seat.take() {
-            leave(state, seat);
+            leave(state, c, seat);
         }
-        c.stream.unpublish();
-        c.session.lock().room = None;
         let why = format!("this room's camera is on node {node}");
         state.send_error(&c.stream, "camera_taken", &why, 0);
     }
 }
 
-fn leave(state: &AppState, seat: Seat) {
+/// Gives back the connection's seat: a camera stops publishing to its room.
+fn leave(state: &AppState, c: &Connection, seat: Seat) {
     match seat {
         Seat::Camera(name, room, _held) => {
+            c.stream.unpublish();
+            c.session.lock().room = None;
             room.release_camera();
             state.rooms.tidy(&name);
         }
@@ -491,7 +492,7 @@ fn on_join(state: &Arc<AppState>, c: &Arc<Connection>, join: Join) {
     }
     let mut seat = c.seat.lock();
     if let Some(old) = seat.take() {
-        leave(state, old);
+        leave(state, c, old);
     }
     match join.role {
         JoinRole::Camera => match state.rooms.claim_camera(&join.room, "socket.io") {
@@ -582,7 +583,11 @@ async fn write(state: Arc<AppState>, socket: SocketRef, c: Arc<Connection>) {
             _ = c.joined.notified() => continue,
             // `DELETE /rooms/{room}`: its connections end, as its sockets do.
             _ = room_closed => {
-                emit_error(&socket, "room_removed", "this room was removed", true);
+                if state.is_draining() {
+                    emit_error(&socket, "shutting_down", "server shutting down: reconnect", true);
+                } else {
+                    emit_error(&socket, "room_removed", "this room was removed", true);
+                }
                 let _ = socket.clone().disconnect();
                 break;
             }

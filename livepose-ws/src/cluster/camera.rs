@@ -34,9 +34,14 @@ impl Cluster {
             match claim(&cluster, &name).await {
                 ClaimOutcome::Taken { node } => on_taken(node),
                 ClaimOutcome::Held(mut claim) => {
+                    // Relayed only once the claim is in the bucket: a camera admitted while
+                    // NATS was down must not be heard beside the room's real one.
+                    if let Err(node) = claim.held().await {
+                        return on_taken(node);
+                    }
                     let _relay = CameraRelay::start(&cluster, &name, &room);
-                    claim.lost().await;
-                    on_taken("another node".into());
+                    let node = claim.lost().await;
+                    on_taken(node);
                 }
             }
         }))

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::kv::{CreateErrorKind, UpdateErrorKind};
+use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
 use tokio::sync::watch;
 
 use super::subjects::room_token;
@@ -32,21 +32,52 @@ pub(crate) enum ClaimOutcome {
     },
 }
 
-/// A held claim: renewed while it lives, released when dropped.
+/// Where a claim stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// Waiting for NATS.
+    Pending,
+    /// In the bucket, this node's.
+    Held,
+    /// Another node (named) took the room.
+    Lost(String),
+}
+
+/// A claim: renewed (or taken, while pending) as long as it lives, released when dropped.
 pub(crate) struct Claim {
     cluster: Arc<Cluster>,
     key: String,
     renewer: tokio::task::JoinHandle<()>,
-    lost: watch::Receiver<bool>,
+    standing: watch::Receiver<Standing>,
 }
 
 impl Claim {
-    /// Resolves if another node took the room (after this node lost NATS for longer than
-    /// the claim's time-to-live); never otherwise.
-    pub(crate) async fn lost(&mut self) {
-        let _ = self.lost.wait_for(|lost| *lost).await;
-        if !*self.lost.borrow() {
-            std::future::pending::<()>().await;
+    /// Resolves once the claim is in the bucket (at once unless it is pending); `Err(node)`
+    /// if another node took the room first.
+    pub(crate) async fn held(&mut self) -> Result<(), String> {
+        let standing = self
+            .standing
+            .wait_for(|s| *s != Standing::Pending)
+            .await
+            .map(|s| s.clone());
+        match standing {
+            Ok(Standing::Lost(node)) => Err(node),
+            Ok(_) => Ok(()),
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// Resolves with the node that took the room if this node loses it (after losing NATS
+    /// for longer than the claim's time-to-live); never otherwise.
+    pub(crate) async fn lost(&mut self) -> String {
+        let standing = self
+            .standing
+            .wait_for(|s| matches!(s, Standing::Lost(_)))
+            .await
+            .map(|s| s.clone());
+        match standing {
+            Ok(Standing::Lost(node)) => node,
+            _ => std::future::pending().await,
         }
     }
 }
@@ -86,18 +117,22 @@ pub(crate) async fn claim(cluster: &Arc<Cluster>, room: &str) -> ClaimOutcome {
     if let Some(revision) = revision {
         cluster.held.lock().insert(key.clone(), revision);
     }
-    let (lost_tx, lost) = watch::channel(false);
+    let first = match revision {
+        Some(_) => Standing::Held,
+        None => Standing::Pending,
+    };
+    let (standing_tx, standing) = watch::channel(first);
     let renewer = tokio::spawn(renew(
         Arc::downgrade(cluster),
         key.clone(),
         revision,
-        lost_tx,
+        standing_tx,
     ));
     ClaimOutcome::Held(Claim {
         cluster: cluster.clone(),
         key,
         renewer,
-        lost,
+        standing,
     })
 }
 
@@ -121,11 +156,16 @@ async fn try_create(cluster: &Cluster, key: &str) -> Attempt {
         .await
     {
         Ok(revision) => Attempt::Created(revision),
-        Err(e) if e.kind() == CreateErrorKind::AlreadyExists => match store.get(key).await {
-            Ok(Some(node)) => Attempt::HeldBy(String::from_utf8_lossy(&node).into_owned()),
-            // Gone between the two calls: say taken rather than loop.
-            Ok(None) => Attempt::HeldBy("unknown".into()),
-            Err(_) => Attempt::Unreachable,
+        Err(e) if e.kind() == CreateErrorKind::AlreadyExists => match store.entry(key).await {
+            // Ours: a create or update of this node's that timed out here but reached NATS
+            // (async-nats sends what was queued once it reconnects).
+            Ok(Some(entry)) if entry.operation != Operation::Put => Attempt::Unreachable,
+            Ok(Some(entry)) if entry.value.as_ref() == cluster.node_id().as_bytes() => {
+                Attempt::Created(entry.revision)
+            }
+            Ok(Some(entry)) => Attempt::HeldBy(String::from_utf8_lossy(&entry.value).into_owned()),
+            // Expired or deleted between the two calls: try again at the next tick.
+            Ok(None) | Err(_) => Attempt::Unreachable,
         },
         Err(e) => {
             tracing::debug!("camera claims: {e}");
@@ -141,7 +181,7 @@ async fn renew(
     cluster: std::sync::Weak<Cluster>,
     key: String,
     mut revision: Option<u64>,
-    lost: watch::Sender<bool>,
+    standing: watch::Sender<Standing>,
 ) {
     let mut ticks = tokio::time::interval(CLAIM_TTL / 3);
     ticks.tick().await;
@@ -150,6 +190,10 @@ async fn renew(
         let Some(cluster) = cluster.upgrade() else {
             return;
         };
+        // Shutting down: `release_all` deletes what is held; renewing would bring it back.
+        if cluster.is_closing() {
+            return;
+        }
         let attempt = async {
             match revision {
                 Some(held) => {
@@ -181,14 +225,16 @@ async fn renew(
             }
         };
         match tokio::time::timeout(CLAIM_WAIT, attempt).await {
-            Ok(Some(Ok(next))) => {
+            Ok(Some(Ok(next))) if !cluster.is_closing() => {
                 revision = Some(next);
                 cluster.held.lock().insert(key.clone(), next);
+                standing.send_replace(Standing::Held);
             }
+            Ok(Some(Ok(_))) => return,
             Ok(Some(Err(node))) => {
                 tracing::warn!(room = %key, %node, "camera claim lost to another node");
                 cluster.held.lock().remove(&key);
-                lost.send_replace(true);
+                standing.send_replace(Standing::Lost(node));
                 return;
             }
             // NATS unreachable: try again at the next tick.
@@ -213,10 +259,12 @@ async fn release(cluster: &Cluster, key: &str, revision: u64) {
     }
 }
 
-/// Releases every claim this node holds (shutting down).
+/// Releases every claim this node holds, all at once (shutting down; the renewers stop at
+/// their next tick, seeing the cluster closing).
 pub(crate) async fn release_all(cluster: &Cluster) {
     let held: Vec<(String, u64)> = cluster.held.lock().drain().collect();
-    for (key, revision) in held {
-        release(cluster, &key, revision).await;
-    }
+    let releases = held
+        .iter()
+        .map(|(key, revision)| release(cluster, key, *revision));
+    futures_util::future::join_all(releases).await;
 }

@@ -42,7 +42,7 @@ pub(crate) const NODE_TTL: Duration = Duration::from_secs(6);
 pub(crate) enum Bucket {
     /// Room → node holding its camera.
     Cameras,
-    /// Node → its address, while it lives.
+    /// Node → its id, while it lives.
     Nodes,
 }
 
@@ -73,6 +73,8 @@ pub(crate) struct Cluster {
     pub(crate) feeds: Feeds,
     /// The camera claims this node holds: key → revision (see [`claims`]).
     held: parking_lot::Mutex<HashMap<String, u64>>,
+    /// Shutting down: no claim is renewed or taken any more.
+    closing: std::sync::atomic::AtomicBool,
     tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -133,11 +135,22 @@ impl Cluster {
             buckets: tokio::sync::Mutex::new(HashMap::new()),
             feeds: Feeds::default(),
             held: parking_lot::Mutex::new(HashMap::new()),
+            closing: std::sync::atomic::AtomicBool::new(false),
             tasks: parking_lot::Mutex::new(Vec::new()),
         });
         let beat = tokio::spawn(views::announce(Arc::downgrade(&cluster)));
         cluster.tasks.lock().push(beat);
         Ok(cluster)
+    }
+
+    /// Whether the node is leaving the cluster.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether NATS is connected now.
+    pub(crate) fn is_online(&self) -> bool {
+        *self.online.borrow()
     }
 
     /// This node's id.
@@ -193,6 +206,8 @@ impl Cluster {
     /// Leaves the cluster: stops announcing this node and removes it from the list, releases
     /// every camera claim it holds, and flushes what is still to be sent.
     pub(crate) async fn shutdown(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
         for task in self.tasks.lock().drain(..) {
             task.abort();
         }

@@ -129,6 +129,10 @@ async fn publish(cluster: Arc<Cluster>, name: String, relay: Arc<Viewer>) {
     };
     let mut wanted_until: Option<Instant> = None;
     let mut beat = tokio::time::interval(HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // While NATS is down nothing is published: async-nats would queue it all and send a
+    // stale backlog (and heartbeats) when it returns.
+    let online = cluster.online();
     loop {
         let frame = async {
             match &relay.frames {
@@ -149,17 +153,19 @@ async fn publish(cluster: Arc<Cluster>, name: String, relay: Arc<Viewer>) {
                     Some(OutMessage::Text(text)) => ("text", Bytes::from(text.as_str().to_owned())),
                     None => return,
                 };
-                let _ = client.publish_with_headers(results.clone(), headers(&node, kind), payload).await;
+                if *online.borrow() {
+                    let _ = client.publish_with_headers(results.clone(), headers(&node, kind), payload).await;
+                }
             }
             Some(frame) = frame => {
-                if wanted_until.is_some_and(|until| Instant::now() < until) {
+                if *online.borrow() && wanted_until.is_some_and(|until| Instant::now() < until) {
                     let _ = client
                         .publish_with_headers(frames_subject.clone(), headers(&node, "frame"), frame)
                         .await;
                 }
             }
             Some(_) = asked => wanted_until = Some(Instant::now() + 3 * INTEREST_EVERY),
-            _ = beat.tick() => {
+            _ = beat.tick(), if *online.borrow() => {
                 let _ = client.publish_with_headers(camera.clone(), headers(&node, "alive"), Bytes::new()).await;
             }
         }
@@ -184,10 +190,15 @@ impl Feeds {
                 return;
             }
         }
+        // Watched from here, not from inside the task: a viewer that leaves before the task
+        // first runs must still be seen leaving.
+        let mut viewers = room.watch_viewers();
+        viewers.mark_changed();
         let task = tokio::spawn(feed(
             Arc::downgrade(cluster),
             name.to_string(),
             room.clone(),
+            viewers,
         ));
         feeds.insert(name.to_string(), (Arc::downgrade(room), task));
     }
@@ -218,7 +229,12 @@ struct RemoteCamera {
 
 /// The viewer side of one room: subscribes, hands results and frames to the viewers, says
 /// `camera_lost` / `camera_back`, and ends when the room has no viewer left.
-async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
+async fn feed(
+    cluster: Weak<Cluster>,
+    name: String,
+    room: Arc<Room>,
+    mut viewers: tokio::sync::watch::Receiver<usize>,
+) {
     let Some(strong) = cluster.upgrade() else {
         return;
     };
@@ -236,7 +252,6 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
         return;
     };
     let interest = room_subject(&name, RoomSubject::Interest);
-    let mut viewers = room.watch_viewers();
     let mut remote: Option<RemoteCamera> = None;
     let mut check = tokio::time::interval(Duration::from_millis(250));
     let mut ask = tokio::time::interval(INTEREST_EVERY);
@@ -284,11 +299,13 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
             Some(message) = camera.next() => {
                 let Some(node) = header(&message, NODE_HEADER).filter(|n| *n != me) else { continue };
                 match header(&message, KIND_HEADER) {
-                    Some("left") => {
-                        heard(&mut remote, node);
+                    // Only the camera this node follows: a late `left` of an earlier holder
+                    // says nothing of the room's camera now.
+                    Some("left") if remote.as_ref().is_some_and(|c| c.node == node) => {
                         lose(&mut remote, CameraLostReason::CameraLeft);
                         remote = None;
                     }
+                    Some("left") => {}
                     _ => heard(&mut remote, node),
                 }
             }
@@ -298,7 +315,7 @@ async fn feed(cluster: Weak<Cluster>, name: String, room: Arc<Room>) {
                 }
             }
             _ = ask.tick() => {
-                if room.wants_camera_frames() {
+                if room.wants_camera_frames() && *online.borrow() {
                     let _ = client.publish_with_headers(interest.clone(), headers(&me, "frames"), Bytes::new()).await;
                 }
             }

@@ -68,8 +68,8 @@ pub(crate) async fn withdraw(cluster: &Cluster) {
     let _ = tokio::time::timeout(Duration::from_secs(1), delete).await;
 }
 
-/// The nodes listed now.
-async fn listed(cluster: &Cluster) -> BTreeSet<String> {
+/// The nodes listed now (empty if they cannot be read before `deadline`).
+async fn listed(cluster: &Cluster, deadline: tokio::time::Instant) -> BTreeSet<String> {
     let list = async {
         let store = cluster.bucket(Bucket::Nodes).await.ok()?;
         let mut keys = store.keys().await.ok()?;
@@ -81,7 +81,7 @@ async fn listed(cluster: &Cluster) -> BTreeSet<String> {
         }
         Some(nodes)
     };
-    tokio::time::timeout(GATHER_TIMEOUT, list)
+    tokio::time::timeout_at(deadline, list)
         .await
         .ok()
         .flatten()
@@ -117,38 +117,44 @@ pub(crate) fn serve(
     cluster.keep(task);
 }
 
-/// Asks every node for `path` and gathers the answers.
+/// Asks every node for `path` and gathers the answers, within [`GATHER_TIMEOUT`] in all.
+/// While NATS is down this node cannot ask: it answers at once with no answer and no list.
 pub(crate) async fn gather(cluster: &Cluster, path: &str) -> Gathered {
-    let client = cluster.client();
-    let expected = listed(cluster).await;
-    let inbox = client.new_inbox();
     let mut gathered = Gathered::default();
-    let Ok(mut replies) = client.subscribe(inbox.clone()).await else {
+    if !cluster.is_online() {
+        return gathered;
+    }
+    let deadline = tokio::time::Instant::now() + GATHER_TIMEOUT;
+    let client = cluster.client();
+    let expected = listed(cluster, deadline).await;
+    let inbox = client.new_inbox();
+    let ask = async {
+        let replies = client.subscribe(inbox.clone()).await.ok()?;
+        client
+            .publish_with_reply(views_subject(), inbox, path.to_string().into())
+            .await
+            .ok()?;
+        client.flush().await.ok()?;
+        Some(replies)
+    };
+    let Ok(Some(mut replies)) = tokio::time::timeout_at(deadline, ask).await else {
         gathered.missing = expected.into_iter().collect();
         return gathered;
     };
-    let asked = client
-        .publish_with_reply(views_subject(), inbox, path.to_string().into())
-        .await;
-    if asked.is_ok() {
-        let _ = client.flush().await;
-        let deadline = tokio::time::Instant::now() + GATHER_TIMEOUT;
-        let mut answered = BTreeSet::new();
-        while !expected.is_subset(&answered) || expected.is_empty() {
-            let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await else {
-                break;
-            };
-            if let Ok(answer) = serde_json::from_slice::<ViewAnswer>(&reply.payload) {
-                if answered.insert(answer.node.clone()) {
-                    gathered.answers.push(answer);
-                }
+    let mut answered = BTreeSet::new();
+    while !expected.is_subset(&answered) || expected.is_empty() {
+        let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await else {
+            break;
+        };
+        if let Ok(answer) = serde_json::from_slice::<ViewAnswer>(&reply.payload) {
+            if answered.insert(answer.node.clone()) {
+                gathered.answers.push(answer);
             }
         }
-        gathered.missing = expected.difference(&answered).cloned().collect();
-    } else {
-        gathered.missing = expected.into_iter().collect();
     }
-    let _ = replies.unsubscribe().await;
+    gathered.missing = expected.difference(&answered).cloned().collect();
+    // Dropping the subscriber unsubscribes (without waiting for NATS).
+    drop(replies);
     gathered.answers.sort_by(|a, b| a.node.cmp(&b.node));
     gathered
 }
