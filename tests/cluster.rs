@@ -160,6 +160,7 @@ async fn a_camera_on_one_node_reaches_viewers_on_the_others() {
     let c = Node::start("c", &nats.url(), &models, &[]);
     let mut on_b = connect(b.ws("/ws/rooms/lab/view")).await;
     let mut on_c = connect(c.ws("/ws/rooms/lab/view?frames=1")).await;
+    let mut drawn_on_b = connect(b.ws("/ws/rooms/lab/view?frames=annotated")).await;
     let started = Instant::now();
     let (sender, _) = camera(a.ws("/ws/rooms/lab/camera?token=cam"), dance_jpeg());
     let result = until(&mut on_b, Duration::from_secs(30), is_result_with_pose).await;
@@ -182,6 +183,17 @@ async fn a_camera_on_one_node_reaches_viewers_on_the_others() {
     assert!(
         frame.is_some(),
         "node c's viewer asked for frames and got none"
+    );
+    // Annotated frames are drawn on node a, once, for node b's viewer.
+    let drawn = until(
+        &mut drawn_on_b,
+        Duration::from_secs(30),
+        |m| matches!(m, Message::Binary(b) if b.starts_with(&[0xFF, 0xD8, 0xFF])),
+    )
+    .await;
+    assert!(
+        drawn.is_some(),
+        "node b's annotated viewer got no frame from node a"
     );
 
     // Every node's rooms and streams, from any node.
@@ -206,8 +218,9 @@ async fn a_camera_on_one_node_reaches_viewers_on_the_others() {
     assert!(on("a")["results_total"].as_u64().unwrap() > 0);
     assert_eq!(
         (on("b")["viewers"].as_u64(), on("c")["viewers"].as_u64()),
-        (Some(1), Some(1))
+        (Some(2), Some(1))
     );
+    assert!(on("a")["annotated_frames"].as_u64().unwrap() > 0);
     let streams = get_json(&c, "/streams?scope=cluster").await;
     let listed: Vec<_> = streams["streams"]
         .as_array()

@@ -226,12 +226,15 @@ impl Room {
         self.meter.lock()
     }
 
-    /// Whether any viewer wants the camera's frames.
-    pub(crate) fn wants_camera_frames(&self) -> bool {
-        self.viewers
-            .lock()
-            .iter()
-            .any(|v| v.wants == Frames::Camera)
+    /// Whether any viewer (not relay) wants `frames`.
+    pub(crate) fn viewers_want(&self, frames: Frames) -> bool {
+        self.viewers.lock().iter().any(|v| v.wants == frames)
+    }
+
+    /// Passes annotated frames drawn elsewhere (another node, in a cluster) to the viewers
+    /// that want them.
+    pub(crate) fn publish_annotated(&self, jpeg: &Bytes) {
+        self.publish_frames(Frames::Annotated, jpeg);
     }
 
     /// Adds a viewer (a closed room's viewer is closed at once).
@@ -262,13 +265,21 @@ impl Room {
 
     /// Adds a relay: it gets the camera's results and frames, and is no viewer.
     pub(crate) fn add_relay(&self, relay: Arc<Viewer>) {
+        if relay.wants == Frames::Annotated {
+            self.annotated_viewers.fetch_add(1, Ordering::Relaxed);
+        }
         self.relays.lock().push(relay);
     }
 
     /// Removes a relay and closes its slots.
     pub(crate) fn remove_relay(&self, relay: &Arc<Viewer>) {
         relay.close();
-        self.relays.lock().retain(|r| !Arc::ptr_eq(r, relay));
+        let mut relays = self.relays.lock();
+        let before = relays.len();
+        relays.retain(|r| !Arc::ptr_eq(r, relay));
+        if relays.len() < before && relay.wants == Frames::Annotated {
+            self.annotated_viewers.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Claims the camera seat for a camera of `kind`; false if a camera is already

@@ -1,8 +1,8 @@
 //! Rooms across nodes. The node whose camera holds a room relays it ([`CameraRelay`]): a
 //! relay viewer in the room (latest wins, like any viewer) whose results it publishes on the
-//! room's `results` subject, its frames on `frames` while some node said in the last few
-//! seconds that it has viewers wanting them, and a heartbeat on `camera` every second
-//! (`left` when the camera goes). A node with viewers of a room feeds it ([`Feeds`]) while
+//! room's `results` subject, its frames on `frames` and its annotated frames on `annotated`
+//! while some node said in the last few seconds that it has viewers wanting them (it draws
+//! only then), and a heartbeat on `camera` every second (`left` when the camera goes). A node with viewers of a room feeds it ([`Feeds`]) while
 //! it has any: it subscribes to those subjects and hands what comes to its viewers, skipping
 //! what it published itself; when the camera's heartbeat stops for [`CAMERA_SILENCE`], or
 //! NATS goes down, it tells them `camera_lost`, and `camera_back` when the camera's messages
@@ -68,26 +68,59 @@ fn camera_back(room: &str, node: &str) -> String {
 pub(crate) struct CameraRelay {
     cluster: Arc<Cluster>,
     name: String,
-    room: Arc<Room>,
-    relay: Arc<Viewer>,
+    relays: Arc<Relays>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// The relay viewers in the camera's room: one for results and camera frames, and one for
+/// annotated frames while some node wants them (the camera's node draws only then).
+struct Relays {
+    room: Arc<Room>,
+    frames: Arc<Viewer>,
+    annotated: Mutex<Option<Arc<Viewer>>>,
+}
+
+impl Relays {
+    /// The annotated relay, added to the room if it is not there.
+    fn want_annotated(&self, node: &str) -> Arc<Viewer> {
+        self.annotated
+            .lock()
+            .get_or_insert_with(|| {
+                let relay =
+                    Viewer::new(format!("nats:{node}:annotated"), "nats", Frames::Annotated);
+                self.room.add_relay(relay.clone());
+                relay
+            })
+            .clone()
+    }
+
+    /// Removes the annotated relay, if there is one.
+    fn drop_annotated(&self) {
+        if let Some(relay) = self.annotated.lock().take() {
+            self.room.remove_relay(&relay);
+        }
+    }
 }
 
 impl CameraRelay {
     /// Starts relaying room `name`, whose camera is on this node.
     pub(crate) fn start(cluster: &Arc<Cluster>, name: &str, room: &Arc<Room>) -> Self {
-        let relay = Viewer::new(
+        let frames = Viewer::new(
             format!("nats:{}", cluster.node_id()),
             "nats",
             Frames::Camera,
         );
-        room.add_relay(relay.clone());
-        let task = tokio::spawn(publish(cluster.clone(), name.to_string(), relay.clone()));
+        room.add_relay(frames.clone());
+        let relays = Arc::new(Relays {
+            room: room.clone(),
+            frames,
+            annotated: Mutex::new(None),
+        });
+        let task = tokio::spawn(publish(cluster.clone(), name.to_string(), relays.clone()));
         CameraRelay {
             cluster: cluster.clone(),
             name: name.to_string(),
-            room: room.clone(),
-            relay,
+            relays,
             task,
         }
     }
@@ -96,7 +129,8 @@ impl CameraRelay {
 impl Drop for CameraRelay {
     fn drop(&mut self) {
         self.task.abort();
-        self.room.remove_relay(&self.relay);
+        self.relays.room.remove_relay(&self.relays.frames);
+        self.relays.drop_annotated();
         let client = self.cluster.client().clone();
         let subject = room_subject(&self.name, RoomSubject::Camera);
         let headers = headers(self.cluster.node_id(), "left");
@@ -110,12 +144,21 @@ impl Drop for CameraRelay {
     }
 }
 
-/// The camera side: results, frames (while wanted) and the heartbeat.
-async fn publish(cluster: Arc<Cluster>, name: String, relay: Arc<Viewer>) {
+/// The next item of an optional slot, or never.
+async fn next_of(slot: Option<&livepose_core::slot::LatestSlot<Bytes>>) -> Option<Bytes> {
+    match slot {
+        Some(slot) => slot.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The camera side: results, frames and annotated frames (while wanted), the heartbeat.
+async fn publish(cluster: Arc<Cluster>, name: String, relays: Arc<Relays>) {
     let client = cluster.client().clone();
     let node = cluster.node_id().to_string();
     let results = room_subject(&name, RoomSubject::Results);
     let frames_subject = room_subject(&name, RoomSubject::Frames);
+    let annotated_subject = room_subject(&name, RoomSubject::Annotated);
     let camera = room_subject(&name, RoomSubject::Camera);
     let mut interest = match client
         .subscribe(room_subject(&name, RoomSubject::Interest))
@@ -127,19 +170,17 @@ async fn publish(cluster: Arc<Cluster>, name: String, relay: Arc<Viewer>) {
             None
         }
     };
-    let mut wanted_until: Option<Instant> = None;
+    let relay = &relays.frames;
+    let mut frames_until: Option<Instant> = None;
+    let mut annotated_until: Option<Instant> = None;
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // While NATS is down nothing is published: async-nats would queue it all and send a
     // stale backlog (and heartbeats) when it returns.
     let online = cluster.online();
+    let wanted = |until: Option<Instant>| until.is_some_and(|until| Instant::now() < until);
     loop {
-        let frame = async {
-            match &relay.frames {
-                Some(frames) => frames.wait().await,
-                None => std::future::pending().await,
-            }
-        };
+        let annotated = relays.annotated.lock().clone();
         let asked = async {
             match &mut interest {
                 Some(interest) => interest.next().await,
@@ -157,16 +198,36 @@ async fn publish(cluster: Arc<Cluster>, name: String, relay: Arc<Viewer>) {
                     let _ = client.publish_with_headers(results.clone(), headers(&node, kind), payload).await;
                 }
             }
-            Some(frame) = frame => {
-                if *online.borrow() && wanted_until.is_some_and(|until| Instant::now() < until) {
+            Some(frame) = next_of(relay.frames.as_ref()) => {
+                if *online.borrow() && wanted(frames_until) {
                     let _ = client
                         .publish_with_headers(frames_subject.clone(), headers(&node, "frame"), frame)
                         .await;
                 }
             }
-            Some(_) = asked => wanted_until = Some(Instant::now() + 3 * INTEREST_EVERY),
+            Some(jpeg) = next_of(annotated.as_ref().and_then(|a| a.frames.as_ref())) => {
+                if *online.borrow() {
+                    let _ = client
+                        .publish_with_headers(annotated_subject.clone(), headers(&node, "annotated"), jpeg)
+                        .await;
+                }
+            }
+            Some(asked) = asked => {
+                let until = Some(Instant::now() + 3 * INTEREST_EVERY);
+                match header(&asked, KIND_HEADER) {
+                    Some("annotated") => {
+                        annotated_until = until;
+                        relays.want_annotated(&node);
+                    }
+                    _ => frames_until = until,
+                }
+            }
             _ = beat.tick(), if *online.borrow() => {
                 let _ = client.publish_with_headers(camera.clone(), headers(&node, "alive"), Bytes::new()).await;
+                // No node asked for annotated frames lately: stop drawing them.
+                if !wanted(annotated_until) {
+                    relays.drop_annotated();
+                }
             }
         }
     }
@@ -243,9 +304,10 @@ async fn feed(
     let mut online = strong.online();
     drop(strong);
     let subscribe = |what| client.subscribe(room_subject(&name, what));
-    let (Ok(mut results), Ok(mut frames), Ok(mut camera)) = (
+    let (Ok(mut results), Ok(mut frames), Ok(mut annotated), Ok(mut camera)) = (
         subscribe(RoomSubject::Results).await,
         subscribe(RoomSubject::Frames).await,
+        subscribe(RoomSubject::Annotated).await,
         subscribe(RoomSubject::Camera).await,
     ) else {
         tracing::warn!(room = %name, "cannot subscribe to the room's subjects");
@@ -296,6 +358,11 @@ async fn feed(
                 heard(&mut remote, node);
                 room.publish_frame(&message.payload);
             }
+            Some(message) = annotated.next() => {
+                let Some(node) = header(&message, NODE_HEADER).filter(|n| *n != me) else { continue };
+                heard(&mut remote, node);
+                room.publish_annotated(&message.payload);
+            }
             Some(message) = camera.next() => {
                 let Some(node) = header(&message, NODE_HEADER).filter(|n| *n != me) else { continue };
                 match header(&message, KIND_HEADER) {
@@ -314,9 +381,11 @@ async fn feed(
                     lose(&mut remote, CameraLostReason::NodeLost);
                 }
             }
-            _ = ask.tick() => {
-                if room.wants_camera_frames() && *online.borrow() {
-                    let _ = client.publish_with_headers(interest.clone(), headers(&me, "frames"), Bytes::new()).await;
+            _ = ask.tick(), if *online.borrow() => {
+                for (wants, kind) in [(Frames::Camera, "frames"), (Frames::Annotated, "annotated")] {
+                    if room.viewers_want(wants) {
+                        let _ = client.publish_with_headers(interest.clone(), headers(&me, kind), Bytes::new()).await;
+                    }
                 }
             }
             Ok(()) = online.changed() => {

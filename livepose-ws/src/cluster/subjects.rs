@@ -29,9 +29,12 @@ pub(crate) enum RoomSubject {
     Results,
     /// The camera's frame messages (protocol v1), while some node has viewers that want them.
     Frames,
+    /// Annotated frames (JPEG), while some node has viewers that want them.
+    Annotated,
     /// The camera's heartbeat (`alive`) and its leaving (`left`).
     Camera,
-    /// A viewer node's interest in frames, repeated while it has viewers that want them.
+    /// A viewer node's interest in frames or annotated frames (header `Livepose-Kind`),
+    /// repeated while it has viewers that want them.
     Interest,
 }
 
@@ -40,6 +43,7 @@ impl RoomSubject {
         match self {
             RoomSubject::Results => "results",
             RoomSubject::Frames => "frames",
+            RoomSubject::Annotated => "annotated",
             RoomSubject::Camera => "camera",
             RoomSubject::Interest => "interest",
         }
