@@ -23,6 +23,8 @@ echo "== benches, test mode (each benchmark runs once)"
 cargo test --benches --locked -q
 echo "== the server under paced load, smoke run (figures only: 1 and 4 streams x 30 fps, 3 repetitions)"
 cargo bench --bench server_load --locked -- smoke
+echo "== cluster mode, smoke run (a camera on node A, 10 viewers on node B through nats-server; NATS round trips): figures only"
+cargo bench --bench cluster_hop --locked -- smoke
 echo "== browser demo: JavaScript codec against the golden vectors, drawing, headless Chromium end to end"
 cargo build --bin livepose --locked -q
 node_log=$(mktemp)
