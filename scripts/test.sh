@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite, exactly what CI runs (.ci/run calls this script):
 # formatting, clippy (warnings are errors), unit + integration + property + doc tests of the
-# whole workspace, the benches in test mode, a smoke run of the server load bench (it prints
+# whole workspace, the benches in test mode, smoke runs of the server load and cluster benches (they print
 # figures and asserts no timing), and, with LIVEPOSE_FUZZ_SECONDS=N, every fuzz target for
 # N seconds. Needs nothing beside the checkout: scripts/test-data.sh fetches the
 # clips (PyPI), the models (npm, `livepose models fetch`) and the TFLite interpreter's
