@@ -1,45 +1,7 @@
 //! Skeletons and hands drawn onto RGB8 frames, for `livepose run --render`.
 
+use livepose::core::image::{HAND_CONNECTIONS, POSE_CONNECTIONS};
 use livepose::core::inference::PoseResult;
-
-/// MediaPipe's pose connections (pairs of landmark indices).
-const CONNECTIONS: [(usize, usize); 35] = [
-    (0, 1),
-    (1, 2),
-    (2, 3),
-    (3, 7),
-    (0, 4),
-    (4, 5),
-    (5, 6),
-    (6, 8),
-    (9, 10),
-    (11, 12),
-    (11, 13),
-    (13, 15),
-    (15, 17),
-    (15, 19),
-    (15, 21),
-    (17, 19),
-    (12, 14),
-    (14, 16),
-    (16, 18),
-    (16, 20),
-    (16, 22),
-    (18, 20),
-    (11, 23),
-    (12, 24),
-    (23, 24),
-    (23, 25),
-    (24, 26),
-    (25, 27),
-    (26, 28),
-    (27, 29),
-    (28, 30),
-    (29, 31),
-    (30, 32),
-    (27, 31),
-    (28, 32),
-];
 
 /// Draws a filled disc of `radius` pixels.
 fn dot(pixels: &mut [u8], width: u32, height: u32, x: f32, y: f32, radius: i32, colour: [u8; 3]) {
@@ -59,31 +21,6 @@ fn dot(pixels: &mut [u8], width: u32, height: u32, x: f32, y: f32, radius: i32, 
         }
     }
 }
-
-/// MediaPipe's hand connections.
-const HAND_CONNECTIONS: [(usize, usize); 21] = [
-    (0, 1),
-    (1, 2),
-    (2, 3),
-    (3, 4),
-    (0, 5),
-    (5, 6),
-    (6, 7),
-    (7, 8),
-    (5, 9),
-    (9, 10),
-    (10, 11),
-    (11, 12),
-    (9, 13),
-    (13, 14),
-    (14, 15),
-    (15, 16),
-    (13, 17),
-    (0, 17),
-    (17, 18),
-    (18, 19),
-    (19, 20),
-];
 
 /// Draws `connections` between the visible ones of `points` (pixels) as lines, and the
 /// points as discs.
@@ -125,7 +62,7 @@ pub(crate) fn draw(pixels: &mut [u8], width: u32, height: u32, result: &PoseResu
             pixels,
             (width, height),
             &points,
-            &CONNECTIONS,
+            &POSE_CONNECTIONS,
             thickness,
             colours,
         );
