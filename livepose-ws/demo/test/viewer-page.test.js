@@ -144,7 +144,11 @@ test('frames=annotated: the server\'s annotated JPEGs in an <img>', async () => 
   await waitFor('10 annotated frames', async () => (await counters()).images >= 10);
   const shown = await page.evaluate(async () => {
     const img = document.getElementById('annotated');
-    await img.decode().catch(() => {});
+    // A newer frame may replace the one being decoded (its decode then rejects and the new
+    // one has no size yet): wait until a frame is shown.
+    for (let i = 0; i < 100 && !(img.complete && img.naturalWidth > 0); i++) {
+      await img.decode().catch(() => new Promise((resolve) => setTimeout(resolve, 20)));
+    }
     return {
       src: img.src.slice(0, 5), size: [img.naturalWidth, img.naturalHeight], hidden: img.hidden,
       canvasHidden: document.getElementById('canvas').hidden, images: window.liveposeViewer.images,
