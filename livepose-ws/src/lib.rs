@@ -5,31 +5,22 @@
 //! `docs/protocol.md`) or the JSON+base64 format of existing clients, detected per message;
 //! results as protocol v1 binary (default) or, for JSON clients, in their JSON shape.
 //! Per stream a latest-wins slot sits between the socket and inference (never a queue),
-//! streams share a worker pool fairly, and closing a socket ends its
-//! inference at once.
+//! streams share a worker pool fairly, and closing a socket ends its inference at once.
+//! Socket.IO at `/socket.io/` speaks the same streams to Flask-SocketIO-style front ends;
+//! rooms carry one camera (a socket, a Socket.IO connection or a server-side source read by
+//! ffmpeg) to many viewers; several servers share rooms through NATS (`--nats`).
 //!
-//! Configuration: [`ServeOptions`] is what a front end sets (the `livepose serve` flags,
-//! Python's `serve(...)` keywords, Node's `serve({...})` object), one serde-deserialisable
-//! struct with each default written once; [`ServeOptions::config`] checks it and builds the
-//! [`ServerConfig`] that [`Server::start`] and [`BackgroundServer::start`] take.
-//! `ServerConfig::default()` is `ServeOptions::default()`'s configuration, and its setters
-//! also reach what only Rust code sets (the stats interval, inference off).
-//!
-//! | module | job |
-//! | --- | --- |
-//! | [`server`] | [`Server`]: bind, router, graceful shutdown |
-//! | [`background`] | [`BackgroundServer`]: a server on a thread and runtime of its own |
-//! | `options` | [`ServeOptions`]: the options of every front end, their defaults and checks |
-//! | [`config`] | [`ServerConfig`]: built from checked options, or from the defaults by setters (which check nothing), plus what only Rust code sets |
-//! | [`client`] | the Rust client: hello, latest-wins sending, reconnection |
-//! | [`demo`] | the browser demo's files, served at `/` |
-//! | `scheduler` | streams (latest-wins in and out, a tracker each) and the worker pool |
-//! | `out` | results and control messages as shared, reference-counted bytes |
-//! | `rooms`, `room_http` | one camera, many viewers; `POST`/`DELETE /rooms/{room}/source`, `DELETE /rooms/{room}` |
-//! | `source`, `source_spec` | server-side camera sources: ffmpeg reads HTTP MJPEG, RTSP or a looped file into a room; their URLs checked |
-//! | `state`, `session`, `stream_options`, `rate`, `inbound` | per-server and per-stream state, `hello` / `config`, rate caps, a stream's messages |
-//! | `admission`, `sockets`, `stream_session`, `viewer_session` | tokens, origins and connection limits; the WebSocket routes and their reader and writer loops |
-//! | `http`, `metrics` | `/health`, `/streams`, `/metrics`, `/estimate_pose`; the OpenMetrics counters |
+//! The API:
+//! - [`ServeOptions`]: what a front end sets (the `livepose serve` flags, Python's
+//!   `serve(...)` keywords, Node's `serve({...})` object), one serde-deserialisable struct
+//!   with each default written once; [`ServeOptions::config`] checks it and builds the
+//!   [`ServerConfig`]. `ServerConfig::default()` is `ServeOptions::default()`'s
+//!   configuration, and its setters also reach what only Rust code sets (the stats interval,
+//!   inference off).
+//! - [`Server`]: started on the current tokio runtime, shut down gracefully; or
+//!   [`BackgroundServer`]: on a thread and runtime of its own, for callers without one.
+//! - [`ServerError`] and [`ClusterError`]: why a server could not start.
+//! - [`client`]: a Rust client (hello, latest-wins sending, reconnection, adaptive quality).
 //!
 //! ```no_run
 //! use livepose_ws::{Server, ServerConfig};
@@ -39,41 +30,55 @@
 //! println!("listening on ws://{}/ws", server.local_addr());
 //! # Ok(()) }
 //! ```
+//!
+//! The modules, each importing only from those above it in this table (no cycles:
+//! `scripts/check-module-cycles.py`); `docs/architecture.md` has each file.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | `message` | results and control messages as shared bytes; the one builder of `error` messages |
+//! | `metrics` | the OpenMetrics counters, gauges and histogram; `Connected` |
+//! | `rooms` | rooms: `RoomName` (the one check of a name), viewers, the audience, `CameraSeat` (the one guard of a camera seat), figures, annotation |
+//! | `sources` | server-side sources: the URL checked, its secrets hidden (`RedactedUrl`), the ffmpeg subprocess, the running ones |
+//! | `config` | [`ServeOptions`] and [`ServerConfig`] |
+//! | `streams` | a stream's shared state between its connection and the workers; the open streams |
+//! | `pool` | the inference worker pool |
+//! | `cluster` | cluster mode over NATS: camera claims, relays and feeds of rooms, cluster views |
+//! | `state` | what every handler shares; seating a room's camera |
+//! | `admission` | what a request must pass: its token (one extractor type per kind), its room's name, the connection limits |
+//! | `sessions` | what a stream's connection does with its stream: messages in, options, what to send next, rate caps |
+//! | `transport` | the WebSocket routes, Socket.IO, and server-side sources as cameras |
+//! | `api` | the HTTP routes: health, streams, `/estimate_pose`, rooms, MJPEG, admin, cluster views |
+//! | `demo` | the browser demo's files, served at `/` |
+//! | `router`, `server` | every route; [`Server`]: bind, serve, shut down |
+//! | `background` | [`BackgroundServer`] |
+//! | [`client`] | the Rust client |
+
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod admission;
-mod annotate;
-pub mod background;
-pub mod client;
+mod api;
+mod background;
 mod cluster;
-pub mod config;
-pub mod demo;
-mod http;
-mod inbound;
+mod config;
+mod demo;
+mod message;
 mod metrics;
-mod options;
-mod out;
-mod outbox;
-mod rate;
-mod room_admin;
-mod room_http;
-mod room_stats;
+mod pool;
 mod rooms;
-mod scheduler;
-pub mod server;
-mod session;
-mod socketio;
-mod sockets;
-mod source;
-mod source_registry;
-mod source_spec;
+mod router;
+mod server;
+mod sessions;
+mod sources;
 mod state;
-mod stream_options;
-mod stream_session;
-mod viewer_session;
-mod views;
+mod streams;
+mod transport;
+
+pub mod client;
 
 pub use background::BackgroundServer;
 pub use cluster::ClusterError;
-pub use config::ServerConfig;
-pub use options::ServeOptions;
+pub use config::{ServeOptions, ServerConfig};
 pub use server::{Server, ServerError};

@@ -1,24 +1,22 @@
-//! The server: binds, routes and shuts down. `GET /ws` and the room sockets
-//! ([`crate::sockets`]), Socket.IO at `/socket.io/` ([`crate::socketio`]), `GET /health`,
-//! `GET /streams`, `GET /metrics` and `POST /estimate_pose` ([`crate::http`]), the rooms'
-//! `POST`/`DELETE /rooms/{room}/source`, `DELETE /rooms/{room}` and `GET /sources`
-//! ([`crate::room_http`]), and the browser demo at `/`.
+//! The server: [`Server`] loads the models, binds, starts the workers, joins the cluster,
+//! starts the configured sources, serves the router (`router`) and shuts down gracefully.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::cluster::{self, Cluster};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
-use crate::scheduler::WorkerPool;
+use crate::pool::WorkerPool;
+use crate::rooms::RoomName;
+use crate::router::router;
+use crate::sources::SourceSpec;
 use crate::state::AppState;
-use crate::{cluster, http, room_admin, room_http, sockets, source, views};
+use crate::transport::source;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -105,15 +103,15 @@ impl Server {
                     .node_id
                     .clone()
                     .unwrap_or_else(cluster::default_node_id);
-                Some(cluster::Cluster::connect(url, node_id).await?)
+                Some(Cluster::connect(url, node_id).await?)
             }
             None => None,
         };
         let state = Arc::new(AppState::new(config, pool, metrics, cluster));
         if let Some(cluster) = &state.cluster {
             let weak = Arc::downgrade(&state);
-            cluster::serve_views(cluster, move |path| match weak.upgrade() {
-                Some(state) => views::local(&state, path),
+            cluster.serve_views(move |path| match weak.upgrade() {
+                Some(state) => crate::api::local_view(&state, path),
                 None => serde_json::Value::Null,
             });
         }
@@ -170,7 +168,7 @@ impl Server {
 
     /// Streams connected now.
     pub fn stream_count(&self) -> usize {
-        self.state.streams.lock().len()
+        self.state.streams.len()
     }
 
     /// Shuts down gracefully: `/ready` turns false, sources stop (their ffmpeg ends before
@@ -180,9 +178,7 @@ impl Server {
     pub async fn shutdown(mut self) {
         self.state.drain();
         self.state.sources.stop_all().await;
-        for stream in self.state.streams.lock().values() {
-            stream.close();
-        }
+        self.state.streams.close_all();
         self.state.rooms.close_all();
         if let Some(cluster) = &self.state.cluster {
             cluster.shutdown().await;
@@ -208,66 +204,22 @@ async fn start_sources(state: &Arc<AppState>) -> Result<(), ServerError> {
         if config.room_token.is_none() {
             return Err(error("sources need rooms: set a room token".into()));
         }
-        if specs.iter().any(|(r, _)| r == room) {
+        let name = RoomName::parse(room).map_err(|e| error(e.to_string()))?;
+        if specs.iter().any(|(r, _)| r == &name) {
             return Err(error("a room has one source at most".into()));
         }
         let unwatched = config.source_stop_when_unwatched;
-        let spec = source::SourceSpec::parse(url, unwatched).map_err(|e| error(e.to_string()))?;
-        specs.push((room.clone(), spec));
+        let spec = SourceSpec::parse(url, unwatched).map_err(|e| error(e.to_string()))?;
+        specs.push((name, spec));
     }
     for (room, spec) in specs {
         if let Err(e) = source::start(state, &room, spec) {
             state.sources.stop_all().await;
             return Err(ServerError::Source {
-                room,
+                room: room.to_string(),
                 why: e.to_string(),
             });
         }
     }
     Ok(())
-}
-
-/// Every route of the server.
-fn router(state: &Arc<AppState>) -> Router {
-    let mut app = Router::new();
-    if state.config.demo {
-        app = crate::demo::routes(app);
-    }
-    let guarded = Router::new()
-        .route("/streams", get(http::streams))
-        .route("/metrics", get(http::metrics))
-        .route("/sources", get(room_admin::sources))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            http::require_token,
-        ));
-    let app = app
-        .route("/ws", get(sockets::ws_upgrade))
-        .route("/ws/rooms/{room}/camera", get(sockets::camera_upgrade))
-        .route("/ws/rooms/{room}/view", get(sockets::view_upgrade))
-        .route("/rooms", get(room_http::list))
-        .route(
-            "/rooms/{room}",
-            get(room_http::one).delete(room_admin::delete_room),
-        )
-        .route("/rooms/{room}/mjpeg", get(room_http::mjpeg))
-        .route(
-            "/rooms/{room}/source",
-            post(room_admin::post_source).delete(room_admin::delete_source),
-        )
-        .merge(guarded)
-        .route("/health", get(http::health))
-        .route("/ready", get(http::ready))
-        // One image per request, as large as a socket message may be.
-        .route(
-            "/estimate_pose",
-            post(http::estimate_pose).layer(DefaultBodyLimit::max(state.config.max_message_bytes)),
-        )
-        .with_state(state.clone());
-    if state.config.socketio {
-        app.layer(crate::socketio::layer(state))
-            .layer(crate::socketio::cors(&state.config))
-    } else {
-        app
-    }
 }

@@ -1,21 +1,25 @@
-//! What every handler of one server shares.
+//! What every handler of one server shares ([`AppState`]): the configuration, the worker
+//! pool, the metrics, the open streams, the per-IP counts, the rooms, the running sources,
+//! the cluster; and the two things done with several of them at once: seating a room's
+//! camera (in the room, and in the cluster when there is one) and sending a stream an error.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use livepose_core::clock::MonotonicClock;
 use parking_lot::Mutex;
 
-use crate::cluster::{Cluster, HeldCamera};
+use crate::cluster::Cluster;
 use crate::config::ServerConfig;
+use crate::message;
 use crate::metrics::Metrics;
-use crate::out::error_json;
-use crate::rooms::{Room, Rooms};
-use crate::scheduler::{StreamCore, WorkerPool};
-use crate::source_registry::Sources;
+use crate::pool::WorkerPool;
+use crate::rooms::{CameraKind, CameraSeat, Room, RoomName, Rooms};
+use crate::sources::Sources;
+use crate::streams::{StreamCore, Streams};
 
 /// The server's shared state.
 pub(crate) struct AppState {
@@ -23,18 +27,17 @@ pub(crate) struct AppState {
     pub(crate) pool: WorkerPool,
     pub(crate) metrics: Arc<Metrics>,
     /// Open pose streams by id (`/streams`).
-    pub(crate) streams: Mutex<HashMap<String, Arc<StreamCore>>>,
+    pub(crate) streams: Streams,
     /// Admitted connections per client address.
     pub(crate) per_ip: Mutex<HashMap<IpAddr, usize>>,
-    pub(crate) rooms: Rooms,
+    pub(crate) rooms: Arc<Rooms>,
     /// Server-side camera sources, by room.
     pub(crate) sources: Sources,
-    next_id: AtomicU64,
     pub(crate) clock: MonotonicClock,
     /// A [`release_memory_soon`](Self::release_memory_soon) is pending.
     trim_pending: Arc<AtomicBool>,
     /// This node's membership in a cluster (`--nats`).
-    pub(crate) cluster: Option<Arc<Cluster>>,
+    pub(crate) cluster: Option<Cluster>,
     /// Shutting down: `/ready` says no, and closing sockets tell clients to reconnect.
     draining: AtomicBool,
 }
@@ -48,17 +51,16 @@ impl AppState {
         config: ServerConfig,
         pool: WorkerPool,
         metrics: Arc<Metrics>,
-        cluster: Option<Arc<Cluster>>,
+        cluster: Option<Cluster>,
     ) -> Self {
         AppState {
             config,
             pool,
             metrics,
-            streams: Mutex::new(HashMap::new()),
+            streams: Streams::default(),
             per_ip: Mutex::new(HashMap::new()),
-            rooms: Rooms::default(),
+            rooms: Arc::default(),
             sources: Sources::default(),
-            next_id: AtomicU64::new(1),
             clock: MonotonicClock::system(),
             trim_pending: Arc::default(),
             cluster,
@@ -76,22 +78,27 @@ impl AppState {
         self.draining.store(true, Ordering::Release);
     }
 
-    /// In cluster mode, claims room `name`'s camera seat across the cluster for the camera
-    /// this node seated, and relays the room while it holds it; `on_taken(node)` runs if
-    /// another node's camera has it. `None` outside cluster mode.
-    pub(crate) fn hold_camera(
+    /// Seats a camera of `kind` in room `name`: the seat in the room, and in cluster mode
+    /// the room's claim across the cluster (held with the seat, and while held the room is
+    /// relayed to the other nodes); `on_taken(node)` runs if another node's camera has the
+    /// room, now or later. `None` if a camera sits in the room here already.
+    pub(crate) fn take_camera_seat(
         &self,
-        name: &str,
-        room: &Arc<Room>,
+        name: &RoomName,
+        kind: CameraKind,
         on_taken: impl FnOnce(String) + Send + 'static,
-    ) -> Option<HeldCamera> {
-        Some(self.cluster.as_ref()?.hold_camera(name, room, on_taken))
+    ) -> Option<CameraSeat> {
+        let mut seat = CameraSeat::take(&self.rooms, name, kind)?;
+        if let Some(cluster) = &self.cluster {
+            seat.hold(cluster.hold_camera(name.as_str(), seat.room(), on_taken));
+        }
+        Some(seat)
     }
 
     /// In cluster mode, feeds room `name` from the other nodes while it has viewers here.
-    pub(crate) fn watch_room(&self, name: &str, room: &Arc<Room>) {
+    pub(crate) fn watch_room(&self, name: &RoomName, room: &Arc<Room>) {
         if let Some(cluster) = &self.cluster {
-            cluster.feeds.ensure(cluster, name, room);
+            cluster.watch_room(name.as_str(), room);
         }
     }
 
@@ -112,11 +119,6 @@ impl AppState {
         });
     }
 
-    /// A new stream id: `prefix` and a number unique in this server.
-    pub(crate) fn next_id(&self, prefix: &str) -> String {
-        format!("{prefix}{}", self.next_id.fetch_add(1, Ordering::Relaxed))
-    }
-
     /// Sends `stream` a non-fatal `error` message about frame `sequence` and counts it in
     /// `livepose_errors_total`.
     pub(crate) fn send_error(
@@ -127,6 +129,6 @@ impl AppState {
         sequence: u64,
     ) {
         self.metrics.record_error(code);
-        stream.send_text(error_json(code, message, sequence));
+        stream.send_text(message::error(code, message, Some(sequence), false));
     }
 }

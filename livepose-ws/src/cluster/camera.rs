@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::claims::{claim, ClaimOutcome};
+use super::node::Node;
 use super::relay::CameraRelay;
-use super::Cluster;
 use crate::rooms::Room;
 
 /// Holds a camera's seat in the cluster while it lives (aborts on drop: the claim is
@@ -18,18 +18,18 @@ impl Drop for HeldCamera {
     }
 }
 
-impl Cluster {
+impl HeldCamera {
     /// Claims room `name`'s camera seat in the cluster for a camera that holds the seat on
     /// this node, and relays the room while the claim is held. `on_taken(node)` runs if
     /// another node's camera holds the room, now or later (after this node lost NATS for
     /// longer than the claim lives): the caller then ends its camera with `camera_taken`.
-    pub(crate) fn hold_camera(
-        self: &Arc<Self>,
+    pub(crate) fn start(
+        node: &Arc<Node>,
         name: &str,
         room: &Arc<Room>,
         on_taken: impl FnOnce(String) + Send + 'static,
     ) -> HeldCamera {
-        let (cluster, name, room) = (self.clone(), name.to_string(), room.clone());
+        let (cluster, name, room) = (node.clone(), name.to_string(), room.clone());
         HeldCamera(tokio::spawn(async move {
             match claim(&cluster, &name).await {
                 ClaimOutcome::Taken { node } => on_taken(node),

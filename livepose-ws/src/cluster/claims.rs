@@ -9,17 +9,12 @@
 //! working), with its claim pending: the renewer takes it when NATS returns, or tells the
 //! camera it was lost if another node took the room meanwhile.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
+use std::sync::Arc;
 use tokio::sync::watch;
 
+use super::node::{Bucket, Node, CLAIM_TTL, CLAIM_WAIT};
 use super::subjects::room_token;
-use super::{Bucket, Cluster, CLAIM_TTL};
-
-/// Longest a claim waits for NATS before the camera is admitted with its claim pending.
-const CLAIM_WAIT: Duration = Duration::from_secs(2);
 
 /// What claiming a room's camera seat gave.
 pub(crate) enum ClaimOutcome {
@@ -45,7 +40,7 @@ pub(crate) enum Standing {
 
 /// A claim: renewed (or taken, while pending) as long as it lives, released when dropped.
 pub(crate) struct Claim {
-    cluster: Arc<Cluster>,
+    cluster: Arc<Node>,
     key: String,
     renewer: tokio::task::JoinHandle<()>,
     standing: watch::Receiver<Standing>,
@@ -88,13 +83,13 @@ impl Drop for Claim {
         let revision = self.cluster.held.lock().remove(&self.key);
         if let (Some(revision), Ok(runtime)) = (revision, tokio::runtime::Handle::try_current()) {
             let (cluster, key) = (self.cluster.clone(), self.key.clone());
-            runtime.spawn(async move { release(&cluster, &key, revision).await });
+            runtime.spawn(async move { cluster.release_claim(&key, revision).await });
         }
     }
 }
 
 /// Claims `room`'s camera seat for this node.
-pub(crate) async fn claim(cluster: &Arc<Cluster>, room: &str) -> ClaimOutcome {
+pub(crate) async fn claim(cluster: &Arc<Node>, room: &str) -> ClaimOutcome {
     let key = room_token(room);
     let first = if *cluster.online().borrow() {
         tokio::time::timeout(CLAIM_WAIT, try_create(cluster, &key))
@@ -143,7 +138,7 @@ enum Attempt {
 }
 
 /// Creates the key, or says who holds it.
-async fn try_create(cluster: &Cluster, key: &str) -> Attempt {
+async fn try_create(cluster: &Node, key: &str) -> Attempt {
     let store = match cluster.bucket(Bucket::Cameras).await {
         Ok(store) => store,
         Err(e) => {
@@ -178,7 +173,7 @@ async fn try_create(cluster: &Cluster, key: &str) -> Attempt {
 /// Renews the claim every third of its time-to-live (or takes it, while pending) until it
 /// is dropped or lost.
 async fn renew(
-    cluster: std::sync::Weak<Cluster>,
+    cluster: std::sync::Weak<Node>,
     key: String,
     mut revision: Option<u64>,
     standing: watch::Sender<Standing>,
@@ -241,30 +236,4 @@ async fn renew(
             Ok(None) | Err(_) => {}
         }
     }
-}
-
-/// Deletes the claim if it is still this node's (`revision`).
-async fn release(cluster: &Cluster, key: &str, revision: u64) {
-    let delete = async {
-        let store = cluster.bucket(Bucket::Cameras).await.ok()?;
-        store.delete_expect_revision(key, Some(revision)).await.ok()
-    };
-    if tokio::time::timeout(CLAIM_WAIT, delete)
-        .await
-        .ok()
-        .flatten()
-        .is_none()
-    {
-        tracing::debug!(room = %key, "claim not released (it expires by itself)");
-    }
-}
-
-/// Releases every claim this node holds, all at once (shutting down; the renewers stop at
-/// their next tick, seeing the cluster closing).
-pub(crate) async fn release_all(cluster: &Cluster) {
-    let held: Vec<(String, u64)> = cluster.held.lock().drain().collect();
-    let releases = held
-        .iter()
-        .map(|(key, revision)| release(cluster, key, *revision));
-    futures_util::future::join_all(releases).await;
 }

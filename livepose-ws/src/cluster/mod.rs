@@ -2,14 +2,16 @@
 //! what they run over NATS, so a room's camera may land on one node and its viewers on
 //! others behind a load balancer. Without `--nats` none of this exists.
 //!
-//! - [`claims`]: a room's camera seat across the cluster, a key with a time-to-live in a
-//!   JetStream key-value bucket that its holder renews.
-//! - [`relay`]: the camera's node publishes the room's results, frames (while some node
-//!   wants them) and a heartbeat; a node with viewers of a room subscribes while it has
-//!   any, and tells them `camera_lost` when the camera's node or NATS goes quiet.
-//! - [`views`]: `/streams`, `/rooms` and `/rooms/{room}` for the whole cluster
-//!   (`?scope=cluster`), gathered by request/reply with a timeout; the nodes that did not
-//!   answer are listed.
+//! | module | job |
+//! | --- | --- |
+//! | `member` | [`Cluster`]: what the rest of the server calls |
+//! | `node` | this node on NATS: the connection, the key-value buckets, its listing, leaving |
+//! | `subjects` | room names as one subject token and key (`=XX` escapes); subjects; headers |
+//! | `claims` | a room's camera seat across the cluster: a key with a time-to-live in `livepose_cameras`, created atomically, renewed, released on drop; pending while NATS is down |
+//! | `camera` | [`HeldCamera`]: a camera's claim and, while held, its relay |
+//! | `relay` | the camera's node publishes the room's results, frames (while some node wants them) and a heartbeat |
+//! | `feed` | a node with viewers of a room subscribes while it has any; `camera_lost` / `camera_back` |
+//! | `views` | `/streams`, `/rooms` and `/rooms/{room}` for the whole cluster (`?scope=cluster`), gathered by request/reply with a timeout; the nodes that did not answer are listed |
 //!
 //! NATS is at-most-once: a result lost on the way is not sent again (latest wins anyway).
 //! When NATS goes down, local rooms keep working; the client reconnects and resubscribes
@@ -17,215 +19,14 @@
 
 mod camera;
 mod claims;
+mod feed;
+mod member;
+mod node;
 mod relay;
 mod subjects;
 mod views;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
-
-use async_nats::jetstream::{self, kv};
-use tokio::sync::watch;
-
-pub(crate) use camera::HeldCamera;
-pub(crate) use relay::Feeds;
-pub(crate) use views::{gather, serve as serve_views, Gathered};
-
-/// How long a camera claim lives unless its holder renews it (it renews every third of it).
-pub(crate) const CLAIM_TTL: Duration = Duration::from_secs(6);
-/// How long a node stays listed without announcing itself (it does every third of it).
-pub(crate) const NODE_TTL: Duration = Duration::from_secs(6);
-
-/// The cluster's key-value buckets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Bucket {
-    /// Room → node holding its camera.
-    Cameras,
-    /// Node → its id, while it lives.
-    Nodes,
-}
-
-impl Bucket {
-    fn config(self) -> kv::Config {
-        let (bucket, max_age) = match self {
-            Bucket::Cameras => ("livepose_cameras", CLAIM_TTL),
-            Bucket::Nodes => ("livepose_nodes", NODE_TTL),
-        };
-        kv::Config {
-            bucket: bucket.to_string(),
-            history: 1,
-            max_age,
-            ..Default::default()
-        }
-    }
-}
-
-/// This node's membership in the cluster.
-pub(crate) struct Cluster {
-    node_id: String,
-    client: async_nats::Client,
-    js: jetstream::Context,
-    online: watch::Sender<bool>,
-    /// Buckets opened so far (created if missing; forgotten on error, so that a NATS
-    /// restarted without its data gets them again).
-    buckets: tokio::sync::Mutex<HashMap<Bucket, kv::Store>>,
-    pub(crate) feeds: Feeds,
-    /// The camera claims this node holds: key → revision (see [`claims`]).
-    held: parking_lot::Mutex<HashMap<String, u64>>,
-    /// Shutting down: no claim is renewed or taken any more.
-    closing: std::sync::atomic::AtomicBool,
-    tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
-}
-
-impl std::fmt::Debug for Cluster {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cluster")
-            .field("node_id", &self.node_id)
-            .finish()
-    }
-}
-
-/// Why cluster mode could not start.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot use NATS at {url}: {message}")]
-pub struct ClusterError {
-    url: String,
-    message: String,
-}
-
-impl Cluster {
-    /// Starts this node's membership: connects to `url` (in the background, retrying, so the
-    /// server starts while NATS is down), announces the node every few seconds.
-    pub(crate) async fn connect(url: &str, node_id: String) -> Result<Arc<Self>, ClusterError> {
-        let (online, _) = watch::channel(false);
-        let events = online.clone();
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("livepose {node_id}"))
-            .retry_on_initial_connect()
-            .max_reconnects(None)
-            .reconnect_delay_callback(|attempts| {
-                Duration::from_millis((100 * 2u64.saturating_pow(attempts.min(5) as u32)).min(2000))
-            })
-            .event_callback(move |event| {
-                let events = events.clone();
-                async move {
-                    match event {
-                        async_nats::Event::Connected => {
-                            events.send_replace(true);
-                        }
-                        async_nats::Event::Disconnected => {
-                            events.send_replace(false);
-                        }
-                        other => tracing::debug!("nats: {other}"),
-                    }
-                }
-            })
-            .connect(url)
-            .await
-            .map_err(|e| ClusterError {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?;
-        let cluster = Arc::new(Cluster {
-            node_id,
-            js: jetstream::new(client.clone()),
-            client,
-            online,
-            buckets: tokio::sync::Mutex::new(HashMap::new()),
-            feeds: Feeds::default(),
-            held: parking_lot::Mutex::new(HashMap::new()),
-            closing: std::sync::atomic::AtomicBool::new(false),
-            tasks: parking_lot::Mutex::new(Vec::new()),
-        });
-        let beat = tokio::spawn(views::announce(Arc::downgrade(&cluster)));
-        cluster.tasks.lock().push(beat);
-        Ok(cluster)
-    }
-
-    /// Whether the node is leaving the cluster.
-    pub(crate) fn is_closing(&self) -> bool {
-        self.closing.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Whether NATS is connected now.
-    pub(crate) fn is_online(&self) -> bool {
-        *self.online.borrow()
-    }
-
-    /// This node's id.
-    pub(crate) fn node_id(&self) -> &str {
-        &self.node_id
-    }
-
-    /// Whether NATS is connected, as it changes.
-    pub(crate) fn online(&self) -> watch::Receiver<bool> {
-        self.online.subscribe()
-    }
-
-    pub(crate) fn client(&self) -> &async_nats::Client {
-        &self.client
-    }
-
-    /// Keeps a task of the cluster's, aborted at [`shutdown`](Self::shutdown).
-    pub(crate) fn keep(&self, task: tokio::task::JoinHandle<()>) {
-        self.tasks.lock().push(task);
-    }
-
-    /// The bucket, opened (and created if missing) on first use.
-    pub(crate) async fn bucket(&self, bucket: Bucket) -> Result<kv::Store, String> {
-        let mut buckets = self.buckets.lock().await;
-        if let Some(store) = buckets.get(&bucket) {
-            return Ok(store.clone());
-        }
-        let name = bucket.config().bucket;
-        let store = match self.js.get_key_value(name.clone()).await {
-            Ok(store) => store,
-            Err(_) => {
-                let created = self.js.create_key_value(bucket.config()).await;
-                match created {
-                    Ok(store) => store,
-                    // Another node created it meanwhile.
-                    Err(e) => self
-                        .js
-                        .get_key_value(name)
-                        .await
-                        .map_err(|_| e.to_string())?,
-                }
-            }
-        };
-        buckets.insert(bucket, store.clone());
-        Ok(store)
-    }
-
-    /// Forgets an opened bucket after an error, so that the next use opens it again.
-    pub(crate) async fn forget_bucket(&self, bucket: Bucket) {
-        self.buckets.lock().await.remove(&bucket);
-    }
-
-    /// Leaves the cluster: stops announcing this node and removes it from the list, releases
-    /// every camera claim it holds, and flushes what is still to be sent.
-    pub(crate) async fn shutdown(&self) {
-        self.closing
-            .store(true, std::sync::atomic::Ordering::Release);
-        for task in self.tasks.lock().drain(..) {
-            task.abort();
-        }
-        claims::release_all(self).await;
-        views::withdraw(self).await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
-    }
-}
-
-/// A node id when none is given: the host name and the process id.
-pub(crate) fn default_node_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    let host = if host.is_empty() {
-        "node".to_string()
-    } else {
-        host
-    };
-    format!("{host}-{}", std::process::id())
-}
+pub(crate) use member::Cluster;
+pub(crate) use node::default_node_id;
+pub use node::ClusterError;
+pub(crate) use views::Gathered;

@@ -1,7 +1,11 @@
-//! NATS subjects and key-value keys of the cluster. A room's name becomes one token that is
-//! valid in both (letters, digits, `-` and `_` kept; every other byte as `=XX`), so any room
-//! name maps to its own subjects and no name can reach into another's (`.`, `*`, `>` and
-//! spaces are escaped).
+//! NATS subjects, key-value keys and message headers of the cluster. A room's name becomes
+//! one token that is valid in both subjects and keys (letters, digits, `-` and `_` kept;
+//! every other byte as `=XX`), so any room name maps to its own subjects and no name can
+//! reach into another's (`.`, `*`, `>` and spaces are escaped). A token is at most three
+//! times its name's bytes: room names are at most 128 bytes (`rooms::RoomName`), so every
+//! subject stays far within a NATS control line.
+
+use async_nats::HeaderMap;
 
 /// The prefix of every subject livepose uses.
 pub(crate) const PREFIX: &str = "livepose";
@@ -53,6 +57,25 @@ impl RoomSubject {
 /// The subject of `room`'s `what`.
 pub(crate) fn room_subject(room: &str, what: RoomSubject) -> String {
     format!("{PREFIX}.room.{}.{}", room_token(room), what.as_str())
+}
+
+/// The header naming the node that published a message.
+pub(crate) const NODE_HEADER: &str = "Livepose-Node";
+/// The header naming what a message is (`binary` or `text` results, `frame`, `annotated`,
+/// `alive`, `left`).
+pub(crate) const KIND_HEADER: &str = "Livepose-Kind";
+
+/// The headers of a message of `kind` from `node`.
+pub(crate) fn headers(node: &str, kind: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(NODE_HEADER, node);
+    headers.insert(KIND_HEADER, kind);
+    headers
+}
+
+/// Header `name` of `message`.
+pub(crate) fn header<'a>(message: &'a async_nats::Message, name: &str) -> Option<&'a str> {
+    message.headers.as_ref()?.get(name).map(|v| v.as_str())
 }
 
 /// The subject every node answers cluster views on (`?scope=cluster`).

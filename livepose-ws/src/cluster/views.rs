@@ -1,19 +1,19 @@
 //! Views of the whole cluster (`?scope=cluster`): every node lists itself in the
-//! `livepose_nodes` bucket (renewed every third of [`NODE_TTL`], so a dead node drops out)
-//! and answers view requests on one subject; a node asked for a cluster view publishes the
-//! request with a reply inbox, gathers answers until every listed node has answered or the
-//! timeout passes, and names the listed nodes that did not answer.
+//! `livepose_nodes` bucket (`node`) and answers view requests on one subject; a node asked
+//! for a cluster view publishes the request with a reply inbox, gathers answers until every
+//! listed node has answered or the timeout passes, and names the listed nodes that did not
+//! answer.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::subjects::{room_token, views_subject};
-use super::{Bucket, Cluster, NODE_TTL};
+use super::node::{Bucket, Node};
+use super::subjects::views_subject;
 
 /// Longest a cluster view waits for answers.
 pub(crate) const GATHER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -34,42 +34,8 @@ pub(crate) struct Gathered {
     pub(crate) missing: Vec<String>,
 }
 
-/// Lists this node in the nodes bucket until the cluster is dropped or shut down.
-pub(crate) async fn announce(cluster: Weak<Cluster>) {
-    let mut ticks = tokio::time::interval(NODE_TTL / 3);
-    loop {
-        ticks.tick().await;
-        let Some(cluster) = cluster.upgrade() else {
-            return;
-        };
-        let put = async {
-            let store = cluster.bucket(Bucket::Nodes).await?;
-            let key = room_token(cluster.node_id());
-            store
-                .put(key, cluster.node_id().to_string().into())
-                .await
-                .map_err(|e| e.to_string())
-        };
-        if tokio::time::timeout(Duration::from_secs(2), put)
-            .await
-            .map_or(true, |r| r.is_err())
-        {
-            cluster.forget_bucket(Bucket::Nodes).await;
-        }
-    }
-}
-
-/// Removes this node from the list (shutting down).
-pub(crate) async fn withdraw(cluster: &Cluster) {
-    let delete = async {
-        let store = cluster.bucket(Bucket::Nodes).await.ok()?;
-        store.delete(room_token(cluster.node_id())).await.ok()
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), delete).await;
-}
-
 /// The nodes listed now (empty if they cannot be read before `deadline`).
-async fn listed(cluster: &Cluster, deadline: tokio::time::Instant) -> BTreeSet<String> {
+async fn listed(cluster: &Node, deadline: tokio::time::Instant) -> BTreeSet<String> {
     let list = async {
         let store = cluster.bucket(Bucket::Nodes).await.ok()?;
         let mut keys = store.keys().await.ok()?;
@@ -90,10 +56,7 @@ async fn listed(cluster: &Cluster, deadline: tokio::time::Instant) -> BTreeSet<S
 
 /// Answers view requests with `answer(request)` (the path asked for: `streams`, `rooms`,
 /// `rooms/NAME`) until the cluster shuts down.
-pub(crate) fn serve(
-    cluster: &Arc<Cluster>,
-    answer: impl Fn(&str) -> Value + Send + Sync + 'static,
-) {
+pub(crate) fn serve(cluster: &Arc<Node>, answer: impl Fn(&str) -> Value + Send + Sync + 'static) {
     let weak = Arc::downgrade(cluster);
     let client = cluster.client().clone();
     let task = tokio::spawn(async move {
@@ -119,7 +82,7 @@ pub(crate) fn serve(
 
 /// Asks every node for `path` and gathers the answers, within [`GATHER_TIMEOUT`] in all.
 /// While NATS is down this node cannot ask: it answers at once with no answer and no list.
-pub(crate) async fn gather(cluster: &Cluster, path: &str) -> Gathered {
+pub(crate) async fn gather(cluster: &Node, path: &str) -> Gathered {
     let mut gathered = Gathered::default();
     if !cluster.is_online() {
         return gathered;

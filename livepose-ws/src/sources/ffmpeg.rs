@@ -1,0 +1,151 @@
+//! The ffmpeg subprocess that reads a source and writes its frames as JPEG files, back to
+//! back, on its standard output ([`livepose_core::image::JpegSplitter`] cuts them apart).
+//! The source's URL as given is ffmpeg's argument and goes nowhere else; ffmpeg's standard
+//! error, which names it, has the URL's secrets hidden as each line is read.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+
+use super::spec::{SourceKind, SourceSpec};
+
+/// JPEG quality of re-encoded frames (ffmpeg's `-q:v`: 2 best .. 31 worst).
+const QUALITY: &str = "4";
+
+/// The `ffmpeg` executable on `PATH`, if there is one.
+pub(crate) fn find() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("ffmpeg"))
+        .find(|exe| exe.is_file())
+}
+
+/// ffmpeg's arguments for `spec`: frames out as JPEG files on standard output, no audio.
+pub(crate) fn args(spec: &SourceSpec) -> Vec<String> {
+    let mut args: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error"]
+        .map(String::from)
+        .to_vec();
+    let reencode = [
+        "-an", "-c:v", "mjpeg", "-q:v", QUALITY, "-pix_fmt", "yuvj420p",
+    ]
+    .map(String::from);
+    match &spec.kind {
+        SourceKind::Mjpeg => {
+            args.extend(["-i".into(), spec.url.for_ffmpeg().to_string()]);
+            // The camera's JPEGs as they are.
+            args.extend(["-an", "-c:v", "copy"].map(String::from));
+        }
+        SourceKind::Rtsp => {
+            args.extend(["-rtsp_transport", "tcp", "-i"].map(String::from));
+            args.push(spec.url.for_ffmpeg().to_string());
+            args.extend(reencode);
+        }
+        SourceKind::File(path) => {
+            // Looped, at the file's own frame rate.
+            args.extend(["-re", "-stream_loop", "-1", "-i"].map(String::from));
+            args.push(path_arg(path));
+            args.extend(reencode);
+        }
+    }
+    args.extend(["-f", "mjpeg", "pipe:1"].map(String::from));
+    args
+}
+
+/// A path as an ffmpeg input: `file:` in front, so that no part of it reads as a protocol.
+fn path_arg(path: &Path) -> String {
+    format!("file:{}", path.display())
+}
+
+/// A running ffmpeg: its stdout (the JPEGs) and the last line it wrote on stderr (the
+/// source's secrets hidden).
+pub(crate) struct Ffmpeg {
+    pub(crate) child: Child,
+    pub(crate) stdout: ChildStdout,
+    last_error: Arc<Mutex<String>>,
+    /// Reads stderr until ffmpeg closes it.
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Ffmpeg {
+    /// Starts `exe` for `spec` (killed if dropped).
+    pub(crate) fn spawn(exe: &Path, spec: &SourceSpec) -> std::io::Result<Ffmpeg> {
+        let mut child = Command::new(exe)
+            .args(args(spec))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("ffmpeg has no stdout"))?;
+        let last_error = Arc::new(Mutex::new(String::new()));
+        let stderr_reader = child.stderr.take().map(|stderr| {
+            let (last_error, url) = (last_error.clone(), spec.url.clone());
+            // Ends at ffmpeg's exit (its stderr closes).
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if !line.trim().is_empty() {
+                        *last_error.lock() = url.hide(&line);
+                    }
+                }
+            })
+        });
+        Ok(Ffmpeg {
+            child,
+            stdout,
+            last_error,
+            stderr_reader,
+        })
+    }
+
+    /// Gives ffmpeg `grace` to end by itself, then kills it, and waits for it either way
+    /// (so that it leaves no zombie). Returns how it ended if it ended by itself, and the
+    /// last line it wrote on stderr (its last error, the URL's secrets hidden; empty if
+    /// none).
+    pub(crate) async fn stop(mut self, grace: Duration) -> (Option<ExitStatus>, String) {
+        let exited = match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(Ok(status)) => Some(status),
+            _ => None,
+        };
+        let _ = self.child.kill().await;
+        if let Some(reader) = self.stderr_reader.take() {
+            // Its stderr is closed now: the reader ends at once (unless something else holds
+            // the pipe open; then it is not waited for).
+            if tokio::time::timeout(Duration::from_millis(500), reader)
+                .await
+                .is_err()
+            {
+                tracing::debug!("ffmpeg's stderr stayed open");
+            }
+        }
+        let last_error = self.last_error.lock().clone();
+        (exited, last_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mjpeg_is_copied_and_the_rest_reencoded() {
+        let spec = |url: &str| SourceSpec::parse(url, false).unwrap();
+        let mjpeg = args(&spec("http://cam:81/stream")).join(" ");
+        assert!(mjpeg.contains("-i http://cam:81/stream -an -c:v copy -f mjpeg pipe:1"));
+        let rtsp = args(&spec("rtsp://cam/live")).join(" ");
+        assert!(rtsp.contains("-rtsp_transport tcp -i rtsp://cam/live -an -c:v mjpeg"));
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let file = args(&spec(manifest)).join(" ");
+        assert!(file.contains(&format!(
+            "-re -stream_loop -1 -i file:{manifest} -an -c:v mjpeg"
+        )));
+    }
+}

@@ -1,0 +1,22 @@
+//! Server-side camera sources, what they are and which run: the server pulls a stream (HTTP
+//! MJPEG, RTSP, or a local file, looped) through an ffmpeg subprocess and feeds it into a
+//! room as a camera socket would (`transport::source` does the feeding). Set with
+//! `--source ROOM=URL` or `POST /rooms/{room}/source`, removed with
+//! `DELETE /rooms/{room}/source` or `DELETE /rooms/{room}`.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | `spec` | [`SourceSpec`]: a URL checked and sorted into kinds; `ROOM=URL` pairs |
+//! | `redact` | [`SourceUrl`] and [`RedactedUrl`]: the URL for ffmpeg alone, its secrets hidden everywhere else (ffmpeg's words too) |
+//! | `ffmpeg` | [`Ffmpeg`]: the subprocess, its arguments, killed and reaped on every path |
+//! | `registry` | [`Sources`]: the running sources by room; stopping them |
+
+mod ffmpeg;
+mod redact;
+mod registry;
+mod spec;
+
+pub(crate) use ffmpeg::{find as find_ffmpeg, Ffmpeg};
+pub(crate) use redact::RedactedUrl;
+pub(crate) use registry::{Running, Sources};
+pub(crate) use spec::{parse_pair, SourceSpec};
