@@ -487,3 +487,59 @@ async fn sigterm_drains_a_node_and_releases_its_claims_at_once() {
     );
     sender.abort();
 }
+
+/// Regression (issue 23, item 2): a viewer of a room named with 2,000 characters made
+/// nats-server close node b's connection ("maximum control line exceeded": the room's subject
+/// is longer than a NATS control line may be), again on every reconnection while the socket
+/// stayed open, so b's other rooms got nothing and b left `?scope=cluster`. Such a name is
+/// refused with 400 before anything reaches NATS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_room_name_cannot_take_a_node_off_nats() {
+    let nats = Nats::start();
+    let models = models();
+    let a = Node::start("a", &nats.url(), &models, &[]);
+    let b = Node::start("b", &nats.url(), &models, &[]);
+    let mut viewer = connect(b.ws("/ws/rooms/lab/view")).await;
+    let (sender, _) = camera(a.ws("/ws/rooms/lab/camera?token=cam"), dance_jpeg());
+    assert!(
+        until(&mut viewer, Duration::from_secs(30), is_result_with_pose)
+            .await
+            .is_some()
+    );
+    // 2,000 characters, each escaped in a subject token (`ü` is `=C3=BC`): 12,000 bytes.
+    let long = "%C3%BC".repeat(2000);
+    let attempt = tokio_tungstenite::connect_async(b.ws(&format!("/ws/rooms/{long}/view"))).await;
+    let refused = match &attempt {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Some(response.status().as_u16())
+        }
+        _ => None,
+    };
+    // Held open while node b is watched, if it was let in.
+    let _held = attempt.ok();
+    // Node b stays on NATS: its viewer of `lab` keeps getting node a's results and is never
+    // told `camera_lost`, and b answers cluster views.
+    let watched = Instant::now();
+    let mut results = 0;
+    while watched.elapsed() < Duration::from_secs(5) {
+        match tokio::time::timeout(Duration::from_secs(1), viewer.next()).await {
+            Ok(Some(Ok(message))) => {
+                assert!(
+                    !is_text_of_type(&message, "camera_lost"),
+                    "node b lost NATS {:?} after the long name: {message:?}",
+                    watched.elapsed()
+                );
+                results += usize::from(is_result_with_pose(&message));
+            }
+            Ok(other) => panic!("node b's viewer was closed: {other:?}"),
+            Err(_) => {}
+        }
+    }
+    println!("node b's viewer: {results} results in the 5 s after the long name");
+    assert!(results > 0, "node b's viewer got no result");
+    let streams = get_json(&a, "/streams?scope=cluster").await;
+    assert_eq!(streams["nodes"], serde_json::json!(["a", "b"]), "{streams}");
+    assert_eq!(streams["missing"], serde_json::json!([]), "{streams}");
+    assert_eq!(refused, Some(400), "the long room name was not refused");
+    sender.abort();
+}

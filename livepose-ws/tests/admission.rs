@@ -394,3 +394,54 @@ async fn errors_total_counts_every_error_sent_by_code() {
     }
     server.shutdown().await;
 }
+
+/// Regression (issue 23, item 2): room names were not checked. One check now holds on every
+/// route that names a room: a name with a control character (it forged log lines), one longer
+/// than 128 bytes (its NATS subjects would not fit a control line), or an empty one (an
+/// empty path segment does not reach these routes) is refused with 400 `bad_room` before the
+/// socket is upgraded or anything else is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_names_are_checked_on_every_route() {
+    let server = Server::start(config().rooms("cam", None)).await.unwrap();
+    let addr = server.local_addr();
+    let long = "%C3%BC".repeat(65); // 65 characters, 130 bytes
+    for name in ["a%0Ab", "tab%09", long.as_str()] {
+        for path in [
+            format!("/ws/rooms/{name}/view"),
+            format!("/ws/rooms/{name}/camera?token=cam"),
+        ] {
+            match tokio_tungstenite::connect_async(format!("ws://{addr}{path}")).await {
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    assert_eq!(response.status(), 400, "{path}");
+                    let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or(&[]))
+                        .to_string();
+                    assert!(body.starts_with("bad_room"), "{path}: {body}");
+                }
+                Err(other) => panic!("{path}: {other}"),
+                Ok(_) => panic!("{path}: upgraded"),
+            }
+        }
+        for (method, path) in [
+            ("POST", format!("/rooms/{name}/source?token=cam")),
+            ("DELETE", format!("/rooms/{name}/source?token=cam")),
+            ("DELETE", format!("/rooms/{name}?token=cam")),
+            ("GET", format!("/rooms/{name}")),
+            ("GET", format!("/rooms/{name}/mjpeg")),
+        ] {
+            let (status, _, body) =
+                http::http(&server, method, &path, br#"{"url":"http://127.0.0.1:9/"}"#).await;
+            assert_eq!(status, 400, "{method} {path}: {body}");
+            assert!(body.starts_with("bad_room"), "{method} {path}: {body}");
+        }
+    }
+    // 128 bytes is still a name.
+    let longest = "%C3%BC".repeat(64);
+    let (viewer, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/rooms/{longest}/view"))
+            .await
+            .unwrap();
+    drop(viewer);
+    let (_, _, rooms) = http::http(&server, "GET", "/rooms", b"").await;
+    assert!(!rooms.contains("a\\nb"), "{rooms}");
+    server.shutdown().await;
+}

@@ -131,3 +131,68 @@ async fn socketio_false_turns_the_path_off() {
     let (status, _, _) = http(&server, "GET", "/socket.io/?EIO=4&transport=polling", b"").await;
     assert_eq!(status, 404);
 }
+
+/// The first `error` event of the next polls (within 10 s, answering the server's pings),
+/// or `None`.
+async fn next_error_event(server: &Server, sid: &str) -> Option<serde_json::Value> {
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        let (status, _, body) = http(server, "GET", &path, b"").await;
+        assert_eq!(status, 200, "{body}");
+        for packet in body.split('\x1e') {
+            if packet == "2" {
+                // An Engine.IO ping: pong.
+                http(server, "POST", &path, b"3").await;
+            } else if let Some(event) = packet.strip_prefix("42") {
+                let event: serde_json::Value = serde_json::from_str(event).unwrap();
+                if event[0] == "error" {
+                    return Some(event[1].clone());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Regression (issue 23, item 2): a `join` took any room name (100 KB ones, empty ones, with
+/// line feeds). It gets the same check as every route: an `error` event `bad_room`, and the
+/// connection goes on (a good name then joins).
+#[tokio::test]
+async fn join_checks_the_room_name() {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .workers(1)
+        .inference(false)
+        .demo(false)
+        .heartbeat(Duration::from_secs(60))
+        .rooms("cam", None);
+    let server = Server::start(config).await.unwrap();
+    let (_, _, body) = http(&server, "GET", "/socket.io/?EIO=4&transport=polling", b"").await;
+    let handshake: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    let sid = handshake["sid"].as_str().unwrap().to_string();
+    let packets = exchange(&server, &sid, "0").await;
+    assert!(packets[0].starts_with("0{\"sid\""), "{packets:?}");
+    let huge = "x".repeat(100_000);
+    for (name, what) in [
+        ("", "empty"),
+        ("a\nb", "a line feed"),
+        (huge.as_str(), "100 KB"),
+    ] {
+        for role in ["viewer", "camera"] {
+            let join = serde_json::json!(["join", {"room": name, "role": role, "token": "cam"}]);
+            let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+            let (status, _, _) = http(&server, "POST", &path, format!("42{join}").as_bytes()).await;
+            assert_eq!(status, 200);
+            let error = next_error_event(&server, &sid).await;
+            let error = error.unwrap_or_else(|| panic!("{what} name, {role}: no error"));
+            assert_eq!(error["code"], "bad_room", "{what} name, {role}: {error}");
+        }
+    }
+    let (_, _, rooms) = http(&server, "GET", "/rooms", b"").await;
+    assert_eq!(
+        rooms, r#"{"rooms":[]}"#,
+        "a refused join left a room behind"
+    );
+    server.shutdown().await;
+}

@@ -577,3 +577,56 @@ async fn an_rtsp_stream_feeds_a_room() {
     camera.wait().unwrap();
     server.shutdown().await;
 }
+
+/// Regression (issue 23, item 3): ffmpeg's last words carry the source's URL, and they went
+/// unredacted into `source_lost.reason` (and the log): a viewer read
+/// `rtsp://admin:s3cret@…: Connection refused`; a password with `#` and a secret in the query
+/// (`?pwd=`) were not hidden even in the URL. Nothing a viewer, `/sources`, the room's figures
+/// or the answer to the `POST` show may hold the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sources_secrets_never_leave_the_server() {
+    let _serial = SERIAL.lock().await;
+    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    for (room, url, secret) in [
+        ("door", "rtsp://admin:s3cret@127.0.0.1:1/x", "s3cret"),
+        ("gate", "rtsp://admin:s3#cret@127.0.0.1:1/x", "s3#cret"),
+        ("yard", "http://admin:p@ss:w0rd@127.0.0.1:1/x", "p@ss:w0rd"),
+        (
+            "shed",
+            "rtsp://127.0.0.1:1/x?user=admin&pwd=s3cret",
+            "s3cret",
+        ),
+        (
+            "hall",
+            "http://127.0.0.1:1/mjpg?channel=1&token=t0ken",
+            "t0ken",
+        ),
+    ] {
+        let mut view = viewer(&server, room).await;
+        let body = serde_json::json!({ "url": url }).to_string();
+        let (status, answer) = post_source(&server, room, &body).await;
+        assert_eq!(status, 201, "{answer}");
+        let lost = until_control(&mut view, "source_lost").await;
+        println!("{url}: source_lost {lost}");
+        let (_, _, sources) = http(&server, "GET", "/sources", b"").await;
+        let (_, _, figures) = http(&server, "GET", &format!("/rooms/{room}"), b"").await;
+        for (what, text) in [
+            ("source_lost", lost.to_string()),
+            ("the POST's answer", answer),
+            ("/sources", sources),
+            ("the room's figures", figures),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{url}: {what} shows {secret:?}: {text}"
+            );
+        }
+        // What ffmpeg said is still there, without the secret.
+        let reason = lost["reason"].as_str().unwrap();
+        assert!(reason.contains("ffmpeg exited"), "{reason}");
+        let path = format!("/rooms/{room}?token={TOKEN}");
+        assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    }
+    no_source_left(&server, &[]).await;
+    server.shutdown().await;
+}
