@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full test suite, exactly what CI runs (.ci/run calls this script):
-# formatting, clippy (warnings are errors), unit + integration + property + doc tests of the
+# formatting, the modules' import graph (no cycle), clippy (warnings are errors), unit + integration + property + doc tests of the
 # whole workspace, the benches in test mode, smoke runs of the server load and cluster benches (they print
 # figures and asserts no timing), and, with LIVEPOSE_FUZZ_SECONDS=N, every fuzz target for
 # N seconds. Needs nothing beside the checkout: scripts/test-data.sh fetches the
@@ -13,6 +13,13 @@ source scripts/test-data.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== no import cycle between the modules of livepose-core and livepose-ws"
+# livepose-core's inference::options <-> inference::pipeline (PipelineOptions builds a
+# PipelineBuilder; the pipeline reads the options) predates the check: allowed by name, so
+# that any other cycle fails.
+python3 scripts/check-module-cycles.py --self-test
+python3 scripts/check-module-cycles.py livepose-core/src livepose-ws/src \
+  --allow=crate::inference::options,crate::inference::pipeline
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test --workspace"
