@@ -1,7 +1,7 @@
 //! What a request must pass before it is served: its token ([`StreamToken`],
 //! [`ViewToken`], [`RoomToken`]: extractors, and checks for Socket.IO), the room its path
 //! names ([`RoomPath`]), and the server's limits ([`admit`], which gives an [`Admission`]
-//! held for as long as the connection). Each refusal is a [`Refusal`].
+//! held for as long as the connection). Each refusal is a [`Refusal`](refusal::Refusal).
 
 mod limits;
 mod refusal;

@@ -8,7 +8,7 @@
 //! | `node` | this node on NATS: the connection, the key-value buckets, its listing, leaving |
 //! | `subjects` | room names as one subject token and key (`=XX` escapes); subjects; headers |
 //! | `claims` | a room's camera seat across the cluster: a key with a time-to-live in `livepose_cameras`, created atomically, renewed, released on drop; pending while NATS is down |
-//! | `camera` | [`HeldCamera`]: a camera's claim and, while held, its relay |
+//! | `camera` | [`HeldCamera`](camera::HeldCamera): a camera's claim and, while held, its relay |
 //! | `relay` | the camera's node publishes the room's results, frames (while some node wants them) and a heartbeat |
 //! | `feed` | a node with viewers of a room subscribes while it has any; `camera_lost` / `camera_back` |
 //! | `views` | `/streams`, `/rooms` and `/rooms/{room}` for the whole cluster (`?scope=cluster`), gathered by request/reply with a timeout; the nodes that did not answer are listed |

@@ -7,7 +7,7 @@
 //! | module | job |
 //! | --- | --- |
 //! | `spec` | [`SourceSpec`]: a URL checked and sorted into kinds; `ROOM=URL` pairs |
-//! | `redact` | [`SourceUrl`] and [`RedactedUrl`]: the URL for ffmpeg alone, its secrets hidden everywhere else (ffmpeg's words too) |
+//! | `redact` | [`SourceUrl`](redact::SourceUrl) and [`RedactedUrl`]: the URL for ffmpeg alone, its secrets hidden everywhere else (ffmpeg's words too) |
 //! | `ffmpeg` | [`Ffmpeg`]: the subprocess, its arguments, killed and reaped on every path |
 //! | `registry` | [`Sources`]: the running sources by room; stopping them |
 

@@ -4,7 +4,7 @@
 //!
 //! | module | job |
 //! | --- | --- |
-//! | `start` | [`start`]: the seat, the registration by room, the gauge, the task |
+//! | `start` | [`start()`]: the seat, the registration by room, the gauge, the task |
 //! | `registration` | `Registration`: what a running source holds, given back when its task ends |
 //! | `ingest` | the task: ffmpeg's output cut into JPEGs for the room's stream, its results drained, reconnection with backoff, `source_lost` / `source_back` |
 
