@@ -332,10 +332,7 @@ fn main() {
     let limit = if quick { 12 } else { 100_000 };
     let stills = ["still_lab_dance", "still_outdoor"];
     let dances = ["lab_dance", "multi_two_dancers"];
-    let names: Vec<String> = SMOOTHERS
-        .iter()
-        .map(|k| kind_name(*k).to_string())
-        .collect();
+    let names: Vec<String> = SMOOTHERS.iter().map(|k| k.as_str().to_string()).collect();
     println!(
         "== Smoothing: jitter (still person, camera noise; / pose size) and lag (dancers; ms), \
          livepose live mode vs MediaPipe VIDEO mode{}",
