@@ -80,7 +80,8 @@ impl OneEuroParams {
     /// is filtered at 1 Hz instead of at the cut-off noise alone would set (MediaPipe's
     /// 0.05 Hz plus 80 times the noise's apparent speed); above it the cut-off climbs faster
     /// than MediaPipe's (beta 120, the speed low-passed at 2 Hz instead of 1). On real
-    /// clips: 0.6x MediaPipe's jitter on a still person at no more lag on dancers; the price
+    /// clips (full model): 0.56-0.63x MediaPipe's jitter on a still person at less lag on
+    /// dancers; the price
     /// is slow drifts (under 0.15 sizes/s) followed at 1 Hz, about 160 ms behind
     /// (docs/performance.md, "Smoothing").
     pub const STEADY_IMAGE: OneEuroParams = OneEuroParams {

@@ -251,7 +251,7 @@ fn steady_filters_noise_harder_than_mediapipe() {
     // (alpha 0.17), std ratio sqrt(0.17 / 1.83) = 0.30 of the input.
     assert!(steady < 0.35 * std_dev(&jitter), "steady {steady}");
     // White noise is kind to MediaPipe's filter (measured 0.39 of the input here, steady
-    // 0.32); on real clips steady's jitter is 0.5-0.6x MediaPipe's (benches/smoothing.rs).
+    // 0.32); on real clips steady's jitter is 0.56-0.73x MediaPipe's (benches/smoothing.rs).
     assert!(
         steady < 0.9 * mediapipe,
         "steady {steady}, mediapipe {mediapipe}"
