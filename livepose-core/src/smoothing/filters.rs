@@ -81,9 +81,8 @@ impl OneEuroParams {
     /// 0.05 Hz plus 80 times the noise's apparent speed); above it the cut-off climbs faster
     /// than MediaPipe's (beta 120, the speed low-passed at 2 Hz instead of 1). On real
     /// clips (full model): 0.56-0.63x MediaPipe's jitter on a still person at less lag on
-    /// dancers; the price
-    /// is slow drifts (under 0.15 sizes/s) followed at 1 Hz, about 160 ms behind
-    /// (docs/performance.md, "Smoothing").
+    /// dancers; the price is slow drifts (under 0.15 sizes/s) followed at 1 Hz, about
+    /// 160 ms behind (docs/performance.md, "Smoothing").
     pub const STEADY_IMAGE: OneEuroParams = OneEuroParams {
         min_cutoff: 1.0,
         beta: 120.0,
