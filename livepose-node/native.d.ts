@@ -7,7 +7,7 @@ export declare class Pipeline {
   /**
    * Loads the models. Options (every one optional, defaults and checks are core's
    * `PipelineOptions`): `model` ("lite", "full"), `hands`, `mode` ("live", "image"),
-   * `smoothing` ("one_euro", "ema", "none"), `threads`, `numPoses`, `modelsDir`. Throws
+   * `smoothing` ("one_euro", "steady", "ema", "none"), `threads`, `numPoses`, `modelsDir`. Throws
    * `ERR_LIVEPOSE_CONFIG` for a bad option, `ERR_LIVEPOSE_MODEL` when models or ONNX
    * Runtime are missing.
    */

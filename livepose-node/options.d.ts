@@ -11,7 +11,7 @@ export interface PipelineOptions {
   /** `"live"` (tracking, default) or `"image"` (every frame on its own). */
   mode?: 'live' | 'image'
   /** Landmark smoothing in live mode (default `"one_euro"`). */
-  smoothing?: 'one_euro' | 'ema' | 'none'
+  smoothing?: 'one_euro' | 'steady' | 'ema' | 'none'
   /** ONNX Runtime threads per model (default 1). */
   threads?: number
   /** Most people tracked, 1 to 64 (default 1). */

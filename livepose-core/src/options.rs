@@ -38,6 +38,11 @@ pub enum ModelKind {
 pub enum SmoothingKind {
     /// One Euro with MediaPipe's parameters (the default).
     OneEuro,
+    /// livepose's steadier One Euro on image landmarks (a speed floor: camera noise on a
+    /// still person is filtered out; see
+    /// [`OneEuroParams::STEADY_IMAGE`](crate::smoothing::OneEuroParams::STEADY_IMAGE)),
+    /// MediaPipe's on world landmarks. Also with several people.
+    Steady,
     /// Exponential moving average, alpha 0.7.
     Ema,
     /// No smoothing.
@@ -120,7 +125,8 @@ pub(crate) use named_values;
 named_values!(ModelKind, "model", "lite" => ModelKind::Lite, "full" => ModelKind::Full);
 named_values!(
     SmoothingKind, "smoothing",
-    "one_euro" => SmoothingKind::OneEuro, "ema" => SmoothingKind::Ema, "none" => SmoothingKind::None,
+    "one_euro" => SmoothingKind::OneEuro, "steady" => SmoothingKind::Steady,
+    "ema" => SmoothingKind::Ema, "none" => SmoothingKind::None,
 );
 named_values!(RunMode, "mode", "live" => RunMode::Live, "image" => RunMode::Image);
 
@@ -292,6 +298,7 @@ mod tests {
         check(&[ModelKind::Lite, ModelKind::Full]);
         check(&[
             SmoothingKind::OneEuro,
+            SmoothingKind::Steady,
             SmoothingKind::Ema,
             SmoothingKind::None,
         ]);

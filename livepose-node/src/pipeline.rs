@@ -104,7 +104,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Loads the models. Options (every one optional, defaults and checks are core's
     /// `PipelineOptions`): `model` ("lite", "full"), `hands`, `mode` ("live", "image"),
-    /// `smoothing` ("one_euro", "ema", "none"), `threads`, `numPoses`, `modelsDir`. Throws
+    /// `smoothing` ("one_euro", "steady", "ema", "none"), `threads`, `numPoses`, `modelsDir`. Throws
     /// `ERR_LIVEPOSE_CONFIG` for a bad option, `ERR_LIVEPOSE_MODEL` when models or ONNX
     /// Runtime are missing.
     #[napi(constructor, ts_args_type = "options?: PipelineOptions")]

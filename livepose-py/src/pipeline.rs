@@ -25,7 +25,7 @@ pub struct Pipeline {
 #[pymethods]
 impl Pipeline {
     /// Options (keyword only): `model` ("lite" or "full"), `hands`, `mode` ("live" or
-    /// "image"), `smoothing` ("one_euro", "ema", "none"), `threads`, `num_poses`,
+    /// "image"), `smoothing` ("one_euro", "steady", "ema", "none"), `threads`, `num_poses`,
     /// `models_dir`; the defaults and checks are core's `PipelineOptions`.
     #[new]
     #[pyo3(signature = (**options))]

@@ -172,8 +172,9 @@ impl PipelineBuilder {
     }
     /// Smoothing of tracked people. [`SmoothingKind::OneEuro`] is MediaPipe's filter and,
     /// as in MediaPipe, applies to a single tracked person: with `num_poses` above 1
-    /// MediaPipe does not smooth, and neither does livepose (pick [`SmoothingKind::Ema`]
-    /// to smooth several people).
+    /// MediaPipe does not smooth, and neither does livepose (pick [`SmoothingKind::Steady`]
+    /// or [`SmoothingKind::Ema`] to smooth several people). [`SmoothingKind::Steady`] is
+    /// steadier on a still person at no more lag on fast motion (docs/performance.md).
     pub fn smoothing(mut self, smoothing: SmoothingKind) -> Self {
         self.smoothing = smoothing;
         self
@@ -780,6 +781,10 @@ fn new_track(next_id: &mut u32, config: &TrackerOptions, roi: RotatedRect) -> Tr
     let (image, world) = match config.smoothing {
         SmoothingKind::OneEuro => (
             SmoothingConfig::mediapipe_image(),
+            SmoothingConfig::mediapipe_world(),
+        ),
+        SmoothingKind::Steady => (
+            SmoothingConfig::steady_image(),
             SmoothingConfig::mediapipe_world(),
         ),
         SmoothingKind::Ema => (SmoothingConfig::ema(0.7), SmoothingConfig::ema(0.7)),

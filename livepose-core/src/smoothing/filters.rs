@@ -52,6 +52,10 @@ pub struct OneEuroParams {
     pub derivative_cutoff: f32,
     /// Frequency assumed for the first pair of samples (Hz).
     pub default_frequency: f32,
+    /// Speed (of the scaled value, per second) that counts as noise: the cut-off rises with
+    /// the filtered speed beyond this, `min_cutoff + beta * max(0, |speed| - speed_floor)`.
+    /// 0 is the One Euro filter as published and as MediaPipe has it.
+    pub speed_floor: f32,
 }
 
 impl OneEuroParams {
@@ -61,6 +65,7 @@ impl OneEuroParams {
         beta: 80.0,
         derivative_cutoff: 1.0,
         default_frequency: 30.0,
+        speed_floor: 0.0,
     };
     /// MediaPipe Pose, world landmarks.
     pub const MEDIAPIPE_WORLD: OneEuroParams = OneEuroParams {
@@ -68,6 +73,22 @@ impl OneEuroParams {
         beta: 40.0,
         derivative_cutoff: 1.0,
         default_frequency: 30.0,
+        speed_floor: 0.0,
+    };
+    /// livepose's steadier filter for image landmarks (`value_scale = 1 / object size`):
+    /// speeds under 0.15 object sizes per second count as camera noise, so a still person
+    /// is filtered at 1 Hz instead of at the cut-off noise alone would set (MediaPipe's
+    /// 0.05 Hz plus 80 times the noise's apparent speed); above it the cut-off climbs faster
+    /// than MediaPipe's (beta 120, the speed low-passed at 2 Hz instead of 1). On real
+    /// clips (full model): 0.56-0.63x MediaPipe's jitter on a still person at less lag on
+    /// dancers; the price is slow drifts (under 0.15 sizes/s) followed at 1 Hz, about
+    /// 160 ms behind (docs/performance.md, "Smoothing").
+    pub const STEADY_IMAGE: OneEuroParams = OneEuroParams {
+        min_cutoff: 1.0,
+        beta: 120.0,
+        derivative_cutoff: 2.0,
+        default_frequency: 30.0,
+        speed_floor: 0.15,
     };
     /// MediaPipe Pose, auxiliary region-of-interest landmarks.
     pub const MEDIAPIPE_AUX: OneEuroParams = OneEuroParams {
@@ -75,6 +96,7 @@ impl OneEuroParams {
         beta: 10.0,
         derivative_cutoff: 1.0,
         default_frequency: 30.0,
+        speed_floor: 0.0,
     };
 }
 
@@ -86,11 +108,13 @@ impl Default for OneEuroParams {
             beta: 0.0,
             derivative_cutoff: 1.0,
             default_frequency: 30.0,
+            speed_floor: 0.0,
         }
     }
 }
 
-/// The One Euro filter on one scalar, time-aware: the sampling frequency comes from the
+/// The One Euro filter on one scalar (with an optional speed floor,
+/// [`OneEuroParams::speed_floor`]), time-aware: the sampling frequency comes from the
 /// timestamps, so a dropped frame (a longer gap) is filtered as the longer gap it is.
 ///
 /// Follows MediaPipe's `OneEuroFilter` exactly: the derivative uses the last raw value; a
@@ -149,7 +173,8 @@ impl OneEuro {
         let edvalue = self
             .derivative
             .apply(dvalue, alpha(self.params.derivative_cutoff, frequency));
-        let cutoff = self.params.min_cutoff + self.params.beta * edvalue.abs();
+        let speed = (edvalue.abs() - self.params.speed_floor).max(0.0);
+        let cutoff = self.params.min_cutoff + self.params.beta * speed;
         self.value.apply(value, alpha(cutoff, frequency))
     }
 

@@ -8,7 +8,8 @@
 //! - [`Method::OneEuro`]: the One Euro filter, time-aware (the frequency comes from frame
 //!   timestamps, so dropped frames do not distort it), with MediaPipe's presets
 //!   ([`SmoothingConfig::mediapipe_image`], [`mediapipe_world`](SmoothingConfig::mediapipe_world),
-//!   [`mediapipe_aux`](SmoothingConfig::mediapipe_aux)).
+//!   [`mediapipe_aux`](SmoothingConfig::mediapipe_aux)), and livepose's steadier preset
+//!   ([`SmoothingConfig::steady_image`]: a floor under which speed counts as noise).
 //!
 //! Call [`LandmarkSmoother::reset`] when the tracked subject is lost, so the next person does
 //! not inherit the last one's history.
@@ -75,6 +76,13 @@ impl SmoothingConfig {
     /// alpha 0.1). Use with `value_scale = 1 / object size`.
     pub fn mediapipe_image() -> Self {
         Self::one_euro(OneEuroParams::MEDIAPIPE_IMAGE, 0.1)
+    }
+
+    /// livepose's steadier filter for the 33 image landmarks
+    /// ([`OneEuroParams::STEADY_IMAGE`], visibility alpha 0.1). Use with
+    /// `value_scale = 1 / object size`.
+    pub fn steady_image() -> Self {
+        Self::one_euro(OneEuroParams::STEADY_IMAGE, 0.1)
     }
 
     /// MediaPipe Pose's filter for world landmarks (One Euro 0.1 / 40 / 1, no value scaling).

@@ -50,7 +50,7 @@ class _PipelineOptions(TypedDict, total=False):
     model: Literal["lite", "full"]
     hands: bool
     mode: Literal["live", "image"]
-    smoothing: Literal["one_euro", "ema", "none"]
+    smoothing: Literal["one_euro", "steady", "ema", "none"]
     threads: int
     num_poses: int
     models_dir: Optional[Union[str, PathLike[str]]]

@@ -27,8 +27,8 @@ pub(crate) struct PipelineArgs {
     /// Most people to track.
     #[arg(long, default_value_t = PipelineOptions::default().num_poses)]
     num_poses: usize,
-    /// Landmark smoothing in live mode: one_euro (MediaPipe's parameters), ema (alpha 0.7)
-    /// or none.
+    /// Landmark smoothing in live mode: one_euro (MediaPipe's parameters), steady (steadier
+    /// on a still person, no more lag on fast motion), ema (alpha 0.7) or none.
     #[arg(long, value_parser = choice::<SmoothingKind>, default_value_t = PipelineOptions::default().smoothing)]
     smoothing: SmoothingKind,
     /// Hand landmarks too (palm_detection_full and hand_landmark_full).
