@@ -56,6 +56,7 @@
 pub mod angles;
 pub mod clock;
 pub mod error;
+mod error_code;
 pub mod image;
 pub mod inference;
 pub mod onnx;

@@ -45,16 +45,26 @@ fn nats_server() -> Command {
     })
 }
 
-/// A `nats-server -js` on loopback, killed on drop.
+/// A `nats-server -js` on loopback (or one without JetStream), killed on drop.
 pub struct Nats {
     pub port: u16,
     store: PathBuf,
     child: Option<Child>,
+    jetstream: bool,
 }
 
 impl Nats {
     /// Starts one on a free port with a fresh JetStream store.
     pub fn start() -> Nats {
+        Nats::start_with(true)
+    }
+
+    /// Starts one on a free port without JetStream (no `-js`): what livepose must refuse.
+    pub fn start_without_jetstream() -> Nats {
+        Nats::start_with(false)
+    }
+
+    fn start_with(jetstream: bool) -> Nats {
         let store = std::env::temp_dir().join(format!(
             "livepose-nats-{}-{}",
             std::process::id(),
@@ -64,6 +74,7 @@ impl Nats {
             port: free_port(),
             store,
             child: None,
+            jetstream,
         };
         nats.restart();
         nats
@@ -85,16 +96,12 @@ impl Nats {
     /// Starts it again on the same port and store.
     pub fn restart(&mut self) {
         self.kill();
-        let child = nats_server()
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
-            .arg(&self.store)
+        let mut command = nats_server();
+        if self.jetstream {
+            command.arg("-js").arg("-sd").arg(&self.store);
+        }
+        let child = command
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -37,6 +37,8 @@ pub use encode::encode_jpeg;
 pub use jpeg_split::JpegSplitter;
 pub use resize::Downscaler;
 
+use crate::error_code::ErrorCode;
+
 /// A compressed image format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
@@ -151,6 +153,17 @@ pub enum ImageError {
     /// Resizing failed.
     #[error("resize failed: {0}")]
     Resize(String),
+}
+
+impl ImageError {
+    /// The code of the `error` control message that reports it (docs/protocol.md §8):
+    /// `image_too_large` for an image over the pixel limit, `bad_image` for the rest.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            ImageError::TooLarge { .. } => ErrorCode::ImageTooLarge,
+            _ => ErrorCode::BadImage,
+        }
+    }
 }
 
 /// Bytes a reused buffer may hold beyond twice what the current frame needs before it is

@@ -54,6 +54,7 @@ use super::segmentation::SegmentationMask;
 use super::session::{InferenceError, ModelSource, SessionConfig};
 use crate::angles::joint_angles;
 use crate::clock::{MonotonicClock, SharedTimeSource, TimeSource, Timestamp};
+use crate::error_code::ErrorCode;
 use crate::image::{DecoderConfig, ImageDecoder, ImageError, RgbImage, RgbView, RotatedRect};
 use crate::options::{ModelKind, RunMode, SmoothingKind};
 use crate::smoothing::{LandmarkSmoother, SmoothingConfig};
@@ -73,6 +74,19 @@ pub enum PipelineError {
     /// A model file is missing, unreadable, or a `.tflite`/`.task` model failed to convert.
     #[error(transparent)]
     Models(#[from] ModelFileError),
+}
+
+impl PipelineError {
+    /// The code of the `error` control message that reports it (docs/protocol.md §8): the
+    /// image's ([`ImageError::error_code`]: `image_too_large` or `bad_image`), `models` or
+    /// `inference`.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            PipelineError::Image(e) => e.error_code(),
+            PipelineError::Inference(_) => ErrorCode::Inference,
+            PipelineError::Models(_) => ErrorCode::Models,
+        }
+    }
 }
 
 /// A frame to process.

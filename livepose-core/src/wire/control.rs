@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::WireError;
+use super::{ErrorCode, WireError};
 use crate::stats::LatencySummary;
 use crate::types::StageTimings;
 
@@ -159,6 +159,45 @@ pub struct ErrorReport {
 }
 
 impl ErrorReport {
+    /// A non-fatal report with `code` and `message`, about no frame in particular; see
+    /// [`about`](Self::about) and [`fatal`](Self::fatal).
+    ///
+    /// ```
+    /// use livepose_core::wire::control::{ErrorReport, ServerMessage};
+    /// use livepose_core::wire::ErrorCode;
+    ///
+    /// let report = ErrorReport::new(ErrorCode::Oversized, "70000 bytes, 65536 allowed").fatal();
+    /// assert_eq!(
+    ///     ServerMessage::Error(report).to_json(),
+    ///     r#"{"type":"error","code":"oversized","message":"70000 bytes, 65536 allowed","fatal":true}"#
+    /// );
+    /// ```
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorReport {
+            code: code.as_str().to_owned(),
+            message: message.into(),
+            sequence: None,
+            fatal: false,
+        }
+    }
+
+    /// About frame `sequence`.
+    pub fn about(mut self, sequence: u64) -> Self {
+        self.sequence = Some(sequence);
+        self
+    }
+
+    /// Fatal: the server closes the connection after it.
+    pub fn fatal(mut self) -> Self {
+        self.fatal = true;
+        self
+    }
+
+    /// The code, if it is one of [`ErrorCode::ALL`] (a newer server may send others).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.code.parse().ok()
+    }
+
     /// A non-fatal report of a wire error.
     pub fn from_wire(error: &WireError, sequence: Option<u64>) -> Self {
         ErrorReport {
@@ -278,9 +317,20 @@ fn to_json<T: Serialize>(value: &T) -> String {
 pub const MAX_CONTROL_LEN: usize = 64 << 10;
 
 impl ClientMessage {
-    /// Parses a client control message.
+    /// Parses a client control message. A `hello` of a protocol version other than
+    /// [`VERSION`](super::VERSION) is [`WireError::UnsupportedVersion`]
+    /// (`unsupported_version`): the server does not speak it, and does not pretend to.
     pub fn from_json(text: &str) -> Result<Self, WireError> {
-        from_json(text, MAX_CONTROL_LEN)
+        let message = from_json(text, MAX_CONTROL_LEN)?;
+        match message {
+            ClientMessage::Hello(Hello { protocol, .. }) if protocol != super::VERSION => {
+                Err(WireError::UnsupportedVersion {
+                    found: protocol,
+                    supported: super::VERSION,
+                })
+            }
+            message => Ok(message),
+        }
     }
 
     /// Serialises to JSON.
@@ -452,6 +502,44 @@ mod tests {
             ClientMessage::from_json(&huge),
             Err(WireError::Oversized { .. })
         ));
+    }
+
+    #[test]
+    fn a_hello_of_another_version_is_unsupported_version() {
+        for protocol in [0, 2, 255] {
+            let text = format!(r#"{{"type":"hello","protocol":{protocol},"results":"json"}}"#);
+            let error = ClientMessage::from_json(&text).unwrap_err();
+            assert_eq!(
+                error,
+                WireError::UnsupportedVersion {
+                    found: protocol,
+                    supported: 1
+                }
+            );
+            assert_eq!(error.code(), "unsupported_version");
+        }
+        let v1 = ClientMessage::from_json(r#"{"type":"hello","protocol":1}"#).unwrap();
+        assert!(matches!(
+            v1,
+            ClientMessage::Hello(Hello { protocol: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn error_reports_are_built_from_codes() {
+        let report = ErrorReport::new(ErrorCode::ImageTooLarge, "too big").about(4);
+        assert_eq!(
+            ServerMessage::Error(report.clone()).to_json(),
+            r#"{"type":"error","code":"image_too_large","message":"too big","sequence":4,"fatal":false}"#
+        );
+        assert_eq!(report.error_code(), Some(ErrorCode::ImageTooLarge));
+        let newer = ErrorReport {
+            code: "from_the_future".into(),
+            ..report
+        };
+        assert_eq!(newer.error_code(), None);
+        let wire = ErrorReport::from_wire(&WireError::Json("x".into()), None);
+        assert_eq!(wire.error_code(), Some(ErrorCode::BadJson));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! [`WireError`]: why a message was rejected.
 
+use crate::error_code::ErrorCode;
+
 /// Why a wire message could not be decoded (or encoded). Every variant names the problem
 /// precisely enough to be sent back to the client as is; [`WireError::code`] gives a stable
 /// machine-readable code for the `error` control message.
@@ -79,20 +81,26 @@ pub enum WireError {
 }
 
 impl WireError {
-    /// A stable snake_case code for the `error` control message.
-    pub fn code(&self) -> &'static str {
+    /// The code of the `error` control message that reports it.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            WireError::Truncated { .. } => "truncated",
-            WireError::Oversized { .. } => "oversized",
-            WireError::BadMagic { .. } => "bad_magic",
-            WireError::UnsupportedVersion { .. } => "unsupported_version",
-            WireError::UnexpectedType { .. } => "unexpected_type",
-            WireError::UnknownImageFormat(_) => "unknown_image_format",
-            WireError::Inconsistent(_) => "inconsistent",
-            WireError::BadDimensions { .. } => "bad_dimensions",
-            WireError::TooMany { .. } => "too_many",
-            WireError::Json(_) => "bad_json",
-            WireError::BadImageData(_) => "bad_image_data",
+            WireError::Truncated { .. } => ErrorCode::Truncated,
+            WireError::Oversized { .. } => ErrorCode::Oversized,
+            WireError::BadMagic { .. } => ErrorCode::BadMagic,
+            WireError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+            WireError::UnexpectedType { .. } => ErrorCode::UnexpectedType,
+            WireError::UnknownImageFormat(_) => ErrorCode::UnknownImageFormat,
+            WireError::Inconsistent(_) => ErrorCode::Inconsistent,
+            WireError::BadDimensions { .. } => ErrorCode::BadDimensions,
+            WireError::TooMany { .. } => ErrorCode::TooMany,
+            WireError::Json(_) => ErrorCode::BadJson,
+            WireError::BadImageData(_) => ErrorCode::BadImageData,
         }
+    }
+
+    /// A stable snake_case code for the `error` control message ([`Self::error_code`] as
+    /// text).
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }

@@ -33,6 +33,7 @@ mod error;
 pub mod frame;
 pub mod result;
 
+pub use crate::error_code::{ErrorCode, UnknownCode};
 pub use error::WireError;
 pub use frame::{FrameBuffer, FrameFlags, FrameHeader, FrameView, ImageFormat};
 pub use result::{ResultFlags, ResultMessage, ResultView};
