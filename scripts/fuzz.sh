@@ -9,16 +9,17 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune tflite_parse options_parse jpeg_split)
+[ ${#targets[@]} -gt 0 ] || targets=(frame_decode result_decode control_decode compat_decode image_decode onnx_prune tflite_parse options_parse jpeg_split h264_parse h264_decode)
 
 corpus=fuzz/corpus
-mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse,options_parse,jpeg_split}
+mkdir -p "$corpus"/{frame_decode,result_decode,control_decode,compat_decode,image_decode,onnx_prune,tflite_parse,options_parse,jpeg_split,h264_parse,h264_decode}
 # Seeds: the golden vectors (valid and invalid), routed by message type.
 for hex in livepose-core/tests/vectors/*.hex; do
   name=$(basename "$hex" .hex)
   bin="$corpus/tmp.bin"
   tr -d ' \n' < "$hex" | xxd -r -p > "$bin"
   case "$name" in
+    frame_h264_*) cp "$bin" "$corpus/frame_decode/$name"; tail -c +41 "$bin" > "$corpus/h264_parse/$name" ;;
     frame_*|invalid_frame_*) cp "$bin" "$corpus/frame_decode/$name" ;;
     *) cp "$bin" "$corpus/result_decode/$name" ;;
   esac
@@ -29,6 +30,7 @@ printf '%s' '{"type":"config","smoothing":"ema","max_result_fps":15}' > "$corpus
 printf '%s' '{"model":"full","hands":true,"mode":"image","smoothing":"none","threads":2,"num_poses":3,"models_dir":null}' > "$corpus/options_parse/all"
 printf '%s' '{"num_poses":0}' > "$corpus/options_parse/out_of_range"
 printf '%s' '{"type":"error","code":"truncated","message":"x","sequence":3,"fatal":false}' > "$corpus/control_decode/error"
+printf '%s' '{"type":"keyframe_request","reason":"decode_error","sequence":17}' > "$corpus/control_decode/keyframe_request"
 printf '%s' '{"image":"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==","timestamp":1.5,"sequence":1}' > "$corpus/compat_decode/jpeg"
 # A small ONNX graph (x -> a -> Identity; a, w -> c -> Identity_2), as in the tests of livepose-core's onnx::graph.
 echo 08083a670a0a0a017812016122024f700a110a016112084964656e7469747922024f700a0d0a01610a017712016322024f700a130a0163120a4964656e746974795f3222024f702a034201775a030a0178620a0a084964656e74697479620c0a0a4964656e746974795f3242056f70736574 \
@@ -53,6 +55,12 @@ if command -v ffmpeg >/dev/null && [ -f "$clip" ]; then
   # Three small JPEGs back to back, as a source's ffmpeg writes them (a first byte of 64:
   # the chunk size the target reads in).
   { printf '@'; ffmpeg -v error -i "$clip" -vf scale=48:32 -frames:v 3 -f mjpeg -; } > "$corpus/jpeg_split/three_frames" || true
+  # Small H.264 streams (Annex B) from libx264: constrained baseline (CAVLC, as browsers
+  # send), and high profile (CABAC, 8x8 transforms, B-frames, as cameras send).
+  for profile in baseline high; do
+    ffmpeg -v error -y -i "$clip" -vf scale=64:48 -frames:v 6 -c:v libx264 -profile:v "$profile" -g 4 -f h264 "$corpus/h264_decode/x264_$profile.h264" || true
+  done
+  for f in "$corpus"/h264_decode/*.h264; do [ -f "$f" ] && { printf '@'; cat "$f"; } > "$corpus/h264_parse/$(basename "$f")"; done
 fi
 
 export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}

@@ -1,4 +1,5 @@
-//! JSON control messages from either side.
+//! JSON control messages from either side (keyframe_request among them): what parses
+//! serialises to JSON that parses to the same message.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use livepose_core::wire::control::{ClientMessage, ServerMessage};
@@ -9,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = ClientMessage::from_json(&msg.to_json());
         }
         if let Ok(msg) = ServerMessage::from_json(text) {
-            let _ = ServerMessage::from_json(&msg.to_json());
+            let again = ServerMessage::from_json(&msg.to_json());
+            if let ServerMessage::KeyframeRequest(_) = msg {
+                assert_eq!(again.unwrap(), msg);
+            }
         }
     }
 });

@@ -6,6 +6,7 @@
 //! | [`UnknownOption`] (an option's value name, `options`) | [`Error::UnknownOption`] |
 //! | [`OptionsError`] (an options object, `options`) | [`Error::Options`] |
 //! | [`ImageError`] | [`Error::Image`] |
+//! | [`VideoError`] | [`Error::Video`] |
 //! | [`GraphError`] (`onnx`) | [`Error::Graph`] |
 //! | [`TfliteError`] | [`Error::Tflite`] |
 //! | [`ConvertError`] (`tflite::convert`) | [`Error::Convert`] |
@@ -22,6 +23,7 @@ use crate::onnx::GraphError;
 use crate::options::{OptionsError, UnknownOption};
 use crate::slot::SlotClosed;
 use crate::tflite::{ConvertError, TfliteError};
+use crate::video::VideoError;
 use crate::wire::WireError;
 
 /// Any error livepose-core reports. Each module also has its own error type; this enum lets
@@ -41,6 +43,9 @@ pub enum Error {
     /// An image could not be decoded or transformed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// An H.264 access unit was refused, or a frame could not be encoded.
+    #[error(transparent)]
+    Video(#[from] VideoError),
     /// An ONNX model could not be read or pruned.
     #[error(transparent)]
     Graph(#[from] GraphError),
@@ -105,6 +110,8 @@ mod tests {
         let options = crate::inference::PipelineOptions::from_json("{\"threads\": 0}").unwrap_err();
         assert!(matches!(lift(options), Error::Options(_)));
         assert!(matches!(lift(ImageError::UnknownFormat), Error::Image(_)));
+        let video = crate::video::scan_access_unit(b"").unwrap_err();
+        assert!(matches!(lift(video), Error::Video(_)));
         let graph = crate::onnx::prune_outputs(b"", &[]).unwrap_err();
         assert!(matches!(lift(graph), Error::Graph(_)));
         let tflite = crate::tflite::TfliteModel::parse(b"").unwrap_err();

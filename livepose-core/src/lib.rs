@@ -23,6 +23,7 @@
 //! | [`smoothing`] | EMA and One Euro filters for landmark sets |
 //! | [`wire`] | protocol v1: binary frame/result codec, JSON control messages, JSON+base64 compatibility |
 //! | [`image`] | decode JPEG/PNG/WebP, downscale, letterbox, rotated crop into model tensors |
+//! | [`video`] | H.264 access units: Annex B, SPS limits, decoding and encoding (OpenH264, feature `h264`) |
 //! | [`onnx`] | ONNX models as bytes: protobuf reader and pruner, the converter's writer |
 //! | [`tflite`] | MediaPipe's `.tflite` files without TensorFlow, converted to ONNX in memory |
 //! | [`inference`] | ONNX Runtime sessions, BlazePose and hand models, model files, the pipeline |
@@ -33,7 +34,7 @@
 //! | [`error`] | [`Error`]: any of the modules' errors, for `?` across modules |
 //!
 //! Layers: each module imports only from those before it in this list: [`options`] →
-//! [`types`], [`clock`], [`slot`], [`stats`] → [`angles`], [`smoothing`] → [`image`] →
+//! [`types`], [`clock`], [`slot`], [`stats`] → [`angles`], [`smoothing`] → [`image`] → [`video`] →
 //! [`onnx`] → [`tflite`] → [`inference`] and [`wire`] (neither uses the other: the options
 //! and result flags both need are in [`options`] and [`types`]) → [`error`].
 //!
@@ -66,6 +67,7 @@ pub mod smoothing;
 pub mod stats;
 pub mod tflite;
 pub mod types;
+pub mod video;
 pub mod wire;
 
 pub use clock::{MonotonicClock, Timestamp};

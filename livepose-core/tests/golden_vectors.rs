@@ -11,6 +11,10 @@
 //!
 //! All floats in the vectors are exactly representable in f32, so comparisons are exact.
 //! Run with `LIVEPOSE_BLESS=1` to regenerate the files after a deliberate format change.
+//!
+//! `tests/vectors/control/NAME.json` are control messages (§6): `text` exactly as written,
+//! `message` the same as a JSON object; `ServerMessage`/`ClientMessage` must read one to the
+//! other and write `text` back.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +22,7 @@ use livepose_core::image::{Codec, PixelLayout};
 use livepose_core::types::{
     BoundingBox, Hand, Handedness, Joint, JointAngle, Landmark, Point3, Pose, StageTimings,
 };
+use livepose_core::wire::control::{ClientMessage, KeyframeReason, KeyframeRequest, ServerMessage};
 use livepose_core::wire::{
     FrameFlags, FrameHeader, FrameView, ImageFormat, ResultFlags, ResultMessage, ResultView,
 };
@@ -54,7 +59,7 @@ fn from_hex(text: &str) -> Vec<u8> {
 fn format_to_json(format: ImageFormat) -> Value {
     match format {
         ImageFormat::Encoded(codec) => json!({
-            "format": match codec { Codec::Jpeg => "jpeg", Codec::Png => "png", Codec::Webp => "webp" },
+            "format": match codec { Codec::Jpeg => "jpeg", Codec::Png => "png", Codec::Webp => "webp", Codec::H264 => "h264" },
             "width": 0, "height": 0,
         }),
         ImageFormat::Raw {
@@ -258,6 +263,22 @@ const JPEG_START: [u8; 20] = [
     0x00, 0x01, 0x00, 0x00,
 ];
 
+/// A real H.264 keyframe (SPS, PPS, IDR slice; constrained baseline, 32x32, a grey
+/// square on a darker ground) and the frame after it (a P slice: the square moved right by
+/// 4 pixels), as livepose's `H264Encoder` wrote them at 200 kbit/s. Constants, not encoded
+/// at test time: the vectors must not change with the encoder's build.
+const H264_KEYFRAME: &str = "000000016742c00b8c689480784423500000000168ce3c800000000165b8000409ffff88609e28000816f8a00020cdfff87f27f00ff9387ffe48";
+const H264_DELTA: &str = "0000000161e0007e409f821fff50";
+
+fn h264_header(sequence: u64, flags: FrameFlags) -> FrameHeader {
+    FrameHeader {
+        sequence,
+        capture_ts_us: 1_700_000_000_123_456 + 33_333 * (sequence as i64 - 10),
+        format: ImageFormat::Encoded(Codec::H264),
+        flags,
+    }
+}
+
 fn jpeg_header() -> FrameHeader {
     FrameHeader::new(1, 1_700_000_000_123_456, ImageFormat::Encoded(Codec::Jpeg))
 }
@@ -294,6 +315,17 @@ fn vectors() -> Vec<(&'static str, Vec<u8>, Value)> {
         },
     );
     valid_frame("frame_rgba8_1x1", frame(rgba, &[1, 2, 3, 255]));
+    valid_frame(
+        "frame_h264_keyframe",
+        frame(
+            h264_header(10, FrameFlags::KEYFRAME),
+            &from_hex(H264_KEYFRAME),
+        ),
+    );
+    valid_frame(
+        "frame_h264_delta",
+        frame(h264_header(11, FrameFlags::empty()), &from_hex(H264_DELTA)),
+    );
     valid_frame(
         "frame_png_empty_payload",
         frame(
@@ -470,5 +502,146 @@ fn golden_vectors() {
         if path.extension().is_some_and(|e| e == "hex" || e == "json") {
             assert!(names.contains(&stem), "stale vector {path:?}");
         }
+    }
+}
+
+/// The control messages of `tests/vectors/control/`: (name, message).
+fn control_vectors() -> Vec<(&'static str, ServerMessage)> {
+    vec![
+        (
+            "keyframe_request_decode_error",
+            ServerMessage::KeyframeRequest(KeyframeRequest {
+                reason: KeyframeReason::DecodeError,
+                sequence: Some(17),
+            }),
+        ),
+        (
+            "keyframe_request_behind",
+            ServerMessage::KeyframeRequest(KeyframeRequest {
+                reason: KeyframeReason::Behind,
+                sequence: None,
+            }),
+        ),
+        (
+            "keyframe_request_join",
+            ServerMessage::KeyframeRequest(KeyframeRequest {
+                reason: KeyframeReason::Join,
+                sequence: None,
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn golden_control_vectors() {
+    let dir = vectors_dir().join("control");
+    let bless = std::env::var_os("LIVEPOSE_BLESS").is_some();
+    let all = control_vectors();
+    for (name, message) in &all {
+        let path = dir.join(format!("{name}.json"));
+        let text = message.to_json();
+        let description = json!({
+            "kind": "control",
+            "direction": "server",
+            "text": text,
+            "message": serde_json::from_str::<Value>(&text).unwrap(),
+        });
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                &path,
+                serde_json::to_string_pretty(&description).unwrap() + "\n",
+            )
+            .unwrap();
+        }
+        let stored: Value = serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")),
+        )
+        .unwrap();
+        assert_eq!(stored, description, "{name}: changed");
+        let stored_text = stored["text"].as_str().unwrap();
+        let parsed = ServerMessage::from_json(stored_text).unwrap();
+        assert_eq!(&parsed, message, "{name}: decoded");
+        assert_eq!(parsed.to_json(), stored_text, "{name}: encoded");
+        let from_object: ServerMessage = serde_json::from_value(stored["message"].clone()).unwrap();
+        assert_eq!(&from_object, message, "{name}: the object");
+        // Not a client message.
+        assert!(ClientMessage::from_json(stored_text).is_err());
+    }
+    // Every keyframe_request vector is one of these (the other control vectors, client
+    // messages and errors, are checked by tests/control_vectors.rs).
+    let names: std::collections::HashSet<_> = all.iter().map(|(n, _)| n.to_string()).collect();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let spec: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if spec["message"]["type"] == "keyframe_request" {
+            assert!(names.contains(&stem), "stale vector {path:?}");
+        }
+    }
+}
+
+/// The H.264 vectors carry real access units: they decode, in order, to the picture they
+/// were made from.
+#[cfg(feature = "h264")]
+#[test]
+fn h264_vectors_decode() {
+    use livepose_core::image::RgbImage;
+    use livepose_core::video::{scan_access_unit, H264Decoder};
+
+    let mut decoder = H264Decoder::new(1 << 20).unwrap();
+    let mut rgb = RgbImage::new();
+    for (hex, key, square_x) in [(H264_KEYFRAME, true, 8), (H264_DELTA, false, 12)] {
+        let au = from_hex(hex);
+        let info = scan_access_unit(&au).unwrap();
+        assert_eq!(info.keyframe, key);
+        info.check_keyframe_flag(key).unwrap();
+        assert!(decoder.decode_rgb(&au, &mut rgb).unwrap());
+        assert_eq!((rgb.width(), rgb.height()), (32, 32));
+        let luma = |x: u32, y: u32| {
+            let i = ((y * 32 + x) * 3) as usize;
+            rgb.data()[i..i + 3]
+                .iter()
+                .map(|&v| u32::from(v))
+                .sum::<u32>()
+                / 3
+        };
+        // Inside the square, bright; left of it and below it, dark.
+        assert!(luma(square_x + 6, 14) > 150, "{}", luma(square_x + 6, 14));
+        assert!(luma(square_x - 4, 14) < 100);
+        assert!(luma(16, 28) < 100);
+    }
+}
+
+/// How [`H264_KEYFRAME`] and [`H264_DELTA`] were made (run with `--ignored --nocapture`,
+/// then paste): a 32x32 dark ground with a 12x12 grey square at x 8, then at x 12.
+#[cfg(feature = "h264")]
+#[test]
+#[ignore]
+fn print_h264_vector_payloads() {
+    use livepose_core::image::RgbImage;
+    use livepose_core::video::{EncoderSettings, H264Encoder};
+
+    let picture = |square_x: u32| {
+        let mut data = Vec::new();
+        for y in 0..32 {
+            for x in 0..32 {
+                let inside = (square_x..square_x + 12).contains(&x) && (8..20).contains(&y);
+                data.extend_from_slice(&[if inside { 200 } else { 40 }; 3]);
+            }
+        }
+        RgbImage::from_rgb8(32, 32, data).unwrap()
+    };
+    let settings = EncoderSettings {
+        bitrate_bps: 200_000,
+        ..EncoderSettings::default()
+    };
+    let mut encoder = H264Encoder::new(settings).unwrap();
+    let mut au = Vec::new();
+    for (t, x) in [8, 12].into_iter().enumerate() {
+        let key = encoder
+            .encode(picture(x).view(), t as u64 * 33, &mut au)
+            .unwrap();
+        println!("keyframe {key}: {}", to_hex(&au).replace('\n', ""));
     }
 }

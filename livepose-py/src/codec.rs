@@ -53,7 +53,7 @@ pub struct Frame {
     sequence: u64,
     /// The client's capture time (µs), echoed.
     capture_ts_us: i64,
-    /// `"jpeg"`, `"png"`, `"webp"`, `"rgb8"` or `"rgba8"`.
+    /// `"jpeg"`, `"png"`, `"webp"`, `"h264"`, `"rgb8"` or `"rgba8"`.
     format: &'static str,
     /// Pixels per row for raw formats, 0 for encoded ones.
     width: u32,

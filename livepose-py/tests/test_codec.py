@@ -74,6 +74,37 @@ def test_vector(name):
         assert caught.value.code == spec["error"]
 
 
+def test_h264_vectors_carry_keyframe_flags_that_match_their_nal_units():
+    """An H.264 frame's payload is one access unit (Annex B): the KEYFRAME flag (bit 1) is set
+    exactly when it holds an IDR slice with its SPS and PPS."""
+    h264 = [n for n in NAMES if load(n)[0].get("format") == "h264"]
+    assert len(h264) >= 2
+    for name in h264:
+        spec, message = load(name)
+        frame = codec.decode_frame(message)
+        assert frame.format == "h264" and (frame.width, frame.height) == (0, 0)
+        types = [frame.payload[i + 3] & 0x1F for i in range(len(frame.payload) - 3)
+                 if frame.payload[i:i + 3] == b"\x00\x00\x01"]
+        keyframe = bool(frame.flags & 2)
+        assert keyframe == ({5, 7, 8} <= set(types)), (name, types)
+        assert (5 in types) if keyframe else (1 in types)
+
+
+CONTROL = VECTORS / "control"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CONTROL.glob("*.json")))
+def test_control_vector(name):
+    """Control messages (JSON text): `text` parses to `message`, a keyframe_request names
+    one of the protocol's reasons."""
+    spec = json.loads((CONTROL / f"{name}.json").read_text())
+    assert spec["kind"] == "control" and spec["direction"] in ("server", "client")
+    message = json.loads(spec["text"])
+    assert message == spec["message"]
+    if message["type"] == "keyframe_request":
+        assert message["reason"] in ("start", "decode_error", "behind", "join")
+
+
 def test_pipeline_results_encode_and_decode(models_dir):
     from conftest import LAB, jpeg_frame
 
@@ -89,6 +120,9 @@ def test_pipeline_results_encode_and_decode(models_dir):
 def test_bad_arguments():
     with pytest.raises(livepose.ConfigError, match="unknown image format"):
         codec.encode_frame(b"x", format="gif")
+    # H.264 frames are encoded like JPEG ones: no dimensions on the wire.
+    frame = codec.decode_frame(codec.encode_frame(b"\x00\x00\x00\x01\x41\x9a", format="h264", flags=0))
+    assert (frame.format, frame.width, frame.height) == ("h264", 0, 0)
     with pytest.raises(livepose.ProtocolError) as caught:
         codec.encode_frame(b"x", format="rgb8", width=2, height=2)
     assert caught.value.code == "inconsistent"

@@ -106,6 +106,7 @@ fn corrupt(codec: Codec, message: impl std::fmt::Display) -> ImageError {
             Codec::Jpeg => "JPEG",
             Codec::Png => "PNG",
             Codec::Webp => "WebP",
+            Codec::H264 => "H.264",
         },
         message: message.to_string(),
     }
@@ -139,7 +140,7 @@ impl ImageDecoder {
                     .ok_or_else(|| corrupt(codec, "no frame header"))?;
                 (w as u64, h as u64)
             }
-            Codec::Png | Codec::Webp => {
+            Codec::Png | Codec::Webp | Codec::H264 => {
                 let (w, h) = image_decoder(codec, bytes)?.dimensions();
                 (u64::from(w), u64::from(h))
             }
@@ -289,6 +290,12 @@ fn image_decoder<'a>(
             Box::new(image::codecs::webp::WebPDecoder::new(cursor).map_err(|e| corrupt(codec, e))?)
         }
         Codec::Jpeg => return Err(corrupt(codec, "JPEG is decoded by zune-jpeg")),
+        Codec::H264 => {
+            return Err(corrupt(
+                codec,
+                "an H.264 access unit is decoded by a stream's video::H264Decoder",
+            ))
+        }
     })
 }
 

@@ -39,7 +39,7 @@ pub use resize::Downscaler;
 
 use crate::error_code::ErrorCode;
 
-/// A compressed image format.
+/// A compressed image format: a still image, or an H.264 access unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
     /// JPEG.
@@ -48,6 +48,11 @@ pub enum Codec {
     Png,
     /// WebP (lossy or lossless).
     Webp,
+    /// One H.264 access unit in Annex B form (protocol frame format 6): a picture that may
+    /// depend on the ones before it, decoded in order by
+    /// [`H264Decoder`](crate::video) (feature `h264`), never by [`ImageDecoder`] (which
+    /// does not recognise it: [`sniff`](Self::sniff) gives `None`).
+    H264,
 }
 
 impl Codec {
@@ -76,10 +81,18 @@ impl Codec {
             Codec::Jpeg => "image/jpeg",
             Codec::Png => "image/png",
             Codec::Webp => "image/webp",
+            Codec::H264 => "video/h264",
         }
     }
 
-    /// The codec of a MIME type (`image/jpg` is accepted for JPEG).
+    /// Whether this is a video codec, whose frames are decoded in order by one stream's
+    /// decoder rather than each on its own.
+    pub fn is_video(self) -> bool {
+        self == Codec::H264
+    }
+
+    /// The image codec of a MIME type (`image/jpg` is accepted for JPEG; `video/h264` is
+    /// not an image and gives `None`).
     pub fn from_mime(mime: &str) -> Option<Codec> {
         match mime.trim().to_ascii_lowercase().as_str() {
             "image/jpeg" | "image/jpg" => Some(Codec::Jpeg),

@@ -4,7 +4,8 @@
 //! [`ClientMessage::Config`] (change options mid-stream). Server to client:
 //! [`ServerMessage::Welcome`], [`ServerMessage::Stats`], [`ServerMessage::Error`] and
 //! [`ServerMessage::Rate`] (the rate the server is actually processing, so the client can
-//! send no faster). Unknown fields are ignored, so either side may add fields; an unknown
+//! send no faster), and [`ServerMessage::KeyframeRequest`] (an H.264 stream should send a
+//! keyframe next). Unknown fields are ignored, so either side may add fields; an unknown
 //! `type` is an error naming it.
 //!
 //! ```
@@ -273,6 +274,33 @@ pub struct CameraBack {
     pub node: String,
 }
 
+/// Why the server asks an H.264 stream for a keyframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyframeReason {
+    /// The stream's first H.264 frame was not a keyframe: nothing decodes before one.
+    Start,
+    /// A frame did not decode (its `error` came just before); decoding resumes at the next
+    /// keyframe.
+    DecodeError,
+    /// The server's decoding of this stream fell behind: it dropped the frames waiting and
+    /// resumes at the next keyframe.
+    Behind,
+    /// A room viewer that shows the camera's frames joined and needs a keyframe to start
+    /// decoding them.
+    Join,
+}
+
+/// To an H.264 stream: send a keyframe (an IDR access unit with its SPS and PPS) next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyframeRequest {
+    /// Why.
+    pub reason: KeyframeReason,
+    /// The frame that showed the need (the refused or undecodable one), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+}
+
 /// A control message from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -293,6 +321,8 @@ pub enum ServerMessage {
     CameraLost(CameraLost),
     /// To a room's viewers (cluster mode): its camera's node is heard again.
     CameraBack(CameraBack),
+    /// To an H.264 stream: send a keyframe next.
+    KeyframeRequest(KeyframeRequest),
 }
 
 fn from_json<'de, T: Deserialize<'de>>(text: &'de str, max_len: usize) -> Result<T, WireError> {
@@ -439,6 +469,10 @@ mod tests {
                 room: "hall".into(),
                 node: "a".into(),
             }),
+            ServerMessage::KeyframeRequest(KeyframeRequest {
+                reason: KeyframeReason::Behind,
+                sequence: None,
+            }),
         ];
         for msg in msgs {
             let json = msg.to_json();
@@ -465,6 +499,26 @@ mod tests {
             back.to_json(),
             r#"{"type":"camera_back","room":"r","node":"a"}"#
         );
+    }
+
+    #[test]
+    fn keyframe_requests_have_their_documented_shape() {
+        for (reason, name) in [
+            (KeyframeReason::Start, "start"),
+            (KeyframeReason::DecodeError, "decode_error"),
+            (KeyframeReason::Behind, "behind"),
+            (KeyframeReason::Join, "join"),
+        ] {
+            let msg = ServerMessage::KeyframeRequest(KeyframeRequest {
+                reason,
+                sequence: Some(17),
+            });
+            let json = format!(r#"{{"type":"keyframe_request","reason":"{name}","sequence":17}}"#);
+            assert_eq!(msg.to_json(), json);
+            assert_eq!(ServerMessage::from_json(&json).unwrap(), msg);
+        }
+        let unknown = ServerMessage::from_json(r#"{"type":"keyframe_request","reason":"whim"}"#);
+        assert!(matches!(unknown, Err(WireError::Json(_))));
     }
 
     #[test]

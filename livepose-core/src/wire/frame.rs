@@ -8,9 +8,9 @@
 //!  6     2    header length (u16, >= 40, multiple of 4; bytes 40.. are extensions, skipped)
 //!  8     8    sequence (u64)
 //! 16     8    capture timestamp (i64, µs, client clock, echoed back, never trusted)
-//! 24     1    image format (1 JPEG, 2 PNG, 3 WebP, 4 RGB8, 5 RGBA8)
+//! 24     1    image format (1 JPEG, 2 PNG, 3 WebP, 4 RGB8, 5 RGBA8, 6 H.264)
 //! 25     1    reserved (0)
-//! 26     2    flags (u16; bit 0 = reset tracking)
+//! 26     2    flags (u16; bit 0 = reset tracking, bit 1 = keyframe)
 //! 28     4    width  (u32; raw formats only, else 0)
 //! 32     4    height (u32; raw formats only, else 0)
 //! 36     4    payload length (u32) = message length - header length
@@ -41,12 +41,13 @@ pub enum ImageFormat {
 
 impl ImageFormat {
     /// The format's name in the golden vectors and the bindings: `jpeg`, `png`, `webp`,
-    /// `rgb8` or `rgba8`.
+    /// `h264`, `rgb8` or `rgba8`.
     pub fn name(self) -> &'static str {
         match self {
             ImageFormat::Encoded(Codec::Jpeg) => "jpeg",
             ImageFormat::Encoded(Codec::Png) => "png",
             ImageFormat::Encoded(Codec::Webp) => "webp",
+            ImageFormat::Encoded(Codec::H264) => "h264",
             ImageFormat::Raw {
                 layout: PixelLayout::Rgb8,
                 ..
@@ -74,13 +75,14 @@ impl ImageFormat {
             "jpeg" => ImageFormat::Encoded(Codec::Jpeg),
             "png" => ImageFormat::Encoded(Codec::Png),
             "webp" => ImageFormat::Encoded(Codec::Webp),
+            "h264" => ImageFormat::Encoded(Codec::H264),
             "rgb8" => raw(PixelLayout::Rgb8),
             "rgba8" => raw(PixelLayout::Rgba8),
             other => {
                 return Err(crate::options::UnknownOption {
                     what: "image format",
                     value: other.to_string(),
-                    expected: "jpeg, png, webp, rgb8, rgba8",
+                    expected: "jpeg, png, webp, h264, rgb8, rgba8",
                 })
             }
         })
@@ -92,6 +94,7 @@ impl ImageFormat {
             ImageFormat::Encoded(Codec::Jpeg) => 1,
             ImageFormat::Encoded(Codec::Png) => 2,
             ImageFormat::Encoded(Codec::Webp) => 3,
+            ImageFormat::Encoded(Codec::H264) => 6,
             ImageFormat::Raw {
                 layout: PixelLayout::Rgb8,
                 ..
@@ -116,6 +119,7 @@ impl ImageFormat {
             1 => return Ok(ImageFormat::Encoded(Codec::Jpeg)),
             2 => return Ok(ImageFormat::Encoded(Codec::Png)),
             3 => return Ok(ImageFormat::Encoded(Codec::Webp)),
+            6 => return Ok(ImageFormat::Encoded(Codec::H264)),
             4 => PixelLayout::Rgb8,
             5 => PixelLayout::Rgba8,
             other => return Err(WireError::UnknownImageFormat(other)),
@@ -154,6 +158,9 @@ bitflags::bitflags! {
     pub struct FrameFlags: u16 {
         /// Drop tracking state before this frame (camera switched, scene cut).
         const RESET_TRACKING = 1;
+        /// An H.264 frame holding an IDR access unit with its SPS and PPS: decodable without
+        /// the frames before it. Set exactly on those.
+        const KEYFRAME = 2;
         const _ = !0;
     }
 }
@@ -353,6 +360,7 @@ mod tests {
             ImageFormat::Encoded(Codec::Jpeg),
             ImageFormat::Encoded(Codec::Png),
             ImageFormat::Encoded(Codec::Webp),
+            ImageFormat::Encoded(Codec::H264),
             ImageFormat::Raw {
                 layout: PixelLayout::Rgb8,
                 width: 2,
@@ -369,7 +377,7 @@ mod tests {
         let err = ImageFormat::from_name("gif", 0, 0).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown image format \"gif\" (expected one of: jpeg, png, webp, rgb8, rgba8)"
+            "unknown image format \"gif\" (expected one of: jpeg, png, webp, h264, rgb8, rgba8)"
         );
     }
     use super::*;

@@ -65,3 +65,33 @@ pub fn frame_file(clip: &str, index: usize, width: u32, height: u32, ext: &str) 
     }
     std::fs::read(&path).expect("read cached frame")
 }
+
+/// The uplink's camera (as Chromium's fake camera plays it in the uplink bench, docs/video.md):
+/// the lab dancer cropped to 4:3 from head to feet and scaled to 640x480. The first `count`
+/// frames of the clip (60 fps) as packed RGB8, decoded by ffmpeg.
+pub fn camera_480p(count: usize) -> Vec<Vec<u8>> {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(data::clip(LAB))
+        .args([
+            "-vf",
+            "crop=1080:810:0:360,scale=640:480",
+            "-frames:v",
+            &count.to_string(),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg must be installed (Debian package ffmpeg)");
+    assert!(output.status.success(), "ffmpeg failed on {LAB}");
+    let frames: Vec<Vec<u8>> = output
+        .stdout
+        .chunks_exact(640 * 480 * 3)
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(frames.len(), count, "frames of {LAB}");
+    frames
+}

@@ -1,6 +1,7 @@
-// Adaptive quality: the JPEG quality and the send rate of one stream, chosen from the
-// server's `rate` hints (and `rate_limited` refusals) and the measured round trip (a
-// frame's send to its result). Additive increase, multiplicative decrease:
+// Adaptive quality: the JPEG quality (or, for H.264, the encoder's bitrate) and the send
+// rate of one stream, chosen from the server's `rate` hints (and `rate_limited` refusals)
+// and the measured round trip (a frame's send to its result). Additive increase,
+// multiplicative decrease:
 //
 // - a hint, a refusal, or a median round trip over the latency budget: the rate drops to
 //   `backoff` times what was actually being sent (or the hint's `max_send_fps`, if lower),
@@ -8,6 +9,13 @@
 // - under 80% of the budget and nothing of the kind for `holdMs`: the quality rises one step and
 //   the rate by `probeFps` a second (slowly near the remembered limit, quickly away from
 //   it), so that a lifted limit is found again.
+//
+// With H.264 (`video: true`, or `setVideo(true)`) the uplink is what the quality knob
+// spends: the round trip over the budget, or a send buffer that fills (`congested()`),
+// lowers the bitrate by `bitrateBackoff` (squared far over the budget) and leaves the rate
+// alone, since a video encoder spends its bits on what changes, not per frame; the rate
+// drops only on the server's hints (it processes fewer frames) or once the bitrate is at
+// its floor. Probing raises the bitrate by `bitrateProbe` of itself a second.
 //
 // Pure: no timers, no sockets; every call takes the time (ms on any monotonic clock).
 
@@ -34,6 +42,14 @@ export const ADAPT_DEFAULTS = Object.freeze({
   probeBelow: 0.8,
   /** Multiplicative decrease of the rate. */
   backoff: 0.8,
+  /** H.264: the bitrate's range and start, bits per second (640x480 at 30 fps). */
+  minBitrate: 250_000,
+  maxBitrate: 2_000_000,
+  startBitrate: 1_000_000,
+  /** H.264: multiplicative decrease of the bitrate. */
+  bitrateBackoff: 0.7,
+  /** H.264: bitrate increase a second while probing, as a share of the bitrate. */
+  bitrateProbe: 0.08,
 });
 
 const SEND_WINDOW_MS = 1000;
@@ -49,6 +65,8 @@ function median(values) {
 export const AdaptReason = Object.freeze({
   HINT: 'hint',
   LATENCY: 'latency',
+  /** H.264: the send buffer filled (the uplink is slower than the bitrate). */
+  CONGESTION: 'congestion',
   PROBE: 'probe',
 });
 
@@ -73,6 +91,21 @@ export class AdaptiveController {
     this.latencies = [];
     /** The last median round trip (ms), NaN before the first. */
     this.latencyMs = NaN;
+    /** H.264: the encoder's target bitrate, bits per second. */
+    this.bitrate = clamp(o.startBitrate, o.minBitrate, o.maxBitrate);
+    /** Whether the stream sends H.264 (the bitrate adapts) rather than JPEG (the quality). */
+    this.video = o.video === true;
+    this.congestion = false;
+  }
+
+  /** Switches between JPEG (`false`: quality adapts) and H.264 (`true`: bitrate adapts). */
+  setVideo(video) {
+    this.video = video;
+  }
+
+  /** H.264: the send buffer is filling (the uplink is slower than the bitrate). */
+  congested() {
+    this.congestion = true;
   }
 
   /** Counts a frame sent at `nowMs`. */
@@ -118,12 +151,24 @@ export class AdaptiveController {
     const latencies = this.latencies;
     this.latencies = [];
     if (latencies.length > 0) this.latencyMs = median(latencies);
-    const before = [this.quality, this.targetFps];
+    const before = [this.quality, this.targetFps, this.bitrate];
     let reason = null;
     // After a decrease, the frames sent before it still come back late for a while.
     const cooling = nowMs - this.lastDecreaseMs < o.cooldownMs;
-    if (cooling) this.pendingHintFps = null;
-    if (!cooling && (this.pendingHintFps !== null || (latencies.length > 0 && this.latencyMs > o.budgetMs))) {
+    if (cooling) {
+      this.pendingHintFps = null;
+      this.congestion = false;
+    }
+    const overBudget = latencies.length > 0 && this.latencyMs > o.budgetMs;
+    if (!cooling && this.video && this.pendingHintFps === null && (overBudget || this.congestion)
+      && this.bitrate > o.minBitrate) {
+      // H.264, the uplink: fewer bits, the same rate.
+      reason = this.congestion && !overBudget ? AdaptReason.CONGESTION : AdaptReason.LATENCY;
+      const far = overBudget && this.latencyMs > 2 * o.budgetMs;
+      this.bitrate = clamp(this.bitrate * o.bitrateBackoff ** (far ? 2 : 1), o.minBitrate, o.maxBitrate);
+      this.lastDecreaseMs = nowMs;
+      this.congestion = false;
+    } else if (!cooling && (this.pendingHintFps !== null || overBudget || (this.video && this.congestion))) {
       reason = this.pendingHintFps !== null ? AdaptReason.HINT : AdaptReason.LATENCY;
       // What was being sent when the limit was met (the target may be far above it).
       const base = Math.min(this.targetFps, sentFps > 0 ? sentFps : this.targetFps, this.pendingHintFps ?? Infinity);
@@ -134,6 +179,7 @@ export class AdaptiveController {
       this.quality = clamp(this.quality - steps * o.qualityStep, o.minQuality, o.maxQuality);
       this.lastDecreaseMs = nowMs;
       this.pendingHintFps = null;
+      this.congestion = false;
     } else if (latencies.length > 0 && this.latencyMs <= o.probeBelow * o.budgetMs
       && nowMs - this.lastDecreaseMs >= o.holdMs) {
       reason = AdaptReason.PROBE;
@@ -143,9 +189,13 @@ export class AdaptiveController {
       const ceiling = Math.max(sentFps * 1.5 + 2, o.minFps);
       this.targetFps = clamp(Math.min(this.targetFps + step, Math.max(ceiling, this.targetFps)), o.minFps, o.maxFps);
       this.quality = clamp(this.quality + o.qualityStep / 2, o.minQuality, o.maxQuality);
+      if (this.video) {
+        const seconds = Math.min(elapsedMs, 2 * o.intervalMs) / 1000;
+        this.bitrate = clamp(this.bitrate * (1 + o.bitrateProbe * seconds), o.minBitrate, o.maxBitrate);
+      }
       if (this.targetFps > 1.2 * this.limitFps) this.limitFps = Infinity;
     }
-    const changed = this.quality !== before[0] || this.targetFps !== before[1];
+    const changed = this.quality !== before[0] || this.targetFps !== before[1] || this.bitrate !== before[2];
     return changed ? reason : null;
   }
 
@@ -159,6 +209,7 @@ export class AdaptiveController {
     return {
       quality: Math.round(this.quality * 1000) / 1000,
       targetFps: Math.round(this.targetFps * 100) / 100,
+      bitrate: Math.round(this.bitrate),
       latencyMs: this.latencyMs,
       limitFps: this.limitFps,
     };

@@ -1,12 +1,17 @@
-// The demo page: a camera or a video file, JPEG frames to the server, skeletons drawn over
-// the video at display rate, and an overlay with fps, latency and the server's stage
-// timings. `window.liveposeDemo` exposes the counters (the end-to-end tests read them).
-// The JPEG quality and the send rate adapt to the server (see stream.js, adapt.js); page
-// parameters: `?budget=MS` (the latency budget, default 150), `?adapt=0` (fixed quality 0.8,
-// no rate target), `?token=`, `?ws=` (another socket path).
+// The demo page: a camera or a video file, frames to the server (JPEG, or H.264 where the
+// browser and the server can), skeletons drawn over the video at display rate, and an
+// overlay with the codec, fps, latency and the server's stage timings. `window.liveposeDemo`
+// exposes the counters (the end-to-end tests and the uplink bench read them). Each new
+// video frame is captured at most once. The JPEG quality (H.264 bitrate) and the send rate
+// adapt to the server (see stream.js, adapt.js); page parameters: `?budget=MS` (the latency
+// budget, default 150), `?adapt=0` (fixed quality 0.8 or 1 Mbit/s, no rate target),
+// `?codec=auto|jpeg|h264` (default auto), `?token=`, `?ws=` (another socket path).
 import { STAGES } from './protocol.js';
 import { PoseInterpolator, drawPoses } from './skeleton.js';
 import { PoseStream, nowUs } from './stream.js';
+
+// Results kept for the uplink bench: (arrival ms, capture-to-result ms), about 10 minutes at 30 fps.
+const RESULT_LOG_MAX = 20_000;
 
 const CAPTURE_MAX_WIDTH = 640;
 
@@ -41,6 +46,13 @@ const state = {
   targetFps: null,
   rttMs: null,
   adaptations: [],
+  // The codec in use ('jpeg' or 'h264'), the H.264 bitrate, bytes of frames sent on the
+  // connection, and each result's arrival and capture-to-result latency.
+  codec: 'jpeg',
+  bitrate: null,
+  bytesSent: 0,
+  keyframesRequested: 0,
+  resultLog: [],
 };
 window.liveposeDemo = state;
 
@@ -50,9 +62,15 @@ wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
 if (params.has('token')) wsUrl.searchParams.set('token', params.get('token'));
 
 const budgetMs = Number(params.get('budget')) || undefined;
+const codecParam = params.get('codec');
 const stream = new PoseStream(wsUrl.href, {
   hello: { model: $('model').value, hands: $('hands').checked },
   adapt: params.get('adapt') === '0' ? false : { ...(budgetMs ? { budgetMs } : {}) },
+  codec: ['auto', 'jpeg', 'h264'].includes(codecParam) ? codecParam : 'auto',
+  onCodec: (codec) => {
+    state.codec = codec;
+    $('codec-used').textContent = codec === 'h264' ? 'H.264' : 'JPEG';
+  },
   onAdapt: (change) => pushBounded(state.adaptations, { atMs: Math.round(performance.now()), ...change }, 50),
   onState: (text) => {
     state.connection = text;
@@ -66,10 +84,13 @@ const stream = new PoseStream(wsUrl.href, {
     state.dropped = Number(result.framesDropped);
     state.last = result;
     pushWindow(state.resultTimesMs, now);
-    pushBounded(state.latenciesMs, nowUs() / 1000 - Number(result.captureTsUs) / 1000);
+    const latencyMs = nowUs() / 1000 - Number(result.captureTsUs) / 1000;
+    pushBounded(state.latenciesMs, latencyMs);
+    pushBounded(state.resultLog, [now, latencyMs], RESULT_LOG_MAX);
   },
   onControl: (msg) => {
     if (msg.type === 'stats') state.serverStats = msg;
+    if (msg.type === 'keyframe_request') state.keyframesRequested += 1;
     if (msg.type === 'error') {
       state.errors.push(`${msg.code}: ${msg.message}`);
       statusText.textContent = `server: ${msg.code}: ${msg.message}`;
@@ -125,6 +146,19 @@ async function startSource(name) {
 }
 
 let encoding = false;
+// Video frames presented so far (requestVideoFrameCallback), and the count at the last
+// capture: a frame is captured once, not at every display refresh.
+let presented = 0;
+let capturedAt = -1;
+function countFrames() {
+  const onFrame = (_, metadata) => {
+    presented = metadata.presentedFrames;
+    video.requestVideoFrameCallback(onFrame);
+  };
+  if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(onFrame);
+  else presented = NaN; // no callback: every refresh may capture
+}
+countFrames();
 
 function capture(now) {
   const scale = Math.min(1, CAPTURE_MAX_WIDTH / video.videoWidth);
@@ -136,6 +170,13 @@ function capture(now) {
   }
   const captureUs = nowUs();
   captureCtx.drawImage(video, 0, 0, width, height);
+  capturedAt = presented;
+  if (stream.codec === 'h264') {
+    stream.sendVideo(captureCanvas, captureUs, now);
+    state.sent += 1;
+    pushWindow(state.sendTimesMs, performance.now());
+    return;
+  }
   encoding = true;
   captureCanvas.toBlob((jpeg) => {
     encoding = false;
@@ -164,7 +205,8 @@ function showStats(now) {
   const lines = [
     `results ${perSecond(state.resultTimesMs, now)} fps · sent ${perSecond(state.sendTimesMs, now)} fps · dropped ${state.dropped}`,
     `latency e2e p50 ${percentile(state.latenciesMs, 0.5).toFixed(0)} ms, p95 ${percentile(state.latenciesMs, 0.95).toFixed(0)} ms`,
-    `adapt: quality ${stream.quality.toFixed(2)} · target ${Number.isFinite(stream.targetFps) ? stream.targetFps.toFixed(1) : '-'} fps`
+    `codec ${stream.codec === 'h264' ? `H.264 ${(stream.bitrate / 1e6).toFixed(2)} Mbit/s` : `JPEG quality ${stream.quality.toFixed(2)}`}`
+      + ` · target ${Number.isFinite(stream.targetFps) ? stream.targetFps.toFixed(1) : '-'} fps`
       + ` · round trip ${Number.isNaN(stream.latencyMs) ? '-' : stream.latencyMs.toFixed(0)} ms`,
   ];
   if (last) {
@@ -184,8 +226,12 @@ function tick(now) {
   state.quality = stream.quality;
   state.targetFps = stream.targetFps;
   state.rttMs = stream.latencyMs;
+  state.codec = stream.codec;
+  state.bitrate = stream.codec === 'h264' ? stream.bitrate : null;
+  state.bytesSent = stream.bytesSent;
   if (video.readyState >= 2 && video.videoWidth > 0) {
-    if (!encoding && stream.wantsFrame(now)) capture(now);
+    const fresh = presented !== capturedAt || Number.isNaN(presented);
+    if (!encoding && fresh && stream.wantsFrame(now)) capture(now);
     draw(now);
   }
   if (now - lastStatsMs > 250) {
@@ -208,4 +254,9 @@ $('file').addEventListener('change', (event) => {
 });
 $('model').addEventListener('change', () => stream.configure({ model: $('model').value }));
 $('hands').addEventListener('change', () => stream.configure({ hands: $('hands').checked }));
+$('codec').value = stream.codecChoice;
+$('codec').addEventListener('change', () => {
+  stream.codecChoice = $('codec').value;
+  stream.chooseCodec();
+});
 requestAnimationFrame(tick);

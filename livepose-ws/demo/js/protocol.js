@@ -15,12 +15,18 @@ const MAGIC = [0x4c, 0x50, 0x4f, 0x53]; // "LPOS"
 const TYPE_FRAME = 1;
 const TYPE_RESULT = 2;
 
-/** Image format codes of the frame message (§3). */
-export const ImageFormat = Object.freeze({ JPEG: 1, PNG: 2, WEBP: 3, RGB8: 4, RGBA8: 5 });
+/** Image format codes of the frame message (§3); H264: one access unit in Annex B form (§3.2). */
+export const ImageFormat = Object.freeze({ JPEG: 1, PNG: 2, WEBP: 3, RGB8: 4, RGBA8: 5, H264: 6 });
 const RAW_BYTES_PER_PIXEL = { 4: 3, 5: 4 };
+const knownFormat = (format) => Number.isInteger(format) && format >= 1 && format <= 6;
 
-/** Frame flag bits (§3). */
-export const FrameFlags = Object.freeze({ RESET_TRACKING: 1 });
+/** Frame flag bits (§3); KEYFRAME: an H.264 IDR access unit with its SPS and PPS. */
+export const FrameFlags = Object.freeze({ RESET_TRACKING: 1, KEYFRAME: 2 });
+
+/** Why the server asks an H.264 stream for a keyframe (`keyframe_request`, §6.2). */
+export const KeyframeReason = Object.freeze({
+  START: 'start', DECODE_ERROR: 'decode_error', BEHIND: 'behind', JOIN: 'join',
+});
 
 /** Result flag bits (§4.1). */
 export const ResultFlags = Object.freeze({
@@ -141,7 +147,7 @@ export function encodeFrameHeader(frame) {
   const format = frame.format ?? ImageFormat.JPEG;
   const width = frame.width ?? 0;
   const height = frame.height ?? 0;
-  if (!(format >= 1 && format <= 5)) throw new ProtocolError('unknown_image_format', `format ${format}`);
+  if (!knownFormat(format)) throw new ProtocolError('unknown_image_format', `format ${format}`);
   const perPixel = RAW_BYTES_PER_PIXEL[format];
   if (perPixel !== undefined) {
     if (width === 0 || height === 0) throw new ProtocolError('bad_dimensions', `raw frame ${width}x${height}`);
@@ -198,7 +204,7 @@ export function decodeFrame(message, { maxMessageBytes = DEFAULT_MAX_MESSAGE_BYT
   const width = f.u32(28, 'width');
   const height = f.u32(32, 'height');
   const payloadLength = f.u32(36, 'payload length');
-  if (!(format >= 1 && format <= 5)) {
+  if (!knownFormat(format)) {
     throw new ProtocolError('unknown_image_format', `image format code ${format}`);
   }
   const perPixel = RAW_BYTES_PER_PIXEL[format];
@@ -335,4 +341,33 @@ export function decodeResult(message, { maxMessageBytes = DEFAULT_MAX_MESSAGE_BY
     timingsUs,
     poses,
   };
+}
+
+/**
+ * The NAL unit types of an H.264 access unit in Annex B form (§3.2), in order: 7 SPS, 8 PPS,
+ * 5 IDR slice, 1 other slice, …
+ *
+ * @param {Uint8Array} bytes
+ * @returns {number[]}
+ */
+export function nalUnitTypes(bytes) {
+  const types = [];
+  for (let i = 0; i + 3 < bytes.length; i++) {
+    if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 1) {
+      types.push(bytes[i + 3] & 0x1f);
+      i += 2;
+    }
+  }
+  return types;
+}
+
+/**
+ * Whether an H.264 access unit is a keyframe as §3.2 defines it: an IDR slice with its SPS
+ * and PPS.
+ *
+ * @param {Uint8Array} bytes
+ */
+export function isKeyframe(bytes) {
+  const types = nalUnitTypes(bytes);
+  return types.includes(5) && types.includes(7) && types.includes(8);
 }

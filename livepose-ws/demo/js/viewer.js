@@ -8,9 +8,14 @@
 // Every 2 s the page reports what it shows (`viewer_stats`: results or annotated frames a
 // second, and capture-to-display latency when the camera's timestamps are on this clock)
 // for the room's figures (`GET /rooms/{room}`), when it has a latency to report.
+// A camera that sends H.264 (protocol §3.2): its frames are decoded in order by WebCodecs'
+// VideoDecoder from a keyframe; after a gap in the sequence numbers (frames this viewer
+// missed) nothing new shows until the next keyframe. The stats say which codec the camera's
+// frames are in.
 // `window.liveposeViewer` exposes the counters (test/viewer-page.test.js reads them).
 import { PoseInterpolator, drawPoses } from './skeleton.js';
 import { classifyMessage, posesFromJson, roomsOf, viewUrl } from './rooms.js';
+import { FrameFlags, ImageFormat } from './protocol.js';
 import { nowUs } from './stream.js';
 
 const MAX_BACKOFF_MS = 8000;
@@ -48,6 +53,8 @@ const state = {
   images: 0, // annotated JPEGs shown (`frames=annotated`)
   reports: 0, // viewer_stats sent
   latencyMs: null, // the last result's capture to display
+  codec: null, // the codec of the camera's frames: 'jpeg', 'h264' (null before the first)
+  framesSkipped: 0, // H.264 frames not decoded while waiting for a keyframe
   notices: [], // the types of the control messages received
   errors: [],
 };
@@ -55,7 +62,12 @@ window.liveposeViewer = state;
 
 let ws = null;
 let backoffMs = 500;
-let frameBitmap = null; // the latest camera frame (`frames=1`)
+let frameBitmap = null; // the latest camera frame (`frames=1`): an ImageBitmap or a VideoFrame
+// H.264 camera frames: the decoder, the sequence number expected next, and whether the
+// next frame must be a keyframe.
+let videoDecoder = null;
+let nextSequence = null;
+let awaitingKeyframe = true;
 let decoding = false;
 let jsonPoses = null; // the latest JSON result's poses (no interpolation)
 let imageUrl = null;
@@ -114,6 +126,10 @@ function stopWatching() {
   jsonPoses = null;
   frameBitmap?.close?.();
   frameBitmap = null;
+  if (videoDecoder && videoDecoder.state !== 'closed') videoDecoder.close();
+  videoDecoder = null;
+  nextSequence = null;
+  awaitingKeyframe = true;
 }
 
 function connect() {
@@ -156,7 +172,8 @@ function receive(data) {
       break;
     case 'frame':
       state.frames += 1;
-      showFrame(message.frame.payload);
+      if (message.frame.format === ImageFormat.H264) showH264Frame(message.frame);
+      else showFrame(message.frame.payload);
       break;
     case 'jpeg':
       state.images += 1;
@@ -209,8 +226,55 @@ function report(now) {
   state.reports += 1;
 }
 
+// The WebCodecs codec string of an H.264 stream from its SPS (profile, constraints, level).
+function avcCodec(payload) {
+  for (let i = 0; i + 6 < payload.length; i++) {
+    if (payload[i] === 0 && payload[i + 1] === 0 && payload[i + 2] === 1 && (payload[i + 3] & 0x1f) === 7) {
+      const hex = (b) => b.toString(16).padStart(2, '0');
+      return `avc1.${hex(payload[i + 4])}${hex(payload[i + 5])}${hex(payload[i + 6])}`;
+    }
+  }
+  return 'avc1.42001f';
+}
+
+// An H.264 camera frame: decoded in order from a keyframe; the decoded VideoFrame is drawn.
+function showH264Frame(frame) {
+  state.codec = 'h264';
+  const key = (frame.flags & FrameFlags.KEYFRAME) !== 0;
+  if (nextSequence !== null && frame.sequence !== nextSequence) awaitingKeyframe = true;
+  nextSequence = frame.sequence + 1n;
+  if (awaitingKeyframe && !key) {
+    state.framesSkipped += 1;
+    return;
+  }
+  if (typeof VideoDecoder === 'undefined') {
+    setStatus('this browser has no WebCodecs VideoDecoder: the camera\'s H.264 frames are not shown');
+    return;
+  }
+  if (key && (videoDecoder === null || videoDecoder.state === 'closed')) {
+    videoDecoder = new VideoDecoder({
+      output: (picture) => {
+        frameBitmap?.close?.();
+        frameBitmap = picture;
+      },
+      error: (e) => {
+        state.errors.push(`video decoder: ${e.message ?? e}`);
+        videoDecoder = null;
+        awaitingKeyframe = true;
+      },
+    });
+    videoDecoder.configure({ codec: avcCodec(frame.payload), optimizeForLatency: true });
+  }
+  if (videoDecoder === null) return;
+  awaitingKeyframe = false;
+  videoDecoder.decode(new EncodedVideoChunk({
+    type: key ? 'key' : 'delta', timestamp: Number(frame.captureTsUs), data: frame.payload,
+  }));
+}
+
 // The camera's frame under the skeletons; a frame that arrives while one decodes is skipped.
 function showFrame(jpeg) {
+  state.codec = 'jpeg';
   if (decoding) return;
   decoding = true;
   createImageBitmap(new Blob([jpeg], { type: 'image/jpeg' })).then((bitmap) => {
@@ -232,9 +296,11 @@ function showImage(bytes) {
 
 function draw(now) {
   if (state.mode === 'annotated' || !state.room) return;
-  if (frameBitmap && (canvas.width !== frameBitmap.width || canvas.height !== frameBitmap.height)) {
-    canvas.width = frameBitmap.width;
-    canvas.height = frameBitmap.height;
+  const frameWidth = frameBitmap?.displayWidth ?? frameBitmap?.width;
+  const frameHeight = frameBitmap?.displayHeight ?? frameBitmap?.height;
+  if (frameBitmap && (canvas.width !== frameWidth || canvas.height !== frameHeight)) {
+    canvas.width = frameWidth;
+    canvas.height = frameHeight;
   }
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (frameBitmap) ctx.drawImage(frameBitmap, 0, 0);
@@ -247,7 +313,11 @@ function draw(now) {
 function showStats() {
   const lines = [`room ${state.room ?? '-'} · results ${state.results} (${state.resultsWithPoses} with a pose)`];
   if (state.latencyMs !== null) lines.push(`capture to display ${state.latencyMs.toFixed(0)} ms`);
-  if (state.mode === '1') lines.push(`camera frames ${state.frames}`);
+  if (state.mode === '1') {
+    const codec = { jpeg: 'JPEG', h264: 'H.264' }[state.codec] ?? '-';
+    const skipped = state.framesSkipped > 0 ? `, ${state.framesSkipped} skipped waiting for a keyframe` : '';
+    lines.push(`camera frames ${state.frames} · codec ${codec}${skipped}`);
+  }
   if (state.mode === 'annotated') lines.push(`annotated frames ${state.images}`);
   statsText.textContent = lines.join('\n');
 }

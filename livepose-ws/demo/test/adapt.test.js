@@ -149,3 +149,122 @@ test('a slow server: latency kept under the budget, and the rate recovers when i
   assert.ok(fast.sentFps > 15, `sent ${fast.sentFps} fps once fast`);
   assert.ok(fast.latencyMs <= 150, `median latency ${fast.latencyMs} ms`);
 });
+
+/**
+ * H.264 over a simulated uplink of `linkBps(t)` bits a second: a 30 fps camera, each frame
+ * `bitrate / fps` bits (a keyframe every 3 s, six times that), sent whenever the controller
+ * allows and the send buffer holds under 150 ms of video (as PoseStream does, which tells
+ * the controller `congested()` when a frame waits for it); a frame's result arrives after the
+ * link carried it and the server took `serverMs`, and only then does the controller hear
+ * its round trip. Returns the tail's sent fps, median latency, and the mean bitrate.
+ */
+function simulateUplink(ctl, seconds, linkBps, { t0 = 0, tailSeconds = 5, serverMs = 25, cameraFps = 30 } = {}) {
+  let lastSend = -Infinity;
+  let lastCamera = -Infinity;
+  let lastKey = -Infinity;
+  let linkFreeAt = t0;
+  const pending = []; // [arrival ms, latency ms]
+  const sends = [];
+  const latencies = [];
+  const bitrates = [];
+  for (let t = t0; t < t0 + seconds * 1000; t += 5) {
+    while (pending.length > 0 && pending[0][0] <= t) ctl.latency(pending.shift()[1]);
+    const camera = t - lastCamera >= 1000 / cameraFps;
+    if (camera) lastCamera = t;
+    const backlogBits = Math.max(0, linkFreeAt - t) / 1000 * linkBps(t);
+    const limitBits = Math.max(16 * 1024 * 8, ctl.bitrate * 0.15);
+    const wanted = camera && ctl.allows(t, lastSend);
+    if (wanted && backlogBits >= limitBits) ctl.congested();
+    if (wanted && backlogBits < limitBits) {
+      lastSend = t;
+      ctl.sent(t);
+      sends.push(t);
+      const key = t - lastKey >= 3000;
+      if (key) lastKey = t;
+      const bits = (ctl.bitrate / Math.min(cameraFps, ctl.targetFps)) * (key ? 6 : 1);
+      const arrival = Math.max(t, linkFreeAt) + (bits / linkBps(t)) * 1000;
+      linkFreeAt = arrival;
+      const latency = arrival - t + serverMs;
+      pending.push([t + latency, latency]);
+      latencies.push([t, latency]);
+      bitrates.push([t, ctl.bitrate]);
+    }
+    ctl.update(t);
+  }
+  const end = t0 + seconds * 1000;
+  const tail = (list) => list.filter((x) => (Array.isArray(x) ? x[0] : x) >= end - tailSeconds * 1000);
+  const tailLatencies = tail(latencies).map(([, l]) => l).sort((a, b) => a - b);
+  const tailBitrates = tail(bitrates).map(([, b]) => b);
+  return {
+    sentFps: tail(sends).length / tailSeconds,
+    latencyMs: tailLatencies[Math.floor(tailLatencies.length / 2)] ?? NaN,
+    bitrate: tailBitrates.reduce((a, b) => a + b, 0) / Math.max(1, tailBitrates.length),
+    end,
+  };
+}
+
+test('H.264 starts at its start bitrate; JPEG ignores the bitrate', () => {
+  const ctl = new AdaptiveController({ video: true }, 0);
+  assert.equal(ctl.bitrate, ADAPT_DEFAULTS.startBitrate);
+  assert.equal(ctl.snapshot().bitrate, ADAPT_DEFAULTS.startBitrate);
+  const jpeg = new AdaptiveController({}, 0);
+  for (let t = 0; t < 1000; t += 33) jpeg.sent(t);
+  jpeg.latency(400);
+  assert.equal(jpeg.update(1000), AdaptReason.LATENCY);
+  assert.equal(jpeg.bitrate, ADAPT_DEFAULTS.startBitrate, 'JPEG: the quality moved, not the bitrate');
+  assert.ok(jpeg.quality < ADAPT_DEFAULTS.maxQuality);
+});
+
+test('H.264: latency over the budget lowers the bitrate and keeps the rate', () => {
+  const ctl = new AdaptiveController({ video: true, budgetMs: 100 }, 0);
+  for (let t = 0; t < 1000; t += 33) ctl.sent(t);
+  ctl.latency(150);
+  assert.equal(ctl.update(1000), AdaptReason.LATENCY);
+  assert.ok(Math.abs(ctl.bitrate - 700_000) < 1, `${ctl.bitrate}`);
+  assert.equal(ctl.targetFps, ADAPT_DEFAULTS.maxFps);
+  ctl.latency(500);
+  assert.equal(ctl.update(1500), null, 'cooling down');
+  ctl.latency(500);
+  assert.equal(ctl.update(2100), AdaptReason.LATENCY);
+  assert.ok(Math.abs(ctl.bitrate - 343_000) < 1, `far over the budget: two steps, ${ctl.bitrate}`);
+  // A send buffer that fills says the same without a round trip.
+  ctl.congested();
+  assert.equal(ctl.update(3200), AdaptReason.CONGESTION);
+  assert.equal(ctl.bitrate, ADAPT_DEFAULTS.minBitrate, 'never under its floor');
+  // At the floor, the rate gives way.
+  ctl.congested();
+  assert.equal(ctl.update(4300), AdaptReason.LATENCY);
+  assert.ok(ctl.targetFps < ADAPT_DEFAULTS.maxFps, `${ctl.targetFps}`);
+});
+
+test('H.264: the server\'s hint lowers the rate and keeps the bitrate', () => {
+  const ctl = new AdaptiveController({ video: true }, 0);
+  for (let t = 0; t < 1000; t += 33) ctl.sent(t);
+  ctl.hint(12);
+  assert.equal(ctl.update(1000), AdaptReason.HINT);
+  assert.ok(ctl.targetFps <= 12 * ADAPT_DEFAULTS.backoff + 1e-9);
+  assert.equal(ctl.bitrate, ADAPT_DEFAULTS.startBitrate);
+});
+
+for (const linkMbps of [0.8, 2, 4]) {
+  test(`H.264 over a ${linkMbps} Mbit/s uplink: the bitrate settles under it, 30 fps, latency under the budget`, () => {
+    const ctl = new AdaptiveController({ video: true, budgetMs: 150 }, 0);
+    const run = simulateUplink(ctl, 60, () => linkMbps * 1e6);
+    console.log(`simulated ${linkMbps} Mbit/s uplink:`, JSON.stringify({ run, now: ctl.snapshot() }));
+    assert.ok(run.sentFps >= 27, `sent ${run.sentFps} fps`);
+    assert.ok(run.latencyMs <= 150, `median latency ${run.latencyMs} ms`);
+    assert.ok(run.bitrate <= linkMbps * 1e6, `bitrate ${run.bitrate}`);
+    assert.ok(run.bitrate >= Math.min(0.4 * linkMbps * 1e6, ADAPT_DEFAULTS.maxBitrate * 0.5), `uses the link: ${run.bitrate}`);
+  });
+}
+
+test('H.264: the uplink narrows, then widens: the bitrate follows both ways', () => {
+  const ctl = new AdaptiveController({ video: true }, 0);
+  const wide = simulateUplink(ctl, 30, () => 8e6);
+  const narrow = simulateUplink(ctl, 30, () => 0.6e6, { t0: wide.end });
+  const again = simulateUplink(ctl, 60, () => 8e6, { t0: narrow.end });
+  console.log('simulated uplink 8 -> 0.6 -> 8 Mbit/s:', JSON.stringify({ wide, narrow, again }));
+  assert.ok(narrow.bitrate < 0.6e6, `${narrow.bitrate} on 0.6 Mbit/s`);
+  assert.ok(narrow.latencyMs <= 150, `${narrow.latencyMs} ms on 0.6 Mbit/s`);
+  assert.ok(again.bitrate > 1.5e6, `${again.bitrate} once wide again`);
+});

@@ -9,11 +9,14 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import {
-  decodeFrame, decodeResult, encodeFrame, encodeFrameHeader, ImageFormat, ProtocolError, HANDEDNESS,
+  decodeFrame, decodeResult, encodeFrame, encodeFrameHeader, FrameFlags, ImageFormat, isKeyframe,
+  KeyframeReason, nalUnitTypes, ProtocolError, HANDEDNESS,
 } from '../js/protocol.js';
 
 const VECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../livepose-core/tests/vectors');
-const FORMATS = { jpeg: ImageFormat.JPEG, png: ImageFormat.PNG, webp: ImageFormat.WEBP, rgb8: ImageFormat.RGB8, rgba8: ImageFormat.RGBA8 };
+const FORMATS = {
+  jpeg: ImageFormat.JPEG, png: ImageFormat.PNG, webp: ImageFormat.WEBP, rgb8: ImageFormat.RGB8, rgba8: ImageFormat.RGBA8, h264: ImageFormat.H264,
+};
 
 // JSON.parse rounds integers beyond 2^53; read them as BigInt instead.
 function parseExact(text) {
@@ -117,6 +120,40 @@ for (const { name, spec, bytes } of all) {
   });
 }
 
+test('the H.264 vectors: the KEYFRAME flag says what the NAL units hold', () => {
+  const h264 = all.filter((v) => v.spec.kind === 'frame' && v.spec.format === 'h264');
+  assert.ok(h264.length >= 2, 'an H.264 keyframe and delta frame');
+  for (const { name, spec } of h264) {
+    const payload = hexBytes(spec.payload_hex);
+    const key = (spec.flags & FrameFlags.KEYFRAME) !== 0;
+    assert.equal(isKeyframe(payload), key, name);
+    const types = nalUnitTypes(payload);
+    assert.ok(types.includes(key ? 5 : 1), `${name}: ${types}`);
+    if (key) assert.deepEqual(types.filter((t) => t === 7 || t === 8), [7, 8], name);
+  }
+});
+
+// Control messages (docs/protocol.md §9): `text` parses to `message`; the reasons of a
+// keyframe_request are the protocol's.
+const CONTROL = path.join(VECTORS, 'control');
+const controls = readdirSync(CONTROL).filter((n) => n.endsWith('.json')).sort()
+  .map((n) => ({ name: n.slice(0, -5), spec: JSON.parse(readFileSync(path.join(CONTROL, n), 'utf8')) }));
+
+test('the control vectors are there', () => {
+  assert.ok(controls.some((c) => c.spec.message.type === 'keyframe_request'));
+});
+
+for (const { name, spec } of controls) {
+  test(`control ${name}`, () => {
+    assert.equal(spec.kind, 'control');
+    const parsed = JSON.parse(spec.text);
+    assert.deepEqual(parsed, spec.message);
+    if (parsed.type === 'keyframe_request') {
+      assert.ok(Object.values(KeyframeReason).includes(parsed.reason), parsed.reason);
+    }
+  });
+}
+
 test('a message over the size limit is oversized before anything else is read', () => {
   assert.throws(() => decodeResult(new Uint8Array(100), { maxMessageBytes: 99 }), { code: 'oversized' });
 });
@@ -130,6 +167,10 @@ test('every prefix of a valid result is rejected as truncated, never read past i
 
 test('the header encoder refuses what the decoder would reject', () => {
   assert.throws(() => encodeFrameHeader({ sequence: 1, captureTsUs: 0, format: 9, payloadLength: 0 }), { code: 'unknown_image_format' });
+  assert.throws(() => encodeFrameHeader({ sequence: 1, captureTsUs: 0, format: 7, payloadLength: 0 }), { code: 'unknown_image_format' });
+  // H.264 is an encoded format: no dimensions on the wire, whatever the caller passes.
+  const header = encodeFrameHeader({ sequence: 1, captureTsUs: 0, format: ImageFormat.H264, width: 640, height: 480, payloadLength: 5 });
+  assert.deepEqual(Array.from(header.subarray(28, 36)), [0, 0, 0, 0, 0, 0, 0, 0]);
   assert.throws(() => encodeFrameHeader({ sequence: 1, captureTsUs: 0, format: ImageFormat.RGB8, width: 0, height: 2, payloadLength: 0 }), { code: 'bad_dimensions' });
   assert.throws(() => encodeFrameHeader({ sequence: 1, captureTsUs: 0, format: ImageFormat.RGB8, width: 2, height: 2, payloadLength: 11 }), { code: 'inconsistent' });
 });
