@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
@@ -56,7 +57,7 @@ pub enum ServerError {
 /// How often a running server gives free heap memory back to the OS: glibc keeps what
 /// frames and results freed in per-thread heaps, about as much again as the server uses
 /// under load, and returns it only when asked.
-const TRIM_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+const TRIM_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A running server.
 pub struct Server {
@@ -173,8 +174,10 @@ impl Server {
 
     /// Shuts down gracefully: `/ready` turns false, sources stop (their ffmpeg ends before
     /// this returns), every stream and room viewer is closed with close code 1012 (service
-    /// restart: reconnect), the node leaves its cluster (its camera claims released), and
-    /// the server stops accepting; waits for the server task.
+    /// restart: reconnect), the node leaves its cluster (its camera claims released), the
+    /// closed sockets are given up to [`CLOSE_GRACE`] to finish (so their close frames are
+    /// sent before the process exits), and the server stops accepting; waits for the
+    /// server task.
     pub async fn shutdown(mut self) {
         self.state.drain();
         self.state.sources.stop_all().await;
@@ -183,11 +186,25 @@ impl Server {
         if let Some(cluster) = &self.state.cluster {
             cluster.shutdown().await;
         }
+        until_disconnected(&self.state.metrics, CLOSE_GRACE).await;
         self.trimmer.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+    }
+}
+
+/// How long [`Server::shutdown`] waits for the sockets it closed to finish.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// Waits until no connection is open, or `within` has passed. Upgraded sockets are not
+/// tracked by the HTTP server's graceful shutdown: without this wait a process that exits
+/// right after shutdown could drop a stream before its close frame (1012) was written.
+async fn until_disconnected(metrics: &Metrics, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while metrics.connections.get() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
