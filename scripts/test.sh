@@ -14,12 +14,8 @@ source scripts/test-data.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== no import cycle between the modules of livepose-core and livepose-ws"
-# livepose-core's inference::options <-> inference::pipeline (PipelineOptions builds a
-# PipelineBuilder; the pipeline reads the options) predates the check: allowed by name, so
-# that any other cycle fails.
 python3 scripts/check-module-cycles.py --self-test
-python3 scripts/check-module-cycles.py livepose-core/src livepose-ws/src \
-  --allow=crate::inference::options,crate::inference::pipeline
+python3 scripts/check-module-cycles.py livepose-core/src livepose-ws/src
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test --workspace"

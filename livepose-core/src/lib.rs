@@ -16,6 +16,11 @@
 //! [`std::time::Instant`]) and the deadline of [`LatestSlot::wait_timeout`], which blocks
 //! the calling thread.
 //!
+//! What most programs need is at the root: [`Pipeline`] (built by [`PipelineBuilder`], or
+//! from [`PipelineOptions`]), its [`PoseResult`] of [`Pose`]s, the options' kinds
+//! ([`ModelKind`], [`RunMode`], [`SmoothingKind`]), [`LatestSlot`] and [`MonotonicClock`].
+//! The modules hold the rest:
+//!
 //! | module | job |
 //! | --- | --- |
 //! | [`slot`] | [`LatestSlot`]: capacity-one, latest-wins hand-off between a producer and a consumer |
@@ -72,4 +77,9 @@ pub mod wire;
 
 pub use clock::{MonotonicClock, Timestamp};
 pub use error::Error;
+pub use inference::{
+    Frame, Pipeline, PipelineBuilder, PipelineError, PipelineOptions, PoseResult, Tracker,
+};
+pub use options::{ModelKind, RunMode, SmoothingKind};
 pub use slot::LatestSlot;
+pub use types::{Hand, Joint, JointAngle, Landmark, Pose};

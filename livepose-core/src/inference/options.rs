@@ -48,13 +48,15 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
+        // The builder's defaults, written once there.
+        let builder = PipelineBuilder::default();
         PipelineOptions {
-            model: ModelKind::Lite,
+            model: builder.model,
             hands: false,
-            mode: RunMode::Live,
-            smoothing: SmoothingKind::OneEuro,
+            mode: builder.mode,
+            smoothing: builder.smoothing,
             threads: 1,
-            num_poses: 1,
+            num_poses: builder.num_poses,
             models_dir: None,
         }
     }

@@ -128,10 +128,10 @@ pub struct PoseResult {
 /// [`model`](Self::model), the per-stream options and the decoder keep it.
 #[derive(Debug, Clone)]
 pub struct PipelineBuilder {
-    model: ModelKind,
-    mode: RunMode,
-    smoothing: SmoothingKind,
-    num_poses: usize,
+    pub(super) model: ModelKind,
+    pub(super) mode: RunMode,
+    pub(super) smoothing: SmoothingKind,
+    pub(super) num_poses: usize,
     models_dir: Option<PathBuf>,
     model_paths: Vec<(ModelRole, PathBuf)>,
     cache: ConversionCache,
@@ -149,12 +149,11 @@ pub struct PipelineBuilder {
 
 impl Default for PipelineBuilder {
     fn default() -> Self {
-        let options = super::PipelineOptions::default();
         PipelineBuilder {
-            model: options.model,
-            mode: options.mode,
-            smoothing: options.smoothing,
-            num_poses: options.num_poses,
+            model: ModelKind::Lite,
+            mode: RunMode::Live,
+            smoothing: SmoothingKind::OneEuro,
+            num_poses: 1,
             models_dir: None,
             model_paths: Vec::new(),
             cache: ConversionCache::default(),
