@@ -54,7 +54,6 @@ async fn until_error(socket: &mut Ws) -> Vec<serde_json::Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 5: fails until fixed"]
 async fn an_encoded_image_over_max_pixels_is_image_too_large() {
     // The real models: the image's header is read where it is decoded.
     let config = config().models_dir(media::models()).max_pixels(1000);
@@ -85,7 +84,6 @@ async fn an_encoded_image_over_max_pixels_is_image_too_large() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 5: fails until fixed"]
 async fn a_binary_message_over_the_limit_is_oversized_then_closed_with_1009() {
     let server = hardening::start(config().max_message_bytes(4096)).await;
     let mut socket = ws(&server, "/ws").await.unwrap();

@@ -111,13 +111,9 @@ impl<'a> WorkerState<'a> {
                 stream.record_result(latency, result.timings);
                 encode(&self.message, result, settings.results, &mut self.buffers)
             }
-            Err(e) => {
-                let code = match &e {
-                    livepose_core::inference::PipelineError::Image(_) => "bad_image",
-                    _ => "inference",
-                };
-                self.error(code, &e.to_string(), frame.sequence)
-            }
+            // `image_too_large` for an encoded image over `max_pixels` (its size is read
+            // from its header where it is decoded), `bad_image`, or `inference`.
+            Err(e) => self.error(e.error_code().as_str(), &e.to_string(), frame.sequence),
         }
     }
 

@@ -70,12 +70,26 @@ pub(crate) async fn stream_session(
         let message = match message {
             Some(Ok(message)) => message,
             Some(Err(e)) => {
-                if is_invalid_utf8(e) {
+                match read_failure(e) {
                     // RFC 6455 §8.1: text that is not UTF-8 fails the connection with 1007.
-                    *close_with.lock() = Some(CloseFrame {
-                        code: close_code::INVALID,
-                        reason: "a text message was not valid UTF-8".into(),
-                    });
+                    ReadFailure::InvalidUtf8 => {
+                        *close_with.lock() = Some(CloseFrame {
+                            code: close_code::INVALID,
+                            reason: "a text message was not valid UTF-8".into(),
+                        });
+                    }
+                    // docs/protocol.md §5: `oversized`, then 1009 (message too big).
+                    ReadFailure::TooBig => {
+                        let limit = state.config.max_message_bytes;
+                        let why = format!("a message over the limit of {limit} bytes");
+                        state.metrics.record_error("oversized");
+                        stream.send_text(message::error("oversized", &why, None, true));
+                        *close_with.lock() = Some(CloseFrame {
+                            code: close_code::SIZE,
+                            reason: "message too big".into(),
+                        });
+                    }
+                    ReadFailure::Other => {}
                 }
                 break;
             }
@@ -121,9 +135,20 @@ async fn holder(evicted: &mut Option<watch::Receiver<Option<String>>>) -> String
     }
 }
 
-/// Whether a read failed on a text message that is not UTF-8.
-fn is_invalid_utf8(e: axum::Error) -> bool {
-    e.into_inner()
-        .downcast_ref::<tungstenite::Error>()
-        .is_some_and(|e| matches!(e, tungstenite::Error::Utf8(_)))
+/// Why reading the socket failed, where the close code depends on it.
+enum ReadFailure {
+    /// A text message that is not UTF-8.
+    InvalidUtf8,
+    /// A message over the size limit.
+    TooBig,
+    /// Anything else (a reset, a protocol violation): the socket just ends.
+    Other,
+}
+
+fn read_failure(e: axum::Error) -> ReadFailure {
+    match e.into_inner().downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Utf8(_)) => ReadFailure::InvalidUtf8,
+        Some(tungstenite::Error::Capacity(_)) => ReadFailure::TooBig,
+        _ => ReadFailure::Other,
+    }
 }
