@@ -107,7 +107,6 @@ impl Drop for Node {
 }
 
 #[test]
-#[ignore = "issue 23 item 4: fails until fixed"]
 fn a_node_on_nats_without_jetstream_says_to_run_nats_server_js() {
     let nats = Nats::start_without_jetstream();
     let mut node = Node::start("a", &nats.url());
@@ -137,7 +136,6 @@ fn a_node_on_nats_without_jetstream_says_to_run_nats_server_js() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 4: fails until fixed"]
 async fn two_nodes_on_nats_without_jetstream_never_both_take_a_room() {
     let nats = Nats::start_without_jetstream();
     let mut a = Node::start("a", &nats.url());

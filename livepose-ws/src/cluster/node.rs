@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use async_nats::jetstream::context::AccountErrorKind;
 use async_nats::jetstream::{self, kv};
 use tokio::sync::watch;
 
@@ -16,6 +17,8 @@ use super::subjects::room_token;
 pub(crate) const CLAIM_TTL: Duration = Duration::from_secs(6);
 /// How long a node stays listed without announcing itself (it does every third of it).
 pub(crate) const NODE_TTL: Duration = Duration::from_secs(6);
+/// Longest the start waits for NATS to check that it has JetStream.
+const JETSTREAM_CHECK_WAIT: Duration = Duration::from_secs(3);
 /// Longest a claim's creation, renewal or release waits for NATS.
 pub(crate) const CLAIM_WAIT: Duration = Duration::from_secs(2);
 
@@ -118,8 +121,45 @@ impl Node {
             closing: std::sync::atomic::AtomicBool::new(false),
             tasks: parking_lot::Mutex::new(Vec::new()),
         });
+        node.check_jetstream()
+            .await
+            .map_err(|message| ClusterError {
+                url: url.to_string(),
+                message,
+            })?;
         node.keep(tokio::spawn(announce(Arc::downgrade(&node))));
         Ok(node)
+    }
+
+    /// Refuses a NATS without JetStream (the camera claims live in a JetStream key-value
+    /// bucket: without it two nodes could both seat a room's camera). Checked if NATS
+    /// answers within [`JETSTREAM_CHECK_WAIT`]; a NATS still down then is not checked (the
+    /// node starts, as it does while NATS is down).
+    async fn check_jetstream(&self) -> Result<(), String> {
+        let mut online = self.online();
+        let up = tokio::time::timeout(JETSTREAM_CHECK_WAIT, online.wait_for(|up| *up)).await;
+        if !matches!(up, Ok(Ok(_))) {
+            tracing::warn!("NATS not reachable yet: JetStream not checked");
+            return Ok(());
+        }
+        match self.js.query_account().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    AccountErrorKind::JetStreamUnavailable | AccountErrorKind::JetStream(_)
+                ) =>
+            {
+                Err(format!(
+                    "JetStream is not enabled ({e}): run nats-server -js (the cluster keeps \
+                     its camera claims in JetStream)"
+                ))
+            }
+            Err(e) => {
+                tracing::warn!("JetStream not checked: {e}");
+                Ok(())
+            }
+        }
     }
 
     /// Whether the node is leaving the cluster.
