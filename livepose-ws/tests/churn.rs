@@ -230,7 +230,6 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 1 (the churn test): fails until fixed"]
 async fn churn_leaves_nothing_behind() {
     let config = ServerConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())

@@ -64,7 +64,6 @@ async fn nothing_left_and_admitted(server: &Server, what: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 1: fails until fixed"]
 async fn quick_closes_over_websocket_leave_no_ghost_streams() {
     let server = server().await;
     let tries = 300;
@@ -82,7 +81,6 @@ async fn quick_closes_over_websocket_leave_no_ghost_streams() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 1: fails until fixed"]
 async fn quick_closes_over_polling_leave_no_ghost_streams() {
     let server = server().await;
     let tries = 300;
@@ -136,7 +134,6 @@ async fn answered_right_after_the_ack(server: &Server, event: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 1: fails until fixed"]
 async fn events_sent_right_after_the_connect_ack_are_handled() {
     let config = ServerConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())
@@ -169,7 +166,6 @@ async fn events_sent_right_after_the_connect_ack_are_handled() {
 /// later than the raw client above, so the race is rarer: on the code the issue was filed
 /// against this left one ghost over polling in one run of three (100 tries per transport).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 1: fails (intermittently) until fixed"]
 async fn socketio_client_leaving_at_every_point_leaves_nothing() {
     let server = server().await;
     let image = json_frame(&tiny_jpeg(), 1)["image"]
@@ -183,12 +179,7 @@ async fn socketio_client_leaving_at_every_point_leaves_nothing() {
     }
 }
 
-/// The real client, both transports: `frame`, `config` and `join` emitted in the `connect`
-/// handler are each answered. The same race as the raw test above, rarer with this client:
-/// it did not lose an event here in 720 tries on the code the issue was filed against, so
-/// it stays ignored with the rest until the fix, then guards that the real client works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 1: the race it guards against is unfixed"]
 async fn socketio_client_events_on_connect_are_answered() {
     let server = server().await;
     let image = json_frame(&tiny_jpeg(), 1)["image"]

@@ -1,6 +1,10 @@
 //! A connection admitted by the connect middleware: its pose stream (like one on `/ws`), its
-//! writer, and its event handlers (`frame`, `config`, `join`, `viewer_stats`), until it
-//! disconnects: then its stream ends and its room place and admission are given back.
+//! event handlers (`frame`, `config`, `join`, `viewer_stats`) and its disconnection, all set
+//! up in the middleware, before the connect packet goes out (socketioxide runs the connect
+//! handler on a task of its own after it: events sent right after the ack, and a disconnect
+//! before that task ran, would otherwise find no handler); then, once connected, its writer.
+//! The stream leaves the stream table at disconnection, or when the connection is dropped
+//! without one (a socket that closed before its connect packet could be sent).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,7 +15,7 @@ use serde_json::Value;
 use socketioxide::extract::{Data, SocketRef, TryData};
 
 use super::admit::Place;
-use super::connection::Connection;
+use super::connection::{Connection, Listed};
 use super::events::{on_frame, FrameEvent, Join};
 use super::handshake::{Handshake, RESULT_EVENT};
 use super::join::{leave, on_join};
@@ -20,17 +24,25 @@ use crate::metrics::Connected;
 use crate::sessions::{apply_options, Session};
 use crate::state::AppState;
 
-/// A connection admitted by the connect middleware: its stream, its writer and its handlers.
-pub(crate) fn connect(state: Arc<AppState>, socket: SocketRef, auth: Value) {
-    let handshake = match Handshake::read(&socket, auth) {
+/// What the middleware left for the connect handler: the connection, or why its handshake
+/// was refused (told to the client once it is connected).
+#[derive(Clone)]
+pub(crate) enum Prepared {
+    Ready(Arc<Connection>),
+    Refused(String),
+}
+
+/// Sets up an admitted connection (in the connect middleware): its stream, its event
+/// handlers and its disconnection.
+pub(crate) fn prepare(state: &Arc<AppState>, socket: &SocketRef, auth: Value) {
+    let handshake = match Handshake::read(socket, auth) {
         Ok(handshake) => handshake,
         Err(message) => {
-            emit_error(&socket, "bad_handshake", &message);
-            let _ = socket.disconnect();
+            socket.extensions.insert(Prepared::Refused(message));
             return;
         }
     };
-    let mut session = Session::open(&state, "io", ResultFormat::Json, None);
+    let mut session = Session::open(state, "io", ResultFormat::Json, None);
     // The handshake chose the results: a JSON frame does not switch them.
     session.said_hello = true;
     let stream = session.stream.clone();
@@ -40,7 +52,7 @@ pub(crate) fn connect(state: Arc<AppState>, socket: SocketRef, auth: Value) {
         results: Some(handshake.options.results.unwrap_or(ResultFormat::Json)),
         ..handshake.options
     };
-    apply_options(&state, &mut session, options);
+    apply_options(state, &mut session, options);
     let connection = Arc::new(Connection {
         stream: stream.clone(),
         session: Mutex::new(session),
@@ -51,36 +63,36 @@ pub(crate) fn connect(state: Arc<AppState>, socket: SocketRef, auth: Value) {
         joined: Mutex::new(None),
         join_signal: tokio::sync::Notify::new(),
         _connected: Connected::new(&state.metrics),
+        _listed: Listed::new(state, &stream),
     });
-    tracing::debug!(stream = %id, "socket.io connected");
-    tokio::spawn(write(state.clone(), socket.clone(), connection.clone()));
+    tracing::debug!(stream = %id, "socket.io connecting");
     on(
-        &socket,
+        socket,
         "frame",
-        &state,
+        state,
         &connection,
         |state, c, Data(frame): Data<FrameEvent>| on_frame(state, c, frame),
     );
     on(
-        &socket,
+        socket,
         "config",
-        &state,
+        state,
         &connection,
         |state, c, Data(options): Data<StreamOptions>| {
             apply_options(state, &mut c.session.lock(), options)
         },
     );
     on(
-        &socket,
+        socket,
         "join",
-        &state,
+        state,
         &connection,
         |state, c, Data(join): Data<Join>| on_join(state, c, join),
     );
     on(
-        &socket,
+        socket,
         "viewer_stats",
-        &state,
+        state,
         &connection,
         |state, c, Data(stats): Data<ViewerStats>| match c.viewer() {
             Some(viewer) => viewer.report(stats, Instant::now()),
@@ -99,6 +111,25 @@ pub(crate) fn connect(state: Arc<AppState>, socket: SocketRef, auth: Value) {
         }
     };
     socket.on_disconnect(on_disconnect);
+    socket.extensions.insert(Prepared::Ready(connection));
+}
+
+/// The connect handler (the connect packet has gone out): starts the connection's writer,
+/// or tells a refused handshake why and disconnects.
+pub(crate) fn connect(state: Arc<AppState>, socket: SocketRef) {
+    match socket.extensions.remove::<Prepared>() {
+        Some(Prepared::Ready(connection)) => {
+            tracing::debug!(stream = %connection.stream.id, "socket.io connected");
+            tokio::spawn(write(state, socket, connection));
+        }
+        Some(Prepared::Refused(message)) => {
+            emit_error(&socket, "bad_handshake", &message);
+            let _ = socket.disconnect();
+        }
+        None => {
+            let _ = socket.disconnect();
+        }
+    }
 }
 
 /// Registers `handler` for `event`, with the server state and the connection; events are

@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use crate::metrics::Connected;
 use crate::rooms::{CameraSeat, Room, RoomName, Viewer};
 use crate::sessions::Session;
+use crate::state::AppState;
 use crate::streams::StreamCore;
 
 /// A connection's pose stream and where its results go.
@@ -20,6 +21,30 @@ pub(crate) struct Connection {
     /// Wakes the writer when the connection joins a room.
     pub(crate) join_signal: tokio::sync::Notify,
     pub(crate) _connected: Connected,
+    pub(crate) _listed: Listed,
+}
+
+/// A connection's stream in the stream table, until the connection is dropped: a socket
+/// that closed before its disconnect handler could run leaves no ghost behind.
+pub(crate) struct Listed {
+    state: Arc<AppState>,
+    stream: Arc<StreamCore>,
+}
+
+impl Listed {
+    pub(crate) fn new(state: &Arc<AppState>, stream: &Arc<StreamCore>) -> Self {
+        Listed {
+            state: state.clone(),
+            stream: stream.clone(),
+        }
+    }
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        self.stream.close();
+        self.state.streams.remove(&self.stream.id);
+    }
 }
 
 /// A connection's place in a room.

@@ -17,7 +17,7 @@
 //! | `cors` | CORS for pages served elsewhere (long-polling is plain HTTP) |
 //! | `handshake` | what the handshake may say (`auth`, then the query) |
 //! | `admit` | the connect middleware: the token, the limits; the admission kept with the socket |
-//! | `connect` | a connection's stream, writer and event handlers; its disconnection |
+//! | `connect` | a connection's stream, event handlers and disconnection (set up before the ack); its writer |
 //! | `connection` | a connection's state, and the room place it holds (`Joined`) |
 //! | `events` | the `frame` and `join` events decoded; a frame to the session |
 //! | `join` | joining a room as camera (its seat) or viewer, leaving it |
@@ -59,16 +59,22 @@ pub(crate) fn layer(state: &Arc<AppState>) -> SocketIoLayer {
         .build_layer();
     let on_connect = {
         let state = state.clone();
-        move |socket: SocketRef, TryData(auth): TryData<Value>| {
+        move |socket: SocketRef| {
             let state = state.clone();
-            async move { connect::connect(state, socket, auth.unwrap_or(Value::Null)) }
+            async move { connect::connect(state, socket) }
         }
     };
+    // Admission, then the connection's stream and handlers, before the connect packet.
     let check = {
         let state = state.clone();
         move |socket: SocketRef, TryData(auth): TryData<Value>| {
             let state = state.clone();
-            async move { admit::admit_socket(&state, &socket, &auth.unwrap_or(Value::Null)) }
+            async move {
+                let auth = auth.unwrap_or(Value::Null);
+                admit::admit_socket(&state, &socket, &auth)?;
+                connect::prepare(&state, &socket, auth);
+                Ok::<(), String>(())
+            }
         }
     };
     io.ns("/", on_connect.with(check));
