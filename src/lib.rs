@@ -29,3 +29,13 @@ pub use livepose_ws as ws;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// docs/core.md's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../docs/core.md")]
+#[cfg(doctest)]
+pub struct CoreDocTests;
+
+/// docs/fidelity.md's Rust example, compiled as a doc test.
+#[doc = include_str!("../docs/fidelity.md")]
+#[cfg(doctest)]
+pub struct FidelityDocTests;
