@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use livepose::core::stats::LatencyHistogram;
-use livepose::ws::client::{Client, ClientConfig, Event};
+use livepose::client::{Client, ClientConfig, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// K streams at F fps for T seconds.

@@ -1,5 +1,5 @@
 //! A client in a few lines: sends the JPEG files given on the command line to a livepose
-//! server with `livepose::ws::client::Client` (latest-wins: a frame not yet sent is replaced
+//! server with `livepose::client::Client` (latest-wins: a frame not yet sent is replaced
 //! by a newer one) and prints each result's poses. `livepose stream` does this for a clip
 //! at its frame rate, with live statistics.
 //!
@@ -11,7 +11,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use livepose::core::wire::control::ServerMessage;
-use livepose::ws::client::{Client, ClientConfig, Event};
+use livepose::client::{Client, ClientConfig, Event};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -7,7 +7,7 @@
 #           at install: its addon comes in the optional dependency
 #           livepose-linux-x64-gnu-<v>.tgz                    @livepose/linux-x64-gnu (the
 #           prebuilt livepose.linux-x64-gnu.node, glibc 2.28 too);
-#   Rust    livepose-core-<v>.crate, livepose-ws-<v>.crate, livepose-<v>.crate (cargo package,
+#   Rust    livepose-core-<v>.crate, livepose-client-<v>.crate, livepose-ws-<v>.crate, livepose-<v>.crate (cargo package,
 #           each verified by a build against the others through a temporary local registry).
 # scripts/check-dist.sh then installs them where cargo is not on PATH and runs a real frame.
 #
@@ -105,8 +105,8 @@ mkdir -p "$stage"
 npm pack --silent --pack-destination "$out" "$stage" >/dev/null
 
 echo "== crates (cargo package, verified against a temporary local registry)"
-cargo package --locked "${allow_dirty[@]}" -p livepose-core -p livepose-ws -p livepose
-for crate in livepose-core livepose-ws livepose; do
+cargo package --locked "${allow_dirty[@]}" -p livepose-core -p livepose-client -p livepose-ws -p livepose
+for crate in livepose-core livepose-client livepose-ws livepose; do
   cp "$CARGO_TARGET_DIR/package/$crate-$version.crate" "$out/"
 done
 

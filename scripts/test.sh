@@ -16,6 +16,11 @@ cargo fmt --all -- --check
 echo "== no import cycle between the modules of livepose-core and livepose-ws"
 python3 scripts/check-module-cycles.py --self-test
 python3 scripts/check-module-cycles.py livepose-core/src livepose-ws/src
+echo "== livepose-client builds without a server: no axum, socketioxide or async-nats in its tree"
+if cargo tree -p livepose-client -e normal --locked --prefix none | grep -E '^(axum|socketioxide|async-nats) '; then
+  echo "livepose-client depends on a server crate (above)" >&2
+  exit 1
+fi
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test --workspace"

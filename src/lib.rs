@@ -6,6 +6,8 @@
 //! - [`core`] (`livepose-core`): latest-wins frame slot, monotonic clock, landmark smoothing,
 //!   wire protocol v1, image operations, statistics and the inference pipeline.
 //! - `ws` (`livepose-ws`, feature `ws`, on by default): the WebSocket server.
+//! - `client` (`livepose-client`, feature `client`, on by default): the Rust client, with
+//!   no server in its dependencies.
 //!
 //! ```
 //! use livepose::core::wire::{FrameHeader, FrameView, ImageFormat};
@@ -22,6 +24,8 @@
 
 pub use livepose_core as core;
 pub use livepose_core::{Error, LatestSlot, MonotonicClock, Timestamp};
+#[cfg(feature = "client")]
+pub use livepose_client as client;
 #[cfg(feature = "ws")]
 pub use livepose_ws as ws;
 

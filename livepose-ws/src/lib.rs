@@ -20,7 +20,7 @@
 //! - [`Server`]: started on the current tokio runtime, shut down gracefully; or
 //!   [`BackgroundServer`]: on a thread and runtime of its own, for callers without one.
 //! - [`ServerError`] and [`ClusterError`]: why a server could not start.
-//! - [`client`]: a Rust client (hello, latest-wins sending, reconnection, adaptive quality).
+//! - The Rust client is the `livepose-client` crate (it depends on livepose-core alone).
 //!
 //! ```no_run
 //! use livepose_ws::{Server, ServerConfig};
@@ -52,7 +52,6 @@
 //! | `demo` | the browser demo's files, served at `/` |
 //! | `router`, `server` | every route; [`Server`]: bind, serve, shut down |
 //! | `background` | [`BackgroundServer`] |
-//! | [`client`] | the Rust client |
 
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -76,7 +75,6 @@ mod state;
 mod streams;
 mod transport;
 
-pub mod client;
 
 pub use background::BackgroundServer;
 pub use cluster::ClusterError;

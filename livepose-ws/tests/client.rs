@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use livepose_core::image::{DecoderConfig, ImageDecoder, RgbImage};
 use livepose_core::wire::control::ServerMessage;
-use livepose_ws::client::{AdaptConfig, Client, ClientConfig, Event};
+use livepose_client::{AdaptConfig, Client, ClientConfig, Event};
 use livepose_ws::{Server, ServerConfig};
 use media::{dance_jpeg, models};
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{FrameHeader, ImageFormat};
-use livepose_ws::client::{Client, ClientConfig, Event};
+use livepose_client::{Client, ClientConfig, Event};
 use livepose_ws::{Server, ServerConfig};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use livepose::core::stats::LatencyHistogram;
-use livepose::ws::client::{Client, ClientConfig, Event};
+use livepose::client::{Client, ClientConfig, Event};
 
 use crate::Error;
 

@@ -1,4 +1,7 @@
-//! A Rust client of the pose stream: connects (and reconnects with exponential backoff),
+//! # livepose-client
+//!
+//! A Rust client of livepose's pose stream, on livepose-core alone (no server in its
+//! dependencies): connects (and reconnects with exponential backoff),
 //! says hello, sends frames latest-wins (a frame that finds the connection busy or down
 //! replaces the waiting one; nothing queues), and delivers results and control messages.
 //!
@@ -10,7 +13,7 @@
 //! (the default) every frame given is sent as soon as the connection takes it.
 //!
 //! ```no_run
-//! use livepose_ws::client::{Client, ClientConfig, Event};
+//! use livepose_client::{Client, ClientConfig, Event};
 //!
 //! # async fn run(jpeg: Vec<u8>) -> Result<(), Box<dyn std::error::Error>> {
 //! let mut client = Client::start(ClientConfig::new("ws://127.0.0.1:8765/ws"));
@@ -23,6 +26,10 @@
 //! }
 //! # Ok(()) }
 //! ```
+
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod adapt;
 
