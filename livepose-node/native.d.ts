@@ -146,7 +146,7 @@ export interface RawImage {
 /**
  * Starts the server; resolves to its handle once it listens. Options (every one
  * optional; defaults and checks are livepose-ws's `ServeOptions`): `host`, `port`,
- * `modelsDir`, `model`, `hands`, `workers`, `token`, `roomToken`, `viewToken`,
+ * `modelsDir`, `model`, `hands`, `workers`, `token`, `adminToken`, `roomToken`, `viewToken`,
  * `allowedOrigins`, `maxConnections`, `maxConnectionsPerIp`, `maxFps`, `maxMessageBytes`,
  * `maxPixels`, `heartbeatSecs`, `demo`. Throws `ERR_LIVEPOSE_CONFIG` for a bad option.
  */

@@ -34,8 +34,10 @@ export interface ServeOptions {
   hands?: boolean
   /** Inference worker threads (default: one per core). */
   workers?: number | null
-  /** Require this bearer token on `/ws`, `/estimate_pose`, `/streams` and `/metrics`. */
+  /** Require this bearer token on `/ws`, `/estimate_pose` and Socket.IO (and, without `adminToken`, on `/streams`, `/sources` and `/metrics`). */
   token?: string | null
+  /** The token for `/streams`, `/sources` and `/metrics` (default: `token`; refused when only room or view tokens are set). */
+  adminToken?: string | null
   /** Enables rooms: the token a room's camera must present to publish. */
   roomToken?: string | null
   /** The token a room's viewers must present (default: anyone may view). */
@@ -65,6 +67,14 @@ export interface ServeOptions {
   sources?: string[]
   /** Stop a source when its room's last viewer leaves (default `false`). */
   sourceStopWhenUnwatched?: boolean
+  /** Most sources running at once, configured and posted (default 16). */
+  maxSources?: number
+  /** What a source posted over HTTP may read: `scheme:` entries (`rtsp:`, `file:`) and hosts (default: anything but the server's own files). */
+  sourceAllow?: string[]
+  /** Do not check the certificates of `https://` and `rtsps://` sources (default `false`). */
+  sourceTlsInsecure?: boolean
+  /** Check those certificates against this PEM file's certificate authorities (default: the system's). */
+  sourceCaFile?: string | null
   /** Cluster mode: the NATS server (JetStream on) nodes share rooms through, e.g. `nats://127.0.0.1:4222`. */
   nats?: string
   /** This node's id in the cluster (default: host name and process id). */

@@ -13,7 +13,7 @@ mod examples;
 
 use std::time::{Duration, Instant};
 
-use cluster::{Nats, Node};
+use cluster::{Nats, Node, ADMIN_TOKEN};
 use futures_util::{SinkExt, StreamExt};
 use livepose::core::image::Codec;
 use livepose::core::wire::{peek_type, FrameHeader, ImageFormat, MessageType, ResultView};
@@ -136,7 +136,8 @@ async fn get_json(node: &Node, path: &str) -> serde_json::Value {
         let mut socket = std::net::TcpStream::connect(&url).unwrap();
         write!(
             socket,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+             Connection: close\r\n\r\n"
         )
         .unwrap();
         let mut response = String::new();

@@ -186,8 +186,8 @@ fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
         .unwrap();
     let source = format!("hall={}", clip.display());
     let (mut child, port, mut stdout, _) =
-        start_serve_with(&["--room-token", "t", "--source", &source]);
-    let sources = get(&format!("127.0.0.1:{port}"), "/sources");
+        start_serve_with(&["--room-token", "t", "--admin-token", "a", "--source", &source]);
+    let sources = get(&format!("127.0.0.1:{port}"), "/sources?token=a");
     assert!(sources.contains("\"room\":\"hall\""), "{sources}");
     let name = clip.file_name().unwrap().to_string_lossy().to_string();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

@@ -99,7 +99,7 @@ impl Server {
 
 /// Runs the server until Ctrl-C (KeyboardInterrupt), then stops it cleanly and re-raises.
 /// Keyword options are livepose-ws's `ServeOptions` (`models_dir`, `model`, `hands`,
-/// `workers`, `token`, `room_token`, `view_token`, `allowed_origins`, `max_connections`,
+/// `workers`, `token`, `admin_token`, `room_token`, `view_token`, `allowed_origins`, `max_connections`,
 /// `max_connections_per_ip`, `max_fps`, `max_message_bytes`, `max_pixels`,
 /// `heartbeat_secs`, `demo`), with their defaults.
 #[pyfunction]

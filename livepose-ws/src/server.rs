@@ -226,7 +226,8 @@ async fn start_sources(state: &Arc<AppState>) -> Result<(), ServerError> {
             return Err(error("a room has one source at most".into()));
         }
         let unwatched = config.source_stop_when_unwatched;
-        let spec = SourceSpec::parse(url, unwatched).map_err(|e| error(e.to_string()))?;
+        let mut spec = SourceSpec::parse(url, unwatched).map_err(|e| error(e.to_string()))?;
+        spec.tls = config.source_tls.clone();
         specs.push((name, spec));
     }
     for (room, spec) in specs {

@@ -192,7 +192,8 @@ fn metric(text: &str, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totals_survive_closed_streams_and_viewers_are_connections() {
-    let server = Server::start(config().rooms("publish", None))
+    // With rooms, `/metrics` and `/streams` need the admin token.
+    let server = Server::start(config().rooms("publish", None).admin_token("adm"))
         .await
         .unwrap();
     let addr = server.local_addr();
@@ -217,7 +218,7 @@ async fn totals_survive_closed_streams_and_viewers_are_connections() {
     // streams closed. Before the fix viewers were not connections, and this waited in vain.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let open = loop {
-        let (_, _, text) = http::http(&server, "GET", "/metrics", b"").await;
+        let (_, _, text) = http::http(&server, "GET", "/metrics?token=adm", b"").await;
         if received(&text) == 6 && metric(&text, "livepose_connections") == 3 {
             break text;
         }
@@ -229,14 +230,14 @@ async fn totals_survive_closed_streams_and_viewers_are_connections() {
     };
     drop(sockets);
     loop {
-        let (_, _, streams) = http::http(&server, "GET", "/streams", b"").await;
+        let (_, _, streams) = http::http(&server, "GET", "/streams?token=adm", b"").await;
         if streams.contains("\"streams\":[]") {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{streams}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (_, _, closed) = http::http(&server, "GET", "/metrics", b"").await;
+    let (_, _, closed) = http::http(&server, "GET", "/metrics?token=adm", b"").await;
     assert_eq!(received(&closed), 6, "{closed}");
     assert!(
         metric(&closed, "livepose_frames_dropped_total")

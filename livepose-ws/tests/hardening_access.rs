@@ -39,7 +39,6 @@ fn all(routes: &[(&'static str, u16)], ok: impl Fn(u16) -> bool) -> bool {
 }
 
 #[tokio::test]
-#[ignore = "issue 23 item 8: fails until fixed"]
 async fn a_view_token_alone_does_not_open_streams_sources_and_metrics() {
     let server = start(config().rooms("cam", Some("view".into()))).await;
     let open = statuses(&server, None).await;
@@ -59,7 +58,6 @@ async fn a_view_token_alone_does_not_open_streams_sources_and_metrics() {
 }
 
 #[tokio::test]
-#[ignore = "issue 23 item 8: fails until fixed"]
 async fn the_admin_token_opens_them_and_defaults_to_the_token() {
     let server = start(options(serde_json::json!({
         "room_token": "cam", "view_token": "view", "admin_token": "adm"
@@ -108,7 +106,6 @@ const ROUTES: [&str; 4] = [
 ];
 
 #[tokio::test]
-#[ignore = "issue 23 item 8: fails until fixed"]
 async fn cors_never_reflects_an_unlisted_origin_with_credentials() {
     let server = start(config().rooms("cam", None)).await;
     let evil = "https://evil.example";

@@ -130,7 +130,6 @@ async fn self_signed_source(config: ServerConfig) -> First {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 7: fails until fixed"]
 async fn sources_are_capped_by_max_sources() {
     let _serial = SERIAL.lock().await;
     // The default cap (16); the sources point at a closed port (ffmpeg fails and retries).
@@ -164,7 +163,6 @@ async fn sources_are_capped_by_max_sources() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 7: fails until fixed"]
 async fn a_posted_local_file_is_refused_unless_allowed() {
     let _serial = SERIAL.lock().await;
     let config = ServerConfig::default()
@@ -194,7 +192,6 @@ async fn a_posted_local_file_is_refused_unless_allowed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 7: fails until fixed"]
 async fn source_allow_admits_only_listed_hosts_and_schemes() {
     let _serial = SERIAL.lock().await;
     let config = options(serde_json::json!({
@@ -225,7 +222,6 @@ async fn source_allow_admits_only_listed_hosts_and_schemes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 7: fails until fixed"]
 async fn a_self_signed_https_source_is_refused_naming_the_certificate() {
     let _serial = SERIAL.lock().await;
     let config = ServerConfig::default()
@@ -243,7 +239,6 @@ async fn a_self_signed_https_source_is_refused_naming_the_certificate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 7: fails until fixed"]
 async fn a_self_signed_https_source_is_read_when_trusted_or_checks_are_off() {
     let _serial = SERIAL.lock().await;
     let ca = tls_file("cert.pem").to_str().unwrap().to_string();

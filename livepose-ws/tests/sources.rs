@@ -27,6 +27,9 @@ use tokio_tungstenite::tungstenite::Message;
 /// process, which is every test's server.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The admin token (`/sources`, `/streams`: closed on a server with rooms but no admin
+/// token).
+const ADMIN: &str = "adm";
 const TOKEN: &str = "room-secret";
 /// Generous: inference on a busy CI machine, and ffmpeg's start.
 const WAIT: Duration = Duration::from_secs(60);
@@ -36,8 +39,15 @@ async fn server(config: ServerConfig) -> Server {
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(1)
         .models_dir(media::models())
-        .stats_interval(Duration::from_secs(3600));
+        .stats_interval(Duration::from_secs(3600))
+        .admin_token(ADMIN);
     Server::start(config).await.unwrap()
+}
+
+/// Posted sources may read local files (the clips these tests loop): off by default
+/// (issue 23 item 7).
+fn local_files(config: ServerConfig) -> ServerConfig {
+    config.source_allow(["file:".to_string()])
 }
 
 /// A short, small MJPEG clip of the dancer (3 s, 360x640, 10 fps) in `dir`: cheap to
@@ -131,13 +141,13 @@ async fn no_source_left(server: &Server, except: &[u32]) {
         ffmpeg_children(except).is_empty()
     })
     .await;
-    let (_, _, sources) = http(server, "GET", "/sources", b"").await;
+    let (_, _, sources) = http(server, "GET", &format!("/sources?token={ADMIN}"), b"").await;
     assert_eq!(sources, r#"{"sources":[]}"#);
     assert!(server
         .metrics_text()
         .lines()
         .any(|l| l == "livepose_sources 0"));
-    let (_, _, streams) = http(server, "GET", "/streams", b"").await;
+    let (_, _, streams) = http(server, "GET", &format!("/streams?token={ADMIN}"), b"").await;
     assert!(!streams.contains("\"src"), "{streams}");
 }
 
@@ -224,7 +234,7 @@ async fn post_source(server: &Server, room: &str, body: &str) -> (u16, String) {
 async fn a_looped_file_feeds_a_room_until_the_room_is_removed() {
     let _serial = SERIAL.lock().await;
     let clip = small_clip(&temp_dir("file"));
-    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let server = server(local_files(ServerConfig::default().rooms(TOKEN, None))).await;
     let mut view = viewer(&server, "hall").await;
     let body = serde_json::json!({ "url": clip }).to_string();
     let (status, answer) = post_source(&server, "hall", &body).await;
@@ -235,7 +245,7 @@ async fn a_looped_file_feeds_a_room_until_the_room_is_removed() {
     until_a_pose(&mut view).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     until_a_pose(&mut view).await;
-    let (_, _, streams) = http(&server, "GET", "/streams", b"").await;
+    let (_, _, streams) = http(&server, "GET", &format!("/streams?token={ADMIN}"), b"").await;
     assert!(streams.contains("\"src"), "{streams}");
     assert_eq!(ffmpeg_children(&[]).len(), 1);
     // The room's figures name the source as its camera, with its kind.
@@ -317,7 +327,7 @@ async fn a_source_can_stop_with_its_last_viewer_and_requests_are_checked() {
     assert_eq!(post_source(&off, "a", r#"{"url":"/x"}"#).await.0, 403);
     off.shutdown().await;
 
-    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let server = server(local_files(ServerConfig::default().rooms(TOKEN, None))).await;
     let url = clip.to_string_lossy().to_string();
     let (status, _, _) = http(&server, "POST", "/rooms/a/source", b"{}").await;
     assert_eq!(status, 401, "no token");
@@ -608,7 +618,7 @@ async fn a_sources_secrets_never_leave_the_server() {
         assert_eq!(status, 201, "{answer}");
         let lost = until_control(&mut view, "source_lost").await;
         println!("{url}: source_lost {lost}");
-        let (_, _, sources) = http(&server, "GET", "/sources", b"").await;
+        let (_, _, sources) = http(&server, "GET", &format!("/sources?token={ADMIN}"), b"").await;
         let (_, _, figures) = http(&server, "GET", &format!("/rooms/{room}"), b"").await;
         for (what, text) in [
             ("source_lost", lost.to_string()),

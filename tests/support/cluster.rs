@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 use super::examples;
 
 /// A free TCP port on loopback (bound, noted, released).
+/// The nodes' admin token (`/streams`, `/sources`, `/metrics`: closed on a server with a
+/// room token but no admin token).
+#[allow(dead_code)]
+pub const ADMIN_TOKEN: &str = "adm";
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -136,7 +141,8 @@ impl Node {
             .arg("serve")
             .args(["--port", &port.to_string(), "--models"])
             .arg(models)
-            .args(["--room-token", "cam", "--no-demo", "--workers", "1"])
+            .args(["--room-token", "cam", "--admin-token", ADMIN_TOKEN])
+            .args(["--no-demo", "--workers", "1"])
             .args(["--nats", nats, "--node-id", id])
             .args(extra)
             .env("RUST_LOG", "warn")

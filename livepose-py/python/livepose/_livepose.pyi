@@ -187,6 +187,7 @@ class _ServeOptions(TypedDict, total=False):
     hands: bool
     workers: Optional[int]
     token: Optional[str]
+    admin_token: Optional[str]
     room_token: Optional[str]
     view_token: Optional[str]
     allowed_origins: List[str]
@@ -200,6 +201,10 @@ class _ServeOptions(TypedDict, total=False):
     socketio: bool
     sources: List[str]
     source_stop_when_unwatched: bool
+    max_sources: int
+    source_allow: List[str]
+    source_tls_insecure: bool
+    source_ca_file: Optional[Union[str, PathLike[str]]]
     nats: Optional[str]
     node_id: Optional[str]
 

@@ -1,10 +1,9 @@
 //! Who may do what, by token: one type per kind of token ([`StreamToken`], [`ViewToken`],
-//! [`RoomToken`]), each an axum extractor whose rejection is a [`Refusal`] (counted in
+//! [`RoomToken`], [`AdminToken`]), each an axum extractor whose rejection is a [`Refusal`] (counted in
 //! `livepose_rejected_connections_total`), so a route that needs one names it among its
 //! arguments; Socket.IO's connect middleware and `join` check the same types with
 //! [`TokenKind::check`]. A kind says which configured token it needs, or that what it guards
-//! is off; [`TokenKind::check`] does the rest, once for every transport. (An admin token for
-//! `/streams`, `/sources` and `/metrics` is one more type here.)
+//! is off; [`TokenKind::check`] does the rest, once for every transport.
 
 use std::sync::Arc;
 
@@ -78,7 +77,18 @@ impl<'a> Presented<'a> {
 }
 
 /// Rooms are off on this server: no room token is configured.
-const ROOMS_OFF: &str = "rooms are off: the server has no room token configured";
+const ROOMS_OFF: Closed = Closed {
+    code: "rooms_off",
+    why: "rooms are off: the server has no room token configured",
+};
+
+/// What a kind of token guards is closed on this server, with the refusal's code and
+/// words.
+#[derive(Debug)]
+pub(crate) struct Closed {
+    code: &'static str,
+    why: &'static str,
+}
 
 /// A kind of token.
 pub(crate) trait TokenKind: Default {
@@ -87,13 +97,13 @@ pub(crate) trait TokenKind: Default {
 
     /// The token this kind asks for on a server so configured (`Ok(None)`: none), or why
     /// what it guards is off.
-    fn expected(config: &ServerConfig) -> Result<Option<&str>, &'static str>;
+    fn expected(config: &ServerConfig) -> Result<Option<&str>, Closed>;
 
     /// Whether `presented` may pass (not counted: the extractor and Socket.IO's connect
     /// middleware count their refusals).
     fn check(config: &ServerConfig, presented: &Presented<'_>) -> Result<Self, Refusal> {
         match Self::expected(config) {
-            Err(off) => Err(Refusal::new(StatusCode::FORBIDDEN, "rooms_off", off)),
+            Err(closed) => Err(Refusal::new(StatusCode::FORBIDDEN, closed.code, closed.why)),
             Ok(Some(token)) if !presented.has(token) => Err(Refusal::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -105,14 +115,14 @@ pub(crate) trait TokenKind: Default {
 }
 
 /// The server's token (`--token`), where a server has one: a pose stream (`/ws`,
-/// `/estimate_pose`, a Socket.IO connection), `/streams`, `/metrics` and `/sources`.
+/// `/estimate_pose`, a Socket.IO connection).
 #[derive(Debug, Default)]
 pub(crate) struct StreamToken;
 
 impl TokenKind for StreamToken {
     const NEEDED: &'static str = "a token is required";
 
-    fn expected(config: &ServerConfig) -> Result<Option<&str>, &'static str> {
+    fn expected(config: &ServerConfig) -> Result<Option<&str>, Closed> {
         Ok(config.token.as_deref())
     }
 }
@@ -127,7 +137,7 @@ impl TokenKind for ViewToken {
     const NEEDED: &'static str =
         "viewing rooms needs the view token (or the server's token when no view token is set)";
 
-    fn expected(config: &ServerConfig) -> Result<Option<&str>, &'static str> {
+    fn expected(config: &ServerConfig) -> Result<Option<&str>, Closed> {
         if config.room_token.is_none() {
             return Err(ROOMS_OFF);
         }
@@ -143,10 +153,34 @@ pub(crate) struct RoomToken;
 impl TokenKind for RoomToken {
     const NEEDED: &'static str = "publishing to a room needs the room token";
 
-    fn expected(config: &ServerConfig) -> Result<Option<&str>, &'static str> {
+    fn expected(config: &ServerConfig) -> Result<Option<&str>, Closed> {
         match &config.room_token {
             Some(token) => Ok(Some(token)),
             None => Err(ROOMS_OFF),
+        }
+    }
+}
+
+/// What the server holds about its clients and cameras (`/streams`, `/sources` with the
+/// cameras' addresses, `/metrics`): the admin token, else the server's token; a server
+/// with neither but with room or view tokens closes them (its owner meant to guard it); one
+/// with no token at all leaves them open.
+#[derive(Debug, Default)]
+pub(crate) struct AdminToken;
+
+impl TokenKind for AdminToken {
+    const NEEDED: &'static str = "this needs the admin token (or the server's token when no \
+                                  admin token is set)";
+
+    fn expected(config: &ServerConfig) -> Result<Option<&str>, Closed> {
+        match config.admin_token.as_deref().or(config.token.as_deref()) {
+            Some(token) => Ok(Some(token)),
+            None if config.room_token.is_some() || config.view_token.is_some() => Err(Closed {
+                code: "unauthorized",
+                why: "closed: this server has room tokens but no admin token (--admin-token) \
+                      or token (--token)",
+            }),
+            None => Ok(None),
         }
     }
 }
@@ -168,7 +202,7 @@ macro_rules! token_extractor {
     )*};
 }
 
-token_extractor!(StreamToken, ViewToken, RoomToken);
+token_extractor!(StreamToken, ViewToken, RoomToken, AdminToken);
 
 #[cfg(test)]
 mod tests {

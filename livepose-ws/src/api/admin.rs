@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use crate::admission::{RoomPath, RoomToken, StreamToken};
-use crate::sources::SourceSpec;
+use crate::admission::{AdminToken, RoomPath, RoomToken};
+use crate::sources::{SourceSpec, SpecError};
 use crate::state::AppState;
 use crate::transport::source::{self, StartError};
 
@@ -30,7 +30,9 @@ struct SourceRequest {
 }
 
 /// `POST /rooms/{room}/source`: starts a source as the room's camera. 201 with the source;
-/// 400 for a bad body or URL, 409 if the room has a camera or source, 503 without ffmpeg.
+/// 400 for a bad body or URL, 403 for a URL the server's `source_allow` rule refuses (a
+/// local file by default), 409 if the room has a camera or source, 429 when `max_sources`
+/// run already, 503 without ffmpeg.
 pub(crate) async fn post_source(
     _: RoomToken,
     RoomPath(room): RoomPath,
@@ -47,10 +49,22 @@ pub(crate) async fn post_source(
     let unwatched = request
         .stop_when_unwatched
         .unwrap_or(state.config.source_stop_when_unwatched);
-    let spec = match SourceSpec::parse(&request.url, unwatched) {
+    let parsed = SourceSpec::parse(&request.url, unwatched);
+    // A URL that is wrong whatever the server: 400. Then the server's rule (403), before
+    // whether a file exists is told.
+    if let Err(e) = &parsed {
+        if !matches!(e, SpecError::NoFile(_)) {
+            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+        }
+    }
+    if let Err(e) = state.config.source_policy.admits_posted(&request.url) {
+        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+    }
+    let mut spec = match parsed {
         Ok(spec) => spec,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
+    spec.tls = state.config.source_tls.clone();
     let answer = serde_json::json!({
         "room": room,
         "url": spec.public_url(),
@@ -63,6 +77,7 @@ pub(crate) async fn post_source(
             let status = match e {
                 StartError::NoFfmpeg => StatusCode::SERVICE_UNAVAILABLE,
                 StartError::SourceExists(_) | StartError::CameraTaken(_) => StatusCode::CONFLICT,
+                StartError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             };
             (status, e.to_string()).into_response()
         }
@@ -105,7 +120,7 @@ pub(crate) async fn delete_room(
 
 /// `GET /sources`: the running sources, by room (secrets hidden).
 pub(crate) async fn sources(
-    _: StreamToken,
+    _: AdminToken,
     State(state): State<Arc<AppState>>,
 ) -> Json<serde_json::Value> {
     let list: Vec<_> = state

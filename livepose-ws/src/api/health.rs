@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::admission::StreamToken;
+use crate::admission::AdminToken;
 use crate::state::AppState;
 
 /// `/health`: the server is up.
@@ -27,9 +27,9 @@ pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// `/metrics`: the OpenMetrics text (a Prometheus scraper sends the token as a bearer
-/// token).
-pub(crate) async fn metrics(_: StreamToken, State(state): State<Arc<AppState>>) -> Response {
+/// `/metrics`: the OpenMetrics text (a Prometheus scraper sends the admin token as a
+/// bearer token).
+pub(crate) async fn metrics(_: AdminToken, State(state): State<Arc<AppState>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

@@ -7,12 +7,12 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 
 use super::views::{answer, Scope};
-use crate::admission::StreamToken;
+use crate::admission::AdminToken;
 use crate::state::AppState;
 
 /// `/streams[?scope=cluster]`.
 pub(crate) async fn streams(
-    _: StreamToken,
+    _: AdminToken,
     State(state): State<Arc<AppState>>,
     Query(scope): Query<Scope>,
 ) -> Response {

@@ -41,8 +41,13 @@ pub struct ServeOptions {
     pub hands: bool,
     /// Inference worker threads (`None`: one per core).
     pub workers: Option<usize>,
-    /// Bearer token required on `/ws`, `/estimate_pose`, `/streams` and `/metrics`.
+    /// Bearer token required on `/ws`, `/estimate_pose` and Socket.IO (and, without an
+    /// `admin_token`, on `/streams`, `/sources` and `/metrics`).
     pub token: Option<String>,
+    /// Token required on `/streams`, `/sources` and `/metrics` (`None`: the `token`; a
+    /// server with a room or view token but neither refuses them, one with no token at
+    /// all leaves them open).
+    pub admin_token: Option<String>,
     /// Enables rooms: the token a room's camera must present to publish.
     pub room_token: Option<String>,
     /// The token a room's viewers must present (`None`: anyone may view).
@@ -70,6 +75,16 @@ pub struct ServeOptions {
     pub sources: Vec<String>,
     /// Stop a source when its room's last viewer leaves.
     pub source_stop_when_unwatched: bool,
+    /// Most sources running at once (the configured ones and those posted).
+    pub max_sources: usize,
+    /// What a source posted over HTTP may read: `scheme:` entries (`rtsp:`, `file:`) and
+    /// hosts; empty: anything but the server's own files.
+    pub source_allow: Vec<String>,
+    /// Do not check the certificates of `https://` and `rtsps://` sources.
+    pub source_tls_insecure: bool,
+    /// Check the certificates of `https://` and `rtsps://` sources against the certificate
+    /// authorities in this PEM file (`None`: the system's).
+    pub source_ca_file: Option<PathBuf>,
     /// Cluster mode: the NATS server (`nats://HOST:4222`, with JetStream) that nodes share
     /// rooms and stream lists through; `None`: this node alone.
     pub nats: Option<String>,
@@ -87,6 +102,7 @@ impl Default for ServeOptions {
             hands: false,
             workers: None,
             token: None,
+            admin_token: None,
             room_token: None,
             view_token: None,
             allowed_origins: Vec::new(),
@@ -100,6 +116,10 @@ impl Default for ServeOptions {
             socketio: true,
             sources: Vec::new(),
             source_stop_when_unwatched: false,
+            max_sources: 16,
+            source_allow: Vec::new(),
+            source_tls_insecure: false,
+            source_ca_file: None,
             nats: None,
             node_id: None,
         }
@@ -114,6 +134,7 @@ impl Options for ServeOptions {
             ("max_connections_per_ip", self.max_connections_per_ip as u64),
             ("max_fps", u64::from(self.max_fps)),
             ("max_pixels", self.max_pixels),
+            ("max_sources", self.max_sources as u64),
         ];
         for (option, value) in at_least_one {
             if value == 0 {
@@ -133,6 +154,12 @@ impl Options for ServeOptions {
                     "must be from 0.01 to 86400 seconds, got {}",
                     self.heartbeat_secs
                 ),
+            ));
+        }
+        if self.source_tls_insecure && self.source_ca_file.is_some() {
+            return Err(OptionsError::out_of_range(
+                "source_ca_file",
+                "contradicts source_tls_insecure (set one of them)",
             ));
         }
         if self.view_token.is_some() && self.room_token.is_none() {

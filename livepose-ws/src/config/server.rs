@@ -12,6 +12,7 @@ use livepose_core::inference::PipelineBuilder;
 use livepose_core::options::{ModelKind, Options, OptionsError};
 
 use super::options::ServeOptions;
+use crate::sources::{SourcePolicy, TlsCheck};
 
 /// How the server runs: [`ServeOptions`] (defaults there), checked, plus what only Rust
 /// code sets (stats interval, inference off for transport benchmarks). Build it from
@@ -51,6 +52,8 @@ pub struct ServerConfig {
     pub(crate) room_token: Option<String>,
     /// Token a viewer must present (`/ws/rooms/{room}/view`); `None`: anyone may view.
     pub(crate) view_token: Option<String>,
+    /// Token for `/streams`, `/sources` and `/metrics` (`None`: the server's token).
+    pub(crate) admin_token: Option<String>,
     /// Run the models (default). Off, every frame is answered at once with an empty result
     /// (no decode, no inference): the transport alone, for measuring it.
     pub(crate) inference: bool,
@@ -65,6 +68,12 @@ pub struct ServerConfig {
     pub(crate) sources: Vec<(String, String)>,
     /// Sources stop when their room's last viewer leaves (unless a source says otherwise).
     pub(crate) source_stop_when_unwatched: bool,
+    /// Most sources running at once.
+    pub(crate) max_sources: usize,
+    /// What a posted source may read.
+    pub(crate) source_policy: SourcePolicy,
+    /// How https:// and rtsps:// sources check certificates.
+    pub(crate) source_tls: TlsCheck,
     /// Cluster mode: the NATS server's URL.
     pub(crate) nats: Option<String>,
     /// This node's id in the cluster.
@@ -108,6 +117,7 @@ impl ServerConfig {
             allowed_origins: o.allowed_origins.clone(),
             room_token: o.room_token.clone(),
             view_token: o.view_token.clone(),
+            admin_token: o.admin_token.clone(),
             inference: true,
             token: o.token.clone(),
             demo: o.demo,
@@ -119,6 +129,13 @@ impl ServerConfig {
                 .map(|(room, url)| (room.to_string(), url.to_string()))
                 .collect(),
             source_stop_when_unwatched: o.source_stop_when_unwatched,
+            max_sources: o.max_sources,
+            source_policy: SourcePolicy::new(&o.source_allow),
+            source_tls: match (&o.source_ca_file, o.source_tls_insecure) {
+                (_, true) => TlsCheck::Off,
+                (Some(ca), false) => TlsCheck::VerifyWith(ca.clone()),
+                (None, false) => TlsCheck::Verify,
+            },
             nats: o.nats.clone(),
             node_id: o.node_id.clone(),
         }
@@ -192,6 +209,11 @@ impl ServerConfig {
         self.view_token = view;
         self
     }
+    /// The token for `/streams`, `/sources` and `/metrics` (default: the server's token).
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
     /// Run the models, or answer every frame with an empty result (transport only).
     pub fn inference(mut self, on: bool) -> Self {
         self.inference = on;
@@ -212,6 +234,14 @@ impl ServerConfig {
     /// Serve Socket.IO at `/socket.io/`, or not.
     pub fn socketio(mut self, on: bool) -> Self {
         self.socketio = on;
+        self
+    }
+
+    /// What a source posted over HTTP may read: `scheme:` entries (`rtsp:`, `file:`) and
+    /// hosts (default: anything but the server's own files).
+    pub fn source_allow(mut self, allow: impl IntoIterator<Item = String>) -> Self {
+        let allow: Vec<String> = allow.into_iter().collect();
+        self.source_policy = SourcePolicy::new(&allow);
         self
     }
 

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
+use super::policy::TlsCheck;
 use super::spec::{SourceKind, SourceSpec};
 
 /// JPEG quality of re-encoded frames (ffmpeg's `-q:v`: 2 best .. 31 worst).
@@ -34,6 +35,17 @@ pub(crate) fn args(spec: &SourceSpec) -> Vec<String> {
         "-an", "-c:v", "mjpeg", "-q:v", QUALITY, "-pix_fmt", "yuvj420p",
     ]
     .map(String::from);
+    // ffmpeg checks no certificate unless told to (`-tls_verify 1`).
+    if spec.is_tls() {
+        match &spec.tls {
+            TlsCheck::Verify => args.extend(["-tls_verify", "1"].map(String::from)),
+            TlsCheck::VerifyWith(ca) => {
+                args.extend(["-tls_verify", "1", "-ca_file"].map(String::from));
+                args.push(ca.display().to_string());
+            }
+            TlsCheck::Off => {}
+        }
+    }
     match &spec.kind {
         SourceKind::Mjpeg => {
             args.extend(["-i".into(), spec.url.for_ffmpeg().to_string()]);
@@ -91,10 +103,21 @@ impl Ffmpeg {
             // Ends at ffmpeg's exit (its stderr closes).
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
+                // The last line, with the last one about a certificate (TLS errors are
+                // followed by a plain "Input/output error").
+                let mut certificate = None;
                 while let Ok(Some(line)) = lines.next_line().await {
-                    if !line.trim().is_empty() {
-                        *last_error.lock() = url.hide(&line);
+                    if line.trim().is_empty() {
+                        continue;
                     }
+                    let line = url.hide(&line);
+                    if line.to_ascii_lowercase().contains("certificate") {
+                        certificate = Some(line.clone());
+                    }
+                    *last_error.lock() = match &certificate {
+                        Some(c) if *c != line => format!("{line} ({c})"),
+                        _ => line,
+                    };
                 }
             })
         });
@@ -143,6 +166,15 @@ mod tests {
         let rtsp = args(&spec("rtsp://cam/live")).join(" ");
         assert!(rtsp.contains("-rtsp_transport tcp -i rtsp://cam/live -an -c:v mjpeg"));
         let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let https = args(&spec("https://cam/stream")).join(" ");
+        assert!(https.contains("-tls_verify 1 -i https://cam/stream"));
+        let mut insecure = spec("rtsps://cam/live");
+        insecure.tls = TlsCheck::Off;
+        assert!(!args(&insecure).join(" ").contains("tls_verify"));
+        let mut trusted = spec("rtsps://cam/live");
+        trusted.tls = TlsCheck::VerifyWith("/ca.pem".into());
+        let trusted = args(&trusted).join(" ");
+        assert!(trusted.contains("-tls_verify 1 -ca_file /ca.pem -rtsp_transport tcp"));
         let file = args(&spec(manifest)).join(" ");
         assert!(file.contains(&format!(
             "-re -stream_loop -1 -i file:{manifest} -an -c:v mjpeg"

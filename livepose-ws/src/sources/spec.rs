@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::policy::TlsCheck;
 use super::redact::{RedactedUrl, SourceUrl};
 use crate::rooms::RoomName;
 
@@ -38,6 +39,9 @@ pub(crate) struct SourceSpec {
     pub(crate) kind: SourceKind,
     /// Stop (and forget) the source when its room's last viewer leaves.
     pub(crate) stop_when_unwatched: bool,
+    /// How an `https://` or `rtsps://` source checks the camera's certificate (the
+    /// server's `source_tls_insecure` / `source_ca_file`; verified by default).
+    pub(crate) tls: TlsCheck,
 }
 
 /// Why a source URL is refused (the URL is shown redacted).
@@ -82,7 +86,14 @@ impl SourceSpec {
             url: source_url,
             kind,
             stop_when_unwatched,
+            tls: TlsCheck::default(),
         })
+    }
+
+    /// Whether ffmpeg reaches the source over TLS (`https://`, `rtsps://`).
+    pub(crate) fn is_tls(&self) -> bool {
+        let url = self.url.for_ffmpeg().to_ascii_lowercase();
+        url.starts_with("https://") || url.starts_with("rtsps://")
     }
 
     /// The URL as it may be shown (viewers, answers, logs).

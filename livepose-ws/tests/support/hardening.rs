@@ -106,8 +106,8 @@ impl Held {
     }
 }
 
-/// What `server` holds now (`/streams` and `/metrics` directly, `/rooms` and `/sources`
-/// when the server answers them; `token` as a bearer header where one is needed).
+/// What `server` holds now (streams, connections and sources from the server itself,
+/// `/rooms` when it answers; `token` as a bearer header where one is needed).
 pub async fn held(server: &Server, token: Option<&str>) -> Held {
     let bearer = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = bearer
@@ -121,12 +121,12 @@ pub async fn held(server: &Server, token: Option<&str>) -> Held {
             .unwrap_or(0)
     };
     let (_, _, rooms) = request(server, "GET", "/rooms", &headers, b"").await;
-    let (_, _, sources) = request(server, "GET", "/sources", &headers, b"").await;
     Held {
         streams: server.stream_count(),
         connections: metric(server, "livepose_connections"),
         rooms: count(&rooms, "rooms"),
-        sources: count(&sources, "sources"),
+        // From the server's own metrics: `/sources` needs the admin token.
+        sources: metric(server, "livepose_sources") as usize,
     }
 }
 

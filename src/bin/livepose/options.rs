@@ -85,6 +85,10 @@ pub(crate) struct ServeArgs {
     /// Require this bearer token (`Authorization: Bearer …` or `?token=…`).
     #[arg(long, env = "LIVEPOSE_TOKEN")]
     token: Option<String>,
+    /// The token for /streams, /sources and /metrics (default: --token; with only room or
+    /// view tokens set and neither, they are refused).
+    #[arg(long, env = "LIVEPOSE_ADMIN_TOKEN")]
+    admin_token: Option<String>,
     /// Enable rooms: the token a room's camera must present to publish.
     #[arg(long, env = "LIVEPOSE_ROOM_TOKEN")]
     room_token: Option<String>,
@@ -126,6 +130,20 @@ pub(crate) struct ServeArgs {
     /// Stop a source when its room's last viewer leaves.
     #[arg(long)]
     source_stop_when_unwatched: bool,
+    /// Most sources running at once, configured and posted.
+    #[arg(long, default_value_t = ServeOptions::default().max_sources)]
+    max_sources: usize,
+    /// What a source posted over HTTP may read (repeat): a scheme (`rtsp:`, `file:`) or a
+    /// host. Default: anything but the server's own files.
+    #[arg(long = "source-allow", value_name = "SCHEME:|HOST")]
+    source_allow: Vec<String>,
+    /// Do not check the certificates of https:// and rtsps:// sources.
+    #[arg(long)]
+    source_tls_insecure: bool,
+    /// Check the certificates of https:// and rtsps:// sources against this PEM file's
+    /// certificate authorities (default: the system's).
+    #[arg(long, value_name = "PEM")]
+    source_ca_file: Option<std::path::PathBuf>,
     /// Cluster mode: share rooms and stream lists with other nodes through this NATS server
     /// (JetStream on: `nats-server -js`), e.g. `nats://127.0.0.1:4222`.
     #[arg(long, value_name = "URL")]
@@ -146,6 +164,7 @@ impl ServeArgs {
             hands: self.hands,
             workers: self.workers,
             token: self.token,
+            admin_token: self.admin_token,
             room_token: self.room_token,
             view_token: self.view_token,
             allowed_origins: self.allowed_origins,
@@ -159,6 +178,10 @@ impl ServeArgs {
             socketio: self.socketio,
             sources: self.sources,
             source_stop_when_unwatched: self.source_stop_when_unwatched,
+            max_sources: self.max_sources,
+            source_allow: self.source_allow,
+            source_tls_insecure: self.source_tls_insecure,
+            source_ca_file: self.source_ca_file,
             nats: self.nats,
             node_id: self.node_id,
         };

@@ -23,6 +23,8 @@ pub(crate) enum StartError {
     SourceExists(RoomName),
     #[error("room {0:?} has a camera already")]
     CameraTaken(RoomName),
+    #[error("{0} sources run already: the server's limit (max_sources, --max-sources)")]
+    TooMany(usize),
 }
 
 /// Starts `spec` as the camera of room `room`.
@@ -35,6 +37,9 @@ pub(crate) fn start(
     let mut running = state.sources.running.lock();
     if running.contains_key(room) {
         return Err(StartError::SourceExists(room.clone()));
+    }
+    if running.len() >= state.config.max_sources {
+        return Err(StartError::TooMany(running.len()));
     }
     let id = state.sources.next_id.fetch_add(1, Ordering::Relaxed);
     // In a cluster, another node's camera may hold the room: the source then stops.
