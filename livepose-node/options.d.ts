@@ -56,6 +56,10 @@ export interface ServeOptions {
   maxPixels?: number
   /** Seconds between pings; a connection that answers none of two is closed (default 10). */
   heartbeatSecs?: number
+  /** Seconds a connection has to send its request's headers, else it is closed (default 10). */
+  headerTimeoutSecs?: number
+  /** Seconds an `/estimate_pose` request has to send its body, else 408 (default 30). */
+  bodyTimeoutSecs?: number
   /** Serve the browser demo at `/` (default `true`). */
   demo?: boolean
   /** Serve Socket.IO at `/socket.io/`, WebSocket and long-polling (default `true`). */

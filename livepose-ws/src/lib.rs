@@ -50,13 +50,14 @@
 //! | `transport` | the WebSocket routes, Socket.IO, and server-side sources as cameras |
 //! | `api` | the HTTP routes: health, streams, `/estimate_pose`, rooms, MJPEG, admin, cluster views |
 //! | `demo` | the browser demo's files, served at `/` |
-//! | `router`, `server` | every route; [`Server`]: bind, serve, shut down |
+//! | `router`, `accept`, `server` | every route; the accept loop (per-address places from accept, header timeout); [`Server`]: bind, serve, shut down |
 //! | `background` | [`BackgroundServer`] |
 
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod accept;
 mod admission;
 mod api;
 mod background;
@@ -74,7 +75,6 @@ mod sources;
 mod state;
 mod streams;
 mod transport;
-
 
 pub use background::BackgroundServer;
 pub use cluster::ClusterError;

@@ -1,14 +1,15 @@
 //! The server: [`Server`] loads the models, binds, starts the workers, joins the cluster,
-//! starts the configured sources, serves the router (`router`) and shuts down gracefully.
+//! starts the configured sources, serves the router (`router`) through the accept loop
+//! (`accept`) and shuts down gracefully.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
+use crate::accept;
 use crate::cluster::{self, Cluster};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
@@ -63,7 +64,7 @@ const TRIM_INTERVAL: Duration = Duration::from_secs(5);
 pub struct Server {
     addr: SocketAddr,
     state: Arc<AppState>,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     trimmer: tokio::task::JoinHandle<()>,
 }
@@ -117,23 +118,9 @@ impl Server {
             });
         }
         start_sources(&state).await?;
-        let app = router(&state).into_make_service_with_connect_info::<SocketAddr>();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            // Results and control messages are small: without TCP_NODELAY, Nagle's algorithm
-            // holds each one until the client's delayed ACK of the previous (up to 40 ms).
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::warn!("TCP_NODELAY not set: {e}");
-                }
-            });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("server stopped: {e}");
-            }
-        });
+        let app = router(&state);
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(accept::serve(listener, app, state.clone(), rx));
         let trimmer = tokio::spawn(async {
             let mut ticks = tokio::time::interval(TRIM_INTERVAL);
             loop {
@@ -146,7 +133,7 @@ impl Server {
         Ok(Server {
             addr,
             state,
-            shutdown: Some(tx),
+            shutdown: tx,
             task,
             trimmer,
         })
@@ -188,9 +175,7 @@ impl Server {
         }
         until_disconnected(&self.state.metrics, CLOSE_GRACE).await;
         self.trimmer.abort();
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.shutdown.send_replace(true);
         let _ = (&mut self.task).await;
     }
 }

@@ -21,6 +21,22 @@ use crate::rooms::{CameraKind, CameraSeat, Room, RoomName, Rooms};
 use crate::sources::Sources;
 use crate::streams::{StreamCore, Streams};
 
+/// One client address's places: its admitted streams (sockets, `/estimate_pose` requests)
+/// and its connections whose first request has not arrived yet, those that sent nothing
+/// (`idle`) and those that sent part of it (`partial`: a request whose headers do not end).
+#[derive(Debug, Default)]
+pub(crate) struct Places {
+    pub(crate) streams: usize,
+    pub(crate) idle: usize,
+    pub(crate) partial: usize,
+}
+
+impl Places {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.streams == 0 && self.idle == 0 && self.partial == 0
+    }
+}
+
 /// The server's shared state.
 pub(crate) struct AppState {
     pub(crate) config: ServerConfig,
@@ -28,8 +44,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// Open pose streams by id (`/streams`).
     pub(crate) streams: Streams,
-    /// Admitted connections per client address.
-    pub(crate) per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// What each client address holds (`admission::limits`).
+    pub(crate) per_ip: Mutex<HashMap<IpAddr, Places>>,
     pub(crate) rooms: Arc<Rooms>,
     /// Server-side camera sources, by room.
     pub(crate) sources: Sources,

@@ -49,7 +49,6 @@ async fn closed_by_server(socket: &mut TcpStream) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 6: fails until fixed"]
 async fn slow_requests_count_against_their_ip_from_accept() {
     let per_ip = 4;
     let config = ServerConfig::default()
@@ -88,7 +87,6 @@ async fn slow_requests_count_against_their_ip_from_accept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 6: fails until fixed"]
 async fn requests_whose_headers_never_end_are_closed() {
     let server = start(options(serde_json::json!({"header_timeout_secs": 1}))).await;
     let mut partial = Vec::new();
@@ -109,7 +107,6 @@ async fn requests_whose_headers_never_end_are_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23 item 6: fails until fixed"]
 async fn estimate_pose_bodies_that_never_end_are_cut() {
     let server = start(options(serde_json::json!({"body_timeout_secs": 1}))).await;
     // Announced far over the message limit, and within it: both are cut (413 at once, or

@@ -197,6 +197,8 @@ class _ServeOptions(TypedDict, total=False):
     max_message_bytes: int
     max_pixels: int
     heartbeat_secs: float
+    header_timeout_secs: float
+    body_timeout_secs: float
     demo: bool
     socketio: bool
     sources: List[str]

@@ -8,6 +8,6 @@ mod refusal;
 mod room;
 mod tokens;
 
-pub(crate) use limits::{admit, Admission};
+pub(crate) use limits::{admit, Admission, Pending};
 pub(crate) use room::RoomPath;
 pub(crate) use tokens::{AdminToken, Presented, RoomToken, StreamToken, TokenKind, ViewToken};

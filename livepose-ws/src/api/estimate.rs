@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,18 +21,23 @@ const ESTIMATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `/estimate_pose`: one image in, one JSON result out (image mode, the compatibility
 /// shape), for clients that cannot hold a socket. Admitted like a socket (token, origin,
-/// connection limits, its place held while the image is processed); the body may be as
-/// large as a socket message.
+/// connection limits) before its body is read, its place held while the body arrives and
+/// the image is processed; the body may be as large as a socket message (413 beyond) and
+/// must arrive within `body_timeout_secs` (408 after).
 pub(crate) async fn estimate_pose(
     _: StreamToken,
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let _admission = match admit(&state, peer, &headers) {
         Ok(admission) => admission,
         Err(refusal) => return refusal.into_response(),
+    };
+    let body = match read_body(&state, &headers, body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     let builder = state.config.pipeline_builder().mode(RunMode::Image);
     let stream = StreamCore::new(
@@ -75,4 +80,35 @@ pub(crate) async fn estimate_pose(
         )
             .into_response(),
     }
+}
+
+/// The request's body, at most `max_message_bytes` (413: at once when its `Content-Length`
+/// says more), within `body_timeout` (408). Both answers close the connection.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let limit = state.config.max_message_bytes;
+    let too_large = || {
+        let why = format!("the body is over the limit of {limit} bytes");
+        refuse(StatusCode::PAYLOAD_TOO_LARGE, why)
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let timeout = state.config.body_timeout;
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => {
+            let why = format!("the body did not arrive within {} s", timeout.as_secs_f64());
+            Err(refuse(StatusCode::REQUEST_TIMEOUT, why))
+        }
+    }
+}
+
+/// A refusal that closes the connection (the rest of the body is not read).
+fn refuse(status: StatusCode, why: String) -> Response {
+    (status, [(header::CONNECTION, "close")], why).into_response()
 }

@@ -66,6 +66,10 @@ pub struct ServeOptions {
     pub max_pixels: u64,
     /// Seconds between pings (a connection that answers none of two is closed).
     pub heartbeat_secs: f64,
+    /// Seconds a connection has to send its request's headers (else it is closed).
+    pub header_timeout_secs: f64,
+    /// Seconds an `/estimate_pose` request has to send its body (else 408).
+    pub body_timeout_secs: f64,
     /// Serve the browser demo at `/`.
     pub demo: bool,
     /// Serve Socket.IO at `/socket.io/` (WebSocket and long-polling transports).
@@ -112,6 +116,8 @@ impl Default for ServeOptions {
             max_message_bytes: 16 << 20,
             max_pixels: 40_000_000,
             heartbeat_secs: 10.0,
+            header_timeout_secs: 10.0,
+            body_timeout_secs: 30.0,
             demo: true,
             socketio: true,
             sources: Vec::new(),
@@ -146,6 +152,17 @@ impl Options for ServeOptions {
                 "max_message_bytes",
                 format!("must be at least 1024, got {}", self.max_message_bytes),
             ));
+        }
+        for (option, secs) in [
+            ("header_timeout_secs", self.header_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+        ] {
+            if !(0.01..=3_600.0).contains(&secs) {
+                return Err(OptionsError::out_of_range(
+                    option,
+                    format!("must be from 0.01 to 3600 seconds, got {secs}"),
+                ));
+            }
         }
         if !(0.01..=86_400.0).contains(&self.heartbeat_secs) {
             return Err(OptionsError::out_of_range(

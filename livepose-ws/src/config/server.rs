@@ -68,6 +68,10 @@ pub struct ServerConfig {
     pub(crate) sources: Vec<(String, String)>,
     /// Sources stop when their room's last viewer leaves (unless a source says otherwise).
     pub(crate) source_stop_when_unwatched: bool,
+    /// Longest a connection may take to send its request's headers.
+    pub(crate) header_timeout: Duration,
+    /// Longest an `/estimate_pose` request may take to send its body.
+    pub(crate) body_timeout: Duration,
     /// Most sources running at once.
     pub(crate) max_sources: usize,
     /// What a posted source may read.
@@ -129,6 +133,8 @@ impl ServerConfig {
                 .map(|(room, url)| (room.to_string(), url.to_string()))
                 .collect(),
             source_stop_when_unwatched: o.source_stop_when_unwatched,
+            header_timeout: Duration::from_secs_f64(o.header_timeout_secs),
+            body_timeout: Duration::from_secs_f64(o.body_timeout_secs),
             max_sources: o.max_sources,
             source_policy: SourcePolicy::new(&o.source_allow),
             source_tls: match (&o.source_ca_file, o.source_tls_insecure) {

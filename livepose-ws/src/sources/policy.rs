@@ -46,8 +46,8 @@ impl SourcePolicy {
     /// exists).
     pub(crate) fn admits_posted(&self, url: &str) -> Result<(), PolicyError> {
         let (scheme, host) = scheme_and_host(url.trim());
-        let listed = self.schemes.contains(&scheme)
-            || host.as_ref().is_some_and(|h| self.hosts.contains(h));
+        let listed =
+            self.schemes.contains(&scheme) || host.as_ref().is_some_and(|h| self.hosts.contains(h));
         match (scheme.as_str(), listed) {
             (_, true) => Ok(()),
             ("file", false) => Err(PolicyError::LocalFile),
@@ -101,7 +101,11 @@ mod tests {
         assert_eq!(open.admits_posted("http://cam:81/stream"), Ok(()));
         assert_eq!(open.admits_posted("rtsp://u:p@10.0.0.7/live"), Ok(()));
         for file in ["/etc/passwd", "file:///etc/passwd", "FILE:///x", "clip.mp4"] {
-            assert_eq!(open.admits_posted(file), Err(PolicyError::LocalFile), "{file}");
+            assert_eq!(
+                open.admits_posted(file),
+                Err(PolicyError::LocalFile),
+                "{file}"
+            );
         }
     }
 
@@ -117,6 +121,8 @@ mod tests {
         assert!(policy.admits_posted("http://127.0.0.2:8080/").is_err());
         assert!(policy.admits_posted("https://localhost/").is_err());
         // A host hidden in the user information does not pass for the real one.
-        assert!(policy.admits_posted("http://127.0.0.1@evil.example/").is_err());
+        assert!(policy
+            .admits_posted("http://127.0.0.1@evil.example/")
+            .is_err());
     }
 }

@@ -116,6 +116,12 @@ pub(crate) struct ServeArgs {
     /// Seconds between pings (a connection that answers none of two is closed).
     #[arg(long, default_value_t = ServeOptions::default().heartbeat_secs)]
     heartbeat_secs: f64,
+    /// Seconds a connection has to send its request's headers (else it is closed).
+    #[arg(long, default_value_t = ServeOptions::default().header_timeout_secs)]
+    header_timeout_secs: f64,
+    /// Seconds an /estimate_pose request has to send its body (else 408).
+    #[arg(long, default_value_t = ServeOptions::default().body_timeout_secs)]
+    body_timeout_secs: f64,
     /// Do not serve the browser demo at `/`.
     #[arg(long)]
     no_demo: bool,
@@ -174,6 +180,8 @@ impl ServeArgs {
             max_message_bytes: self.max_message_bytes,
             max_pixels: self.max_pixels,
             heartbeat_secs: self.heartbeat_secs,
+            header_timeout_secs: self.header_timeout_secs,
+            body_timeout_secs: self.body_timeout_secs,
             demo: !self.no_demo,
             socketio: self.socketio,
             sources: self.sources,
