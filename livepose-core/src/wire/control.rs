@@ -121,6 +121,10 @@ pub struct Welcome {
     pub options: StreamOptions,
     /// Limits.
     pub limits: AnnouncedLimits,
+    /// The frame formats (§3) the server takes (`jpeg`, `png`, `webp`, `h264`, `rgb8`,
+    /// `rgba8`); empty or absent from an older server: all but `h264`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub formats: Vec<String>,
 }
 
 /// Periodic statistics for an on-screen overlay.
@@ -449,6 +453,7 @@ mod tests {
                     max_pixels: 1 << 24,
                     max_fps: 60,
                 },
+                formats: vec!["jpeg".into(), "h264".into()],
             }),
             ServerMessage::SourceLost(SourceLost {
                 room: "door".into(),

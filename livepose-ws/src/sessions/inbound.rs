@@ -3,8 +3,10 @@
 //! attachments) and JSON frames already parsed. Each is checked against the frame-rate cap
 //! and the image limits before it reaches the stream's latest-wins slot.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use livepose_core::image::PixelLayout;
+use livepose_core::image::{Codec, PixelLayout};
 use livepose_core::wire::compat;
 use livepose_core::wire::control::{ClientMessage, ResultFormat, StreamOptions};
 use livepose_core::wire::{FrameView, ImageFormat, Limits};
@@ -12,13 +14,15 @@ use livepose_core::wire::{FrameView, ImageFormat, Limits};
 use super::options::apply_options;
 use super::rate::Verdict;
 use super::session::Session;
+use super::video::{Unit, VideoInbound};
 use crate::rooms::Frames;
 use crate::state::AppState;
 use crate::streams::InFrame;
 
 /// A binary message: a protocol v1 frame. An encoded payload goes to inference as a view
-/// of the message, not a copy; a room's viewers share the message itself.
-pub(crate) fn on_binary(state: &AppState, session: &mut Session, bytes: Bytes) {
+/// of the message, not a copy (an H.264 access unit to the stream's decoder first); a
+/// room's viewers share the message itself.
+pub(crate) fn on_binary(state: &Arc<AppState>, session: &mut Session, bytes: Bytes) {
     let limits = Limits {
         max_message_bytes: state.config.max_message_bytes,
     };
@@ -27,11 +31,25 @@ pub(crate) fn on_binary(state: &AppState, session: &mut Session, bytes: Bytes) {
         Err(e) => return state.send_error(&session.stream, e.code(), &e.to_string(), 0),
     };
     let sequence = view.header.sequence;
-    if !admit(state, session, sequence) {
+    let admitted = admit(state, session, sequence);
+    let h264 = view.header.format == ImageFormat::Encoded(Codec::H264);
+    // An H.264 unit over the frame-rate cap is decoded all the same (later ones need it).
+    if !admitted && !h264 {
         return;
     }
     if let Some(room) = &session.room {
         room.audience.publish_frames(Frames::Camera, &bytes);
+    }
+    if h264 {
+        let unit = Unit {
+            bytes: bytes.slice_ref(view.payload),
+            sequence,
+            capture_ts_us: view.header.capture_ts_us,
+            received_us: state.clock.now_wall_us(),
+            received: std::time::Instant::now(),
+            infer: admitted,
+        };
+        return on_h264(state, session, unit);
     }
     let (image, raw) = match view.header.format {
         ImageFormat::Encoded(_) => (bytes.slice_ref(view.payload), None),
@@ -69,6 +87,22 @@ pub(crate) fn on_binary(state: &AppState, session: &mut Session, bytes: Bytes) {
         received_us: state.clock.now_wall_us(),
     };
     state.pool.submit(&session.stream, frame);
+}
+
+/// An H.264 access unit to the stream's decoder (started at the stream's first one).
+fn on_h264(state: &Arc<AppState>, session: &mut Session, unit: Unit) {
+    if session.video.is_none() {
+        match VideoInbound::start(state, &session.stream) {
+            Ok(video) => session.video = Some(video),
+            Err(e) => {
+                let message = format!("cannot start this stream's H.264 decoder: {e}");
+                return state.send_error(&session.stream, "bad_video", &message, unit.sequence);
+            }
+        }
+    }
+    if let Some(video) = &session.video {
+        video.push(&session.stream, unit);
+    }
 }
 
 /// A text message: a control message, or a JSON+base64 frame of existing clients.

@@ -10,6 +10,7 @@ mod options;
 mod outbox;
 mod rate;
 mod session;
+mod video;
 
 pub(crate) use options::apply_options;
 pub(crate) use outbox::{Outbox, Outgoing};

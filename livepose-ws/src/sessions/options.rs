@@ -10,6 +10,9 @@ use super::session::Session;
 use crate::state::AppState;
 use crate::streams::StreamSettings;
 
+/// The frame formats this server takes, announced in `welcome`.
+const FORMATS: [&str; 6] = ["jpeg", "png", "webp", "h264", "rgb8", "rgba8"];
+
 /// Merges `update` into the session's options, rebuilds the tracker if tracking options
 /// changed, and answers with a `welcome` carrying the options in force.
 pub(crate) fn apply_options(state: &AppState, session: &mut Session, update: StreamOptions) {
@@ -62,6 +65,7 @@ pub(crate) fn apply_options(state: &AppState, session: &mut Session, update: Str
             max_pixels: state.config.max_pixels,
             max_fps: state.config.max_fps,
         },
+        formats: FORMATS.map(String::from).to_vec(),
     });
     session.stream.send_text(welcome.to_json());
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use livepose_core::wire::control::{ResultFormat, StreamOptions};
 
 use super::rate::FrameRateCap;
+use super::video::VideoInbound;
 use crate::rooms::{CameraSeat, Room};
 use crate::state::AppState;
 use crate::streams::{StreamCore, StreamSettings};
@@ -20,6 +21,8 @@ pub(crate) struct Session {
     pub(crate) cap: FrameRateCap,
     /// The room whose camera this is: its viewers may get the frames too.
     pub(crate) room: Option<Arc<Room>>,
+    /// The stream's H.264 decoder, from its first H.264 frame.
+    pub(crate) video: Option<VideoInbound>,
 }
 
 impl Session {
@@ -46,6 +49,7 @@ impl Session {
             image: Vec::new(),
             cap: FrameRateCap::new(state.config.max_fps, Instant::now()),
             room: None,
+            video: None,
         };
         if let Some(seat) = seat {
             session.publish_to(seat);

@@ -66,6 +66,9 @@ pub(crate) struct StreamCore {
     pub(crate) rate_limited: AtomicU64,
     /// Results displaced in the outbound slot before the writer sent them.
     pub(crate) results_dropped: AtomicU64,
+    /// H.264 access units dropped undecoded (the decoder fell behind, or waited for a
+    /// keyframe).
+    pub(crate) video_dropped: AtomicU64,
     /// Control messages (welcome, errors, stats): a small queue of their own, so they never
     /// displace a result and results never displace them.
     control: tokio::sync::mpsc::Sender<String>,
@@ -101,12 +104,14 @@ impl StreamCore {
             processed: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             results_dropped: AtomicU64::new(0),
+            video_dropped: AtomicU64::new(0),
         })
     }
 
-    /// Frames displaced before inference so far.
+    /// Frames displaced before inference so far (H.264 access units dropped undecoded
+    /// included).
     pub(crate) fn frames_dropped(&self) -> u64 {
-        self.inbound.counters().dropped
+        self.inbound.counters().dropped + self.video_dropped.load(Ordering::Relaxed)
     }
 
     /// Frames received so far.

@@ -3,6 +3,8 @@
 //! frame alone) and `join` (`{room, role: "camera" | "viewer", token?, frames?}`); and a
 //! frame handed to the stream's session.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use serde::Deserialize;
 
@@ -102,7 +104,7 @@ pub(crate) enum JoinRole {
 }
 
 /// A `frame` event, to the stream's session.
-pub(crate) fn on_frame(state: &AppState, c: &Connection, frame: FrameEvent) {
+pub(crate) fn on_frame(state: &Arc<AppState>, c: &Connection, frame: FrameEvent) {
     let mut session = c.session.lock();
     match frame {
         FrameEvent::Binary(bytes) if bytes.starts_with(&livepose_core::wire::MAGIC) => {

@@ -1,0 +1,231 @@
+//! H.264 frames on `/ws` (docs/protocol.md §3.2), against a real server with the real
+//! models: frames of the dance clip encoded by OpenH264 get results with the dancer's pose;
+//! malformed input gets its code and the stream survives it: a P-frame before any
+//! keyframe (`keyframe_request` `start`), random bytes and a truncated keyframe (`bad_video`
+//! then `keyframe_request` `decode_error`), an SPS over `max_pixels` (`image_too_large`),
+//! a resolution change at a keyframe. No timing thresholds: every wait is "eventually".
+
+#[path = "support/media.rs"]
+mod media;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use livepose_core::image::{Codec, RgbImage};
+use livepose_core::video::{EncoderSettings, H264Encoder};
+use livepose_core::wire::{FrameFlags, FrameHeader, ImageFormat, ResultView};
+use livepose_ws::{Server, ServerConfig};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const EVENTUALLY: Duration = Duration::from_secs(60);
+
+async fn server(max_pixels: u64) -> Server {
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .workers(1)
+        .demo(false)
+        .models_dir(media::models())
+        .max_pixels(max_pixels)
+        .stats_interval(Duration::from_secs(3600));
+    Server::start(config).await.unwrap()
+}
+
+async fn connect(server: &Server) -> Ws {
+    let url = format!("ws://{}/ws", server.local_addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws.send(Message::Text(r#"{"type":"hello","protocol":1}"#.into()))
+        .await
+        .unwrap();
+    ws
+}
+
+/// Frames `first..first + count` of the dance clip, scaled to `width`x`height` (ffmpeg).
+fn frames(first: usize, count: usize, width: u32, height: u32) -> Vec<RgbImage> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(media::data::clip("lab_dance_1080x1920_60fps.mp4"))
+        .args([
+            "-vf",
+            &format!("select=gte(n\\,{first}),scale={width}:{height}"),
+        ])
+        .args([
+            "-frames:v",
+            &count.to_string(),
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg");
+    let size = (width * height * 3) as usize;
+    assert_eq!(out.stdout.len(), size * count, "ffmpeg gave {count} frames");
+    out.stdout
+        .chunks_exact(size)
+        .map(|rgb| RgbImage::from_rgb8(width, height, rgb.to_vec()).unwrap())
+        .collect()
+}
+
+/// Access units of `images`, each with whether it is a keyframe (the first is).
+fn encode(images: &[RgbImage]) -> Vec<(Vec<u8>, bool)> {
+    let mut encoder = H264Encoder::new(EncoderSettings::default()).unwrap();
+    images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            let mut au = Vec::new();
+            let key = encoder
+                .encode(image.view(), 33 * i as u64, &mut au)
+                .unwrap();
+            (au, key)
+        })
+        .collect()
+}
+
+fn h264_frame(sequence: u64, access_unit: &[u8], keyframe: bool) -> Message {
+    let mut header = FrameHeader::new(sequence, 0, ImageFormat::Encoded(Codec::H264));
+    if keyframe {
+        header.flags |= FrameFlags::KEYFRAME;
+    }
+    let mut bytes = Vec::new();
+    header.encode_with_payload(access_unit, &mut bytes).unwrap();
+    Message::Binary(bytes.into())
+}
+
+/// What the server sent until `done` says so (or [`EVENTUALLY`]): the control messages as
+/// JSON, and the results' (sequence, pose count).
+#[derive(Debug, Default)]
+struct Seen {
+    control: Vec<serde_json::Value>,
+    results: Vec<(u64, usize)>,
+}
+
+async fn until(ws: &mut Ws, done: impl Fn(&Seen) -> bool) -> Seen {
+    let mut seen = Seen::default();
+    let deadline = tokio::time::Instant::now() + EVENTUALLY;
+    while !done(&seen) {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => seen
+                .control
+                .push(serde_json::from_str(text.as_str()).unwrap()),
+            Ok(Some(Ok(Message::Binary(bytes)))) => {
+                let result = ResultView::parse(&bytes).unwrap();
+                seen.results.push((result.sequence, result.pose_count()));
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    seen
+}
+
+fn has_type(seen: &Seen, kind: &str) -> bool {
+    seen.control.iter().any(|m| m["type"] == kind)
+}
+
+fn keyframe_reasons(seen: &Seen) -> Vec<String> {
+    seen.control
+        .iter()
+        .filter(|m| m["type"] == "keyframe_request")
+        .map(|m| m["reason"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn error_codes(seen: &Seen) -> Vec<String> {
+    seen.control
+        .iter()
+        .filter(|m| m["type"] == "error")
+        .map(|m| m["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_frames_of_a_real_clip_get_the_dancers_pose() {
+    let server = server(40_000_000).await;
+    let mut ws = connect(&server).await;
+    let welcome = until(&mut ws, |s| has_type(s, "welcome")).await;
+    let formats = &welcome.control[0]["formats"];
+    assert!(
+        formats.as_array().unwrap().iter().any(|f| f == "h264"),
+        "welcome lists h264: {formats}"
+    );
+    let units = encode(&frames(0, 12, 272, 480));
+    assert!(units[0].1 && !units[1].1);
+    for (i, (au, key)) in units.iter().enumerate() {
+        ws.send(h264_frame(i as u64 + 1, au, *key)).await.unwrap();
+    }
+    let seen = until(&mut ws, |s| s.results.iter().any(|r| r.0 == 12)).await;
+    println!("results (sequence, poses): {:?}", seen.results);
+    assert!(
+        seen.results.iter().any(|&(s, poses)| s == 12 && poses == 1),
+        "the last frame's result has the dancer: {seen:?}"
+    );
+    assert!(error_codes(&seen).is_empty(), "{seen:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_h264_gets_its_code_and_the_stream_survives() {
+    let server = server(40_000_000).await;
+    let mut ws = connect(&server).await;
+    let units = encode(&frames(0, 3, 272, 480));
+    // A P-frame before any keyframe: a keyframe is asked for (`start`), no result.
+    ws.send(h264_frame(1, &units[1].0, false)).await.unwrap();
+    let seen = until(&mut ws, |s| has_type(s, "keyframe_request")).await;
+    assert_eq!(keyframe_reasons(&seen), ["start"], "{seen:?}");
+    // Random bytes: `bad_video`, then a keyframe request.
+    let noise: Vec<u8> = (0..4000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    ws.send(h264_frame(2, &noise, false)).await.unwrap();
+    let seen = until(&mut ws, |s| has_type(s, "keyframe_request")).await;
+    assert!(
+        error_codes(&seen).contains(&"bad_video".to_string()),
+        "{seen:?}"
+    );
+    // A keyframe cut short: refused or undecodable, never a result.
+    let keyframe = &units[0].0;
+    ws.send(h264_frame(3, &keyframe[..keyframe.len() / 3], true))
+        .await
+        .unwrap();
+    let seen = until(&mut ws, |s| has_type(s, "keyframe_request")).await;
+    println!("truncated keyframe: {:?}", seen.control);
+    assert!(
+        error_codes(&seen).contains(&"bad_video".to_string()),
+        "{seen:?}"
+    );
+    // The stream is alive: the whole clip decodes, with results.
+    for (i, (au, key)) in units.iter().enumerate() {
+        ws.send(h264_frame(10 + i as u64, au, *key)).await.unwrap();
+    }
+    let seen = until(&mut ws, |s| s.results.iter().any(|r| r.0 == 12)).await;
+    assert!(seen.results.iter().any(|r| r.0 == 12), "{seen:?}");
+    // A new size at a keyframe: decoded at its size.
+    let bigger = encode(&frames(3, 2, 360, 640));
+    for (i, (au, key)) in bigger.iter().enumerate() {
+        ws.send(h264_frame(20 + i as u64, au, *key)).await.unwrap();
+    }
+    let seen = until(&mut ws, |s| s.results.iter().any(|r| r.0 == 21)).await;
+    assert!(
+        seen.results.iter().any(|&(s, poses)| s == 21 && poses == 1),
+        "after a resolution change: {seen:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sps_over_max_pixels_is_refused_before_decoding() {
+    // 272x480 is 130,560 pixels.
+    let server = server(100_000).await;
+    let mut ws = connect(&server).await;
+    let units = encode(&frames(0, 1, 272, 480));
+    ws.send(h264_frame(1, &units[0].0, true)).await.unwrap();
+    let seen = until(&mut ws, |s| has_type(s, "keyframe_request")).await;
+    assert_eq!(error_codes(&seen), ["image_too_large"], "{seen:?}");
+    assert!(seen.results.is_empty());
+    server.shutdown().await;
+}
