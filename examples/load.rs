@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use livepose::core::stats::LatencyHistogram;
 use livepose::client::{Client, ClientConfig, Event};
+use livepose::core::stats::LatencyHistogram;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// K streams at F fps for T seconds.

@@ -10,8 +10,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use livepose::core::wire::control::ServerMessage;
 use livepose::client::{Client, ClientConfig, Event};
+use livepose::core::wire::control::ServerMessage;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -22,10 +22,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub use livepose_core as core;
-pub use livepose_core::{Error, LatestSlot, MonotonicClock, Timestamp};
 #[cfg(feature = "client")]
 pub use livepose_client as client;
+pub use livepose_core as core;
+pub use livepose_core::{Error, LatestSlot, MonotonicClock, Timestamp};
 #[cfg(feature = "ws")]
 pub use livepose_ws as ws;
 

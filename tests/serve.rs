@@ -185,8 +185,14 @@ fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
     std::os::unix::fs::symlink(examples::data::clip("lab_dance_1080x1920_60fps.mp4"), &clip)
         .unwrap();
     let source = format!("hall={}", clip.display());
-    let (mut child, port, mut stdout, _) =
-        start_serve_with(&["--room-token", "t", "--admin-token", "a", "--source", &source]);
+    let (mut child, port, mut stdout, _) = start_serve_with(&[
+        "--room-token",
+        "t",
+        "--admin-token",
+        "a",
+        "--source",
+        &source,
+    ]);
     let sources = get(&format!("127.0.0.1:{port}"), "/sources?token=a");
     assert!(sources.contains("\"room\":\"hall\""), "{sources}");
     let name = clip.file_name().unwrap().to_string_lossy().to_string();

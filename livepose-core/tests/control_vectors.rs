@@ -56,7 +56,11 @@ fn control_vectors() {
                 let parsed = ClientMessage::from_json(text);
                 match (spec["error"].as_str(), parsed) {
                     (None, Ok(message)) => {
-                        assert_eq!(Some(client_type(&message)), object["type"].as_str(), "{name}")
+                        assert_eq!(
+                            Some(client_type(&message)),
+                            object["type"].as_str(),
+                            "{name}"
+                        )
                     }
                     (Some(code), Err(e)) => assert_eq!(e.code(), code, "{name}: {e}"),
                     (_, parsed) => panic!("{name}: {text} gave {parsed:?}, spec {spec}"),

@@ -8,9 +8,9 @@ mod media;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use livepose_client::{AdaptConfig, Client, ClientConfig, Event};
 use livepose_core::image::{DecoderConfig, ImageDecoder, RgbImage};
 use livepose_core::wire::control::ServerMessage;
-use livepose_client::{AdaptConfig, Client, ClientConfig, Event};
 use livepose_ws::{Server, ServerConfig};
 use media::{dance_jpeg, models};
 

@@ -10,9 +10,9 @@ use std::os::fd::FromRawFd;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use livepose_client::{Client, ClientConfig, Event};
 use livepose_core::image::Codec;
 use livepose_core::wire::{FrameHeader, ImageFormat};
-use livepose_client::{Client, ClientConfig, Event};
 use livepose_ws::{Server, ServerConfig};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -460,6 +460,10 @@ struct Lease<'a> {
 
 impl std::ops::Deref for Lease<'_> {
     type Target = Models;
+    #[allow(
+        clippy::expect_used,
+        reason = "Some from the lease's start until its drop"
+    )]
     fn deref(&self) -> &Models {
         self.models
             .as_ref()
@@ -468,6 +472,10 @@ impl std::ops::Deref for Lease<'_> {
 }
 
 impl std::ops::DerefMut for Lease<'_> {
+    #[allow(
+        clippy::expect_used,
+        reason = "Some from the lease's start until its drop"
+    )]
     fn deref_mut(&mut self) -> &mut Models {
         self.models
             .as_mut()

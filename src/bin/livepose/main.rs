@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve pose estimation over WebSocket (`/ws`), with the browser demo at `/`.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Stream a clip or a folder of JPEGs to a server at its frame rate, printing live
     /// latency and drops.
     Stream(stream::Args),
@@ -52,7 +52,7 @@ pub(crate) type Error = Box<dyn std::error::Error>;
 
 fn main() {
     let result = match Cli::parse().command {
-        Command::Serve(args) => serve::main(args),
+        Command::Serve(args) => serve::main(*args),
         Command::Stream(args) => stream::main(args),
         Command::Run(args) => run::main(args),
         Command::Convert(args) => convert::main(args),

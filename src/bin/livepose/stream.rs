@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use livepose::core::stats::LatencyHistogram;
 use livepose::client::{Client, ClientConfig, Event};
+use livepose::core::stats::LatencyHistogram;
 
 use crate::Error;
 
