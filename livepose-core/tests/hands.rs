@@ -3,9 +3,9 @@
 //! with the pose side, plausible world landmarks, live tracking agreeing with per-frame
 //! detection, and the palm detector fallback finding hands on its own.
 //!
-//! MediaPipe's reference output has no hands, so these check the hands against the pose
-//! (which is checked against MediaPipe in `fidelity.rs` and `pipeline_live.rs`) and against
-//! themselves across modes.
+//! These check the hands against the pose (which is checked against MediaPipe in
+//! `fidelity.rs` and `pipeline_live.rs`) and against themselves across modes;
+//! `hands_fidelity.rs` checks them against MediaPipe's own Hand Landmarker.
 
 #[path = "support/reference.rs"]
 mod reference;
