@@ -42,7 +42,9 @@ use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::{encode_jpeg, Codec, ImageError, RgbView};
 use livepose_core::slot::LatestSlot;
 use livepose_core::wire::control::{ClientMessage, Hello, ServerMessage, StreamOptions};
-use livepose_core::wire::{FrameHeader, ImageFormat, ResultMessage, ResultView, VERSION};
+use livepose_core::wire::{
+    FrameFlags, FrameHeader, ImageFormat, ResultMessage, ResultView, VERSION,
+};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -188,6 +190,30 @@ impl Client {
             let _ = self.frames.put((sequence, message));
         }
         sequence
+    }
+
+    /// Whether a frame given is still waiting to be sent. An H.264 sender skips its camera
+    /// frame while this is true rather than encode one that would displace the waiting
+    /// access unit (the protocol's order: docs/protocol.md §3.2).
+    pub fn is_sending(&self) -> bool {
+        let c = self.frames.counters();
+        c.puts > c.taken + c.dropped
+    }
+
+    /// Sends an H.264 access unit (Annex B; `keyframe`: an IDR with its SPS and PPS)
+    /// captured at `capture_ts_us`; returns its sequence number and whether it displaced an
+    /// unsent one (the sender's next access unit must then be a keyframe).
+    pub fn send_h264(&self, access_unit: &[u8], keyframe: bool, capture_ts_us: i64) -> (u64, bool) {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut header =
+            FrameHeader::new(sequence, capture_ts_us, ImageFormat::Encoded(Codec::H264));
+        if keyframe {
+            header.flags |= FrameFlags::KEYFRAME;
+        }
+        let mut message = Vec::with_capacity(access_unit.len() + 40);
+        let displaced = header.encode_with_payload(access_unit, &mut message).is_ok()
+            && matches!(self.frames.put((sequence, message)), Ok(Some(_)));
+        (sequence, displaced)
     }
 
     /// The next event; `None` once the client is closed.

@@ -234,6 +234,11 @@ impl RgbImage {
         &self.data
     }
 
+    /// The pixels, giving the image up (its buffer, for reuse).
+    pub fn into_data(self) -> Vec<u8> {
+        self.data
+    }
+
     /// A borrowed view.
     pub fn view(&self) -> RgbView<'_> {
         RgbView {

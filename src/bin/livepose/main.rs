@@ -13,7 +13,7 @@
 //! Installed with `cargo install --path .` (feature `cli`, on by default).
 
 mod convert;
-mod draw;
+mod h264;
 mod models;
 mod options;
 mod run;

@@ -8,12 +8,12 @@ use std::process::{Child, ChildStdin};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use livepose::core::image::{draw_poses, DrawStyle, RgbImage};
 use livepose::core::image::RgbView;
 use livepose::core::inference::{Frame, PoseResult};
 use livepose::core::types::Handedness;
 use livepose::core::Timestamp;
 
-use crate::draw::draw;
 use crate::options::PipelineArgs;
 use crate::video::{encoder, ffmpeg_reader, image_files, probe, read_ppm_header};
 use crate::Error;
@@ -130,7 +130,7 @@ pub(crate) fn main(args: Args) -> Result<(), Error> {
     let started = Instant::now();
     let mut rgb = Vec::new();
     let mut bytes = Vec::new();
-    let mut decoded = livepose::core::image::RgbImage::new();
+    let mut decoded = RgbImage::new();
     let mut decoder = livepose::core::image::ImageDecoder::default();
     while args.max_frames.is_none_or(|max| frames < max) {
         let (width, height) = match &mut source {
@@ -178,11 +178,17 @@ pub(crate) fn main(args: Args) -> Result<(), Error> {
             if render.is_none() {
                 render = Some(encoder(path, width, height, fps)?);
             }
-            let result = result.clone();
-            draw(&mut rgb, width, height, &result);
+            let poses = result.poses.clone();
+            let mut image = RgbImage::from_rgb8(width, height, std::mem::take(&mut rgb))?;
+            let style = DrawStyle {
+                thickness: width.max(height).div_ceil(400),
+                ..DrawStyle::default()
+            };
+            draw_poses(&mut image, &poses, &style);
             if let Some((_, stdin)) = &mut render {
-                stdin.write_all(&rgb)?;
+                stdin.write_all(image.data())?;
             }
+            rgb = image.into_data();
         }
         frames += 1;
         bar.inc(1);

@@ -9,8 +9,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use livepose::client::{Client, ClientConfig, Event};
+use livepose::core::image::JpegSplitter;
 use livepose::core::stats::LatencyHistogram;
+use livepose::core::wire::control::ServerMessage;
 
+use crate::h264::H264Source;
+use crate::video::probe;
 use crate::Error;
 
 #[derive(clap::Args)]
@@ -32,6 +36,20 @@ pub(crate) struct Args {
     /// Write each result as a JSON line here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// How frames travel: `jpeg` (one JPEG each), or `h264` (a clip encoded by OpenH264 as
+    /// it is sent: a keyframe first, on the server's request and every 3 s).
+    #[arg(long, value_enum, default_value_t = StreamCodec::Jpeg)]
+    codec: StreamCodec,
+    /// H.264 bitrate in kbit/s.
+    #[arg(long, default_value_t = 1000)]
+    bitrate_kbps: u32,
+}
+
+/// How `livepose stream` sends frames.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StreamCodec {
+    Jpeg,
+    H264,
 }
 
 fn now_us() -> i64 {
@@ -40,23 +58,16 @@ fn now_us() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-/// The clip's frame rate from ffprobe.
+/// The clip's frame rate (ffprobe, through `video::probe`).
 fn clip_fps(path: &Path) -> Result<f64, Error> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .args(["stream=r_frame_rate", "-of", "csv=p=0"])
-        .arg(path)
-        .output()?;
-    let text = String::from_utf8(out.stdout)?;
-    let (n, d) = text
-        .trim()
-        .split_once('/')
-        .ok_or("ffprobe: no frame rate")?;
-    Ok(n.parse::<f64>()? / d.parse::<f64>()?.max(1.0))
+    Ok(probe(&path.to_string_lossy())?.fps)
 }
 
-/// JPEG frames of a clip (ffmpeg writes MJPEG to a pipe; frames split at their end marker,
-/// which cannot occur inside entropy-coded data) or of a folder.
+/// Largest JPEG frame taken from ffmpeg.
+const MAX_JPEG: usize = 32 << 20;
+
+/// JPEG frames of a clip (ffmpeg writes MJPEG to a pipe, cut apart by core's
+/// `JpegSplitter`) or of a folder.
 fn frames(args: &Args) -> Result<(Vec<Vec<u8>>, f64), Error> {
     if args.input.is_dir() {
         let mut files: Vec<_> = std::fs::read_dir(&args.input)?
@@ -92,14 +103,9 @@ fn frames(args: &Args) -> Result<(Vec<Vec<u8>>, f64), Error> {
         .ok_or("ffmpeg stdout")?
         .read_to_end(&mut bytes)?;
     child.wait()?;
-    let mut frames = Vec::new();
-    let mut start = 0;
-    for i in 1..bytes.len() {
-        if bytes[i - 1] == 0xFF && bytes[i] == 0xD9 {
-            frames.push(bytes[start..=i].to_vec());
-            start = i + 1;
-        }
-    }
+    let mut splitter = JpegSplitter::new(MAX_JPEG);
+    splitter.push(&bytes);
+    let frames = std::iter::from_fn(|| splitter.next_frame()).collect();
     Ok((frames, fps))
 }
 
@@ -107,11 +113,72 @@ pub(crate) fn main(args: Args) -> Result<(), Error> {
     tokio::runtime::Runtime::new()?.block_on(run(args))
 }
 
-async fn run(args: Args) -> Result<(), Error> {
-    let (frames, fps) = frames(&args)?;
-    if frames.is_empty() {
-        return Err(format!("no frames in {}", args.input.display()).into());
+/// Where the frames come from: JPEGs read beforehand, or a clip encoded as it is sent.
+enum Source {
+    Jpeg(std::vec::IntoIter<Vec<u8>>),
+    H264(H264Source),
+}
+
+impl Source {
+    /// Sends the next frame; false when there is none left. An H.264 camera frame that
+    /// finds the connection busy is skipped, not encoded (its access unit would displace
+    /// the waiting one); one displaced anyway makes the next a keyframe.
+    fn send_next(&mut self, client: &Client, skipped: &mut u64) -> Result<bool, Error> {
+        match self {
+            Source::Jpeg(frames) => Ok(frames.next().is_some_and(|jpeg| {
+                client.send_jpeg(jpeg, now_us());
+                true
+            })),
+            Source::H264(video) => {
+                if client.is_sending() {
+                    *skipped += 1;
+                    return video.skip();
+                }
+                let Some((access_unit, keyframe)) = video.next()? else {
+                    return Ok(false);
+                };
+                let (_, displaced) = client.send_h264(access_unit, keyframe, now_us());
+                if displaced {
+                    video.request_keyframe();
+                }
+                Ok(true)
+            }
+        }
     }
+
+    /// The server asked for a keyframe, or the stream is new (a reconnection).
+    fn request_keyframe(&mut self) {
+        if let Source::H264(video) = self {
+            video.request_keyframe();
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let (mut source, fps) = match args.codec {
+        StreamCodec::Jpeg => {
+            let (frames, fps) = frames(&args)?;
+            if frames.is_empty() {
+                return Err(format!("no frames in {}", args.input.display()).into());
+            }
+            (Source::Jpeg(frames.into_iter()), fps)
+        }
+        StreamCodec::H264 => {
+            if args.input.is_dir() {
+                return Err("--codec h264 streams a video file, not a folder".into());
+            }
+            let fps = args.fps.map_or_else(|| clip_fps(&args.input), Ok)?;
+            let video = H264Source::open(
+                &args.input,
+                args.width,
+                fps,
+                args.bitrate_kbps,
+                args.max_frames,
+            )?;
+            (Source::H264(video), fps)
+        }
+    };
+    let mut skipped = 0u64;
     let mut out = args
         .out
         .as_ref()
@@ -131,11 +198,14 @@ async fn run(args: Args) -> Result<(), Error> {
     let mut done_sending_at: Option<Instant> = None;
     loop {
         tokio::select! {
-            _ = ticks.tick(), if sent < frames.len() => {
-                client.send_jpeg(frames[sent].clone(), now_us());
-                sent += 1;
-                window_sent += 1;
-                if sent == frames.len() {
+            _ = ticks.tick(), if done_sending_at.is_none() => {
+                let before = skipped;
+                if source.send_next(&client, &mut skipped)? {
+                    if skipped == before {
+                        sent += 1;
+                        window_sent += 1;
+                    }
+                } else {
                     done_sending_at = Some(Instant::now());
                 }
             }
@@ -167,6 +237,8 @@ async fn run(args: Args) -> Result<(), Error> {
                     }
                 }
                 Some(Event::Disconnected(why)) => eprintln!("stream: disconnected ({why}), retrying"),
+                Some(Event::Connected) => source.request_keyframe(),
+                Some(Event::Control(ServerMessage::KeyframeRequest(_))) => source.request_keyframe(),
                 Some(_) => {}
                 None => break,
             },
@@ -198,7 +270,7 @@ async fn run(args: Args) -> Result<(), Error> {
     }
     let s = latency.summary();
     println!(
-        "{sent} frames sent in {:.1} s, {results} results, latency p50 {:.1} ms p95 {:.1} ms p99 {:.1} ms, {server_dropped} dropped by the server",
+        "{sent} frames sent in {:.1} s ({skipped} camera frames skipped: connection busy), {results} results, latency p50 {:.1} ms p95 {:.1} ms p99 {:.1} ms, {server_dropped} dropped by the server",
         started.elapsed().as_secs_f64(),
         s.p50 as f64 / 1000.0,
         s.p95 as f64 / 1000.0,
