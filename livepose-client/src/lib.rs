@@ -211,7 +211,9 @@ impl Client {
             header.flags |= FrameFlags::KEYFRAME;
         }
         let mut message = Vec::with_capacity(access_unit.len() + 40);
-        let displaced = header.encode_with_payload(access_unit, &mut message).is_ok()
+        let displaced = header
+            .encode_with_payload(access_unit, &mut message)
+            .is_ok()
             && matches!(self.frames.put((sequence, message)), Ok(Some(_)));
         (sequence, displaced)
     }

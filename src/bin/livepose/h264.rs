@@ -38,7 +38,10 @@ impl H264Source {
         let even = |v: f64| ((v / 2.0).round() as u32).max(8) * 2;
         let (w, h) = if width > 0 {
             let w = even(f64::from(width));
-            (w, even(f64::from(info.height) * f64::from(w) / f64::from(info.width)))
+            (
+                w,
+                even(f64::from(info.height) * f64::from(w) / f64::from(info.width)),
+            )
         } else {
             (even(f64::from(info.width)), even(f64::from(info.height)))
         };

@@ -8,8 +8,8 @@ use std::process::{Child, ChildStdin};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use livepose::core::image::{draw_poses, DrawStyle, RgbImage};
 use livepose::core::image::RgbView;
+use livepose::core::image::{draw_poses, DrawStyle, RgbImage};
 use livepose::core::inference::{Frame, PoseResult};
 use livepose::core::types::Handedness;
 use livepose::core::Timestamp;
