@@ -116,7 +116,7 @@ pub(crate) fn main(args: Args) -> Result<(), Error> {
 /// Where the frames come from: JPEGs read beforehand, or a clip encoded as it is sent.
 enum Source {
     Jpeg(std::vec::IntoIter<Vec<u8>>),
-    H264(H264Source),
+    H264(Box<H264Source>),
 }
 
 impl Source {
@@ -175,7 +175,7 @@ async fn run(args: Args) -> Result<(), Error> {
                 args.bitrate_kbps,
                 args.max_frames,
             )?;
-            (Source::H264(video), fps)
+            (Source::H264(Box::new(video)), fps)
         }
     };
     let mut skipped = 0u64;
