@@ -180,9 +180,13 @@ pub(crate) fn main(args: Args) -> Result<(), Error> {
             }
             let poses = result.poses.clone();
             let mut image = RgbImage::from_rgb8(width, height, std::mem::take(&mut rgb))?;
+            // Green bones, red joints, yellow hands (tests/cli.rs finds the joints by colour).
             let style = DrawStyle {
+                bone: [0, 255, 0],
+                joint: [255, 40, 40],
+                hand: [255, 220, 0],
                 thickness: width.max(height).div_ceil(400),
-                ..DrawStyle::default()
+                min_visibility: 0.5,
             };
             draw_poses(&mut image, &poses, &style);
             if let Some((_, stdin)) = &mut render {
