@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use http::http;
-use livepose_core::wire::{peek_type, MessageType, ResultView};
+use livepose_core::image::Codec;
+use livepose_core::wire::{peek_type, FrameView, ImageFormat, MessageType, ResultView};
 use livepose_ws::{Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -164,7 +165,8 @@ async fn viewer(server: &Server, room: &str) -> Socket {
 enum Seen {
     /// A result with this many poses.
     Result(usize),
-    Frame,
+    /// A camera's frame, in this format.
+    Frame(ImageFormat),
     /// A control message's `type`.
     Control(String),
     Closed,
@@ -180,7 +182,7 @@ async fn next(socket: &mut Socket) -> Seen {
                 MessageType::Result => {
                     Seen::Result(ResultView::parse(&bytes).unwrap().pose_count())
                 }
-                MessageType::Frame => Seen::Frame,
+                MessageType::Frame => Seen::Frame(FrameView::parse(&bytes).unwrap().header.format),
             },
             Some(Ok(Message::Text(text))) => {
                 let json: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
@@ -193,16 +195,18 @@ async fn next(socket: &mut Socket) -> Seen {
 }
 
 /// Reads until a result with a person in it (and a frame passed through); panics on a close.
-async fn until_a_pose(socket: &mut Socket) {
-    let (mut pose, mut frame) = (false, false);
-    while !(pose && frame) {
+/// Returns the format of the last frame seen.
+async fn until_a_pose(socket: &mut Socket) -> ImageFormat {
+    let (mut pose, mut frame) = (false, None);
+    while !(pose && frame.is_some()) {
         match next(socket).await {
             Seen::Result(n) => pose |= n >= 1,
-            Seen::Frame => frame = true,
+            Seen::Frame(format) => frame = Some(format),
             Seen::Control(_) => {}
             Seen::Closed => panic!("the viewer was closed"),
         }
     }
+    frame.expect("a frame")
 }
 
 /// Reads until control message `kind`; returns it.
@@ -446,25 +450,37 @@ async fn a_configured_source_needs_rooms() {
     assert!(error.contains("room token"), "{error}");
 }
 
-/// ffmpeg sending `clip`, looped, as MPEG-4 video over RTP to a relay that serves it over
-/// RTSP (interleaved on the TCP connection, as `-rtsp_transport tcp` asks) at the returned
-/// URL, to any number of clients.
-async fn rtsp_server(clip: &Path, dir: &Path) -> (Child, String) {
+/// MPEG-4 Part 2 video: not H.264, so a source re-encodes it to JPEG.
+const MPEG4: &[&str] = &["-c:v", "mpeg4", "-q:v", "5"];
+/// H.264 as cameras send it (no B-frames, a keyframe every second at the clip's 10 fps).
+const H264: &[&str] = &[
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    "-g",
+    "10",
+    "-bf",
+    "0",
+    "-pix_fmt",
+    "yuv420p",
+];
+
+/// ffmpeg sending `clip`, looped, encoded with `codec`, over RTP to a relay that serves it
+/// over RTSP (interleaved on the TCP connection, as `-rtsp_transport tcp` asks) at the
+/// returned URL, to any number of clients.
+async fn rtsp_server(clip: &Path, dir: &Path, codec: &[&str]) -> (Child, String) {
     let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let sdp_file = dir.join("stream.sdp");
     let _ = std::fs::remove_file(&sdp_file);
     let ffmpeg = Command::new("ffmpeg")
         .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
         .arg(clip)
-        .args([
-            "-an",
-            "-c:v",
-            "mpeg4",
-            "-q:v",
-            "5",
-            "-flags",
-            "+global_header",
-        ])
+        .arg("-an")
+        .args(codec)
+        .args(["-flags", "+global_header"])
         .args(["-f", "rtp", "-sdp_file"])
         .arg(&sdp_file)
         .arg(format!("rtp://{}", udp.local_addr().unwrap()))
@@ -572,14 +588,60 @@ async fn an_rtsp_stream_feeds_a_room() {
     let _serial = SERIAL.lock().await;
     let dir = temp_dir("rtsp");
     let clip = small_clip(&dir);
-    let (mut camera, url) = rtsp_server(&clip, &dir).await;
+    let (mut camera, url) = rtsp_server(&clip, &dir, MPEG4).await;
     let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
     let mut view = viewer(&server, "yard").await;
     let body = serde_json::json!({ "url": url }).to_string();
     let (status, answer) = post_source(&server, "yard", &body).await;
     assert_eq!(status, 201, "{answer}");
     assert!(answer.contains(r#""kind":"rtsp""#), "{answer}");
-    until_a_pose(&mut view).await;
+    // Not H.264: re-encoded to JPEG.
+    let format = until_a_pose(&mut view).await;
+    assert_eq!(format, ImageFormat::Encoded(Codec::Jpeg));
+    let path = format!("/rooms/yard/source?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    no_source_left(&server, &[camera.id()]).await;
+    camera.kill().unwrap();
+    camera.wait().unwrap();
+    server.shutdown().await;
+}
+
+/// An RTSP camera's H.264 passes through (issue 24, item 4): ffmpeg copies the access
+/// units and the server decodes them, so the room's frame viewers get format-6 frames, the
+/// camera's own, and the results have a person in them; the stream's `/streams` entry and
+/// ffmpeg go when the source is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h264_rtsp_stream_passes_through_without_reencoding() {
+    let _serial = SERIAL.lock().await;
+    let dir = temp_dir("rtsp-h264");
+    let clip = small_clip(&dir);
+    let (mut camera, url) = rtsp_server(&clip, &dir, H264).await;
+    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let mut view = viewer(&server, "yard").await;
+    let body = serde_json::json!({ "url": url }).to_string();
+    let (status, answer) = post_source(&server, "yard", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let format = until_a_pose(&mut view).await;
+    assert_eq!(format, ImageFormat::Encoded(Codec::H264));
+    // Every frame the viewer gets from now on is the camera's H.264, keyframes flagged.
+    let mut keyframes = 0;
+    for _ in 0..40 {
+        let message = tokio::time::timeout(WAIT, view.next()).await.unwrap();
+        if let Some(Ok(Message::Binary(bytes))) = message {
+            if matches!(peek_type(&bytes), Ok(MessageType::Frame)) {
+                let frame = FrameView::parse(&bytes).unwrap();
+                assert_eq!(frame.header.format, ImageFormat::Encoded(Codec::H264));
+                let info = livepose_core::video::scan_access_unit(frame.payload).unwrap();
+                let flagged = frame
+                    .header
+                    .flags
+                    .contains(livepose_core::wire::FrameFlags::KEYFRAME);
+                assert_eq!(flagged, info.keyframe);
+                keyframes += usize::from(info.keyframe);
+            }
+        }
+    }
+    assert!(keyframes >= 1, "a keyframe a second, 40 messages");
     let path = format!("/rooms/yard/source?token={TOKEN}");
     assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
     no_source_left(&server, &[camera.id()]).await;

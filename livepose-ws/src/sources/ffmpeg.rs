@@ -1,5 +1,7 @@
-//! The ffmpeg subprocess that reads a source and writes its frames as JPEG files, back to
-//! back, on its standard output ([`livepose_core::image::JpegSplitter`] cuts them apart).
+//! The ffmpeg subprocess that reads a source and writes its frames on its standard output:
+//! JPEG files back to back ([`livepose_core::image::JpegSplitter`] cuts them apart), or an
+//! RTSP camera's H.264 as it is, in Annex B form
+//! ([`livepose_core::video::AccessUnitSplitter`]).
 //! The source's URL as given is ffmpeg's argument and goes nowhere else; ffmpeg's standard
 //! error, which names it, has the URL's secrets hidden as each line is read.
 
@@ -26,15 +28,50 @@ pub(crate) fn find() -> Option<PathBuf> {
         .find(|exe| exe.is_file())
 }
 
-/// ffmpeg's arguments for `spec`: frames out as JPEG files on standard output, no audio.
-pub(crate) fn args(spec: &SourceSpec) -> Vec<String> {
+/// What ffmpeg writes on its standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// JPEG files back to back: an MJPEG source's own, anything else re-encoded.
+    Jpeg,
+    /// The source's H.264 as it is (`-c:v copy`), as an Annex B byte stream whose
+    /// keyframes carry their SPS and PPS.
+    H264,
+}
+
+/// ffmpeg's arguments for `spec`: frames out as `output` on standard output, no audio.
+pub(crate) fn args(spec: &SourceSpec, output: Output) -> Vec<String> {
     let mut args: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error"]
         .map(String::from)
         .to_vec();
-    let reencode = [
-        "-an", "-c:v", "mjpeg", "-q:v", QUALITY, "-pix_fmt", "yuvj420p",
-    ]
-    .map(String::from);
+    if let SourceKind::File(_) = spec.kind {
+        // Looped, at the file's own frame rate.
+        args.extend(["-re", "-stream_loop", "-1"].map(String::from));
+    }
+    args.extend(input_args(spec));
+    let out: &[&str] = match (output, &spec.kind) {
+        (Output::H264, _) => &[
+            "-an",
+            "-c:v",
+            "copy",
+            "-bsf:v",
+            "h264_mp4toannexb,dump_extra",
+            "-f",
+            "h264",
+        ],
+        // The camera's JPEGs as they are.
+        (Output::Jpeg, SourceKind::Mjpeg) => &["-an", "-c:v", "copy", "-f", "mjpeg"],
+        (Output::Jpeg, _) => &[
+            "-an", "-c:v", "mjpeg", "-q:v", QUALITY, "-pix_fmt", "yuvj420p", "-f", "mjpeg",
+        ],
+    };
+    args.extend(out.iter().map(|a| a.to_string()));
+    args.push("pipe:1".into());
+    args
+}
+
+/// How ffmpeg and ffprobe open `spec`: certificate checks, RTSP over TCP, the input.
+pub(crate) fn input_args(spec: &SourceSpec) -> Vec<String> {
+    let mut args = Vec::new();
     // ffmpeg checks no certificate unless told to (`-tls_verify 1`).
     if spec.is_tls() {
         match &spec.tls {
@@ -46,25 +83,14 @@ pub(crate) fn args(spec: &SourceSpec) -> Vec<String> {
             TlsCheck::Off => {}
         }
     }
-    match &spec.kind {
-        SourceKind::Mjpeg => {
-            args.extend(["-i".into(), spec.url.for_ffmpeg().to_string()]);
-            // The camera's JPEGs as they are.
-            args.extend(["-an", "-c:v", "copy"].map(String::from));
-        }
-        SourceKind::Rtsp => {
-            args.extend(["-rtsp_transport", "tcp", "-i"].map(String::from));
-            args.push(spec.url.for_ffmpeg().to_string());
-            args.extend(reencode);
-        }
-        SourceKind::File(path) => {
-            // Looped, at the file's own frame rate.
-            args.extend(["-re", "-stream_loop", "-1", "-i"].map(String::from));
-            args.push(path_arg(path));
-            args.extend(reencode);
-        }
+    if spec.kind == SourceKind::Rtsp {
+        args.extend(["-rtsp_transport", "tcp"].map(String::from));
     }
-    args.extend(["-f", "mjpeg", "pipe:1"].map(String::from));
+    args.push("-i".into());
+    args.push(match &spec.kind {
+        SourceKind::File(path) => path_arg(path),
+        _ => spec.url.for_ffmpeg().to_string(),
+    });
     args
 }
 
@@ -84,10 +110,10 @@ pub(crate) struct Ffmpeg {
 }
 
 impl Ffmpeg {
-    /// Starts `exe` for `spec` (killed if dropped).
-    pub(crate) fn spawn(exe: &Path, spec: &SourceSpec) -> std::io::Result<Ffmpeg> {
+    /// Starts `exe` for `spec`, writing `output` (killed if dropped).
+    pub(crate) fn spawn(exe: &Path, spec: &SourceSpec, output: Output) -> std::io::Result<Ffmpeg> {
         let mut child = Command::new(exe)
-            .args(args(spec))
+            .args(args(spec, output))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -161,6 +187,7 @@ mod tests {
     #[test]
     fn mjpeg_is_copied_and_the_rest_reencoded() {
         let spec = |url: &str| SourceSpec::parse(url, false).unwrap();
+        let args = |spec: &SourceSpec| args(spec, Output::Jpeg);
         let mjpeg = args(&spec("http://cam:81/stream")).join(" ");
         assert!(mjpeg.contains("-i http://cam:81/stream -an -c:v copy -f mjpeg pipe:1"));
         let rtsp = args(&spec("rtsp://cam/live")).join(" ");
@@ -179,5 +206,19 @@ mod tests {
         assert!(file.contains(&format!(
             "-re -stream_loop -1 -i file:{manifest} -an -c:v mjpeg"
         )));
+    }
+
+    #[test]
+    fn h264_is_copied_as_annexb_with_its_parameter_sets() {
+        let spec = SourceSpec::parse("rtsp://cam/live", false).unwrap();
+        let copy = args(&spec, Output::H264).join(" ");
+        assert!(copy.ends_with(
+            "-rtsp_transport tcp -i rtsp://cam/live -an -c:v copy \
+             -bsf:v h264_mp4toannexb,dump_extra -f h264 pipe:1"
+        ));
+        assert_eq!(
+            input_args(&spec).join(" "),
+            "-rtsp_transport tcp -i rtsp://cam/live"
+        );
     }
 }

@@ -13,7 +13,8 @@ pub(crate) enum SourceKind {
     /// `http://` or `https://`: an MJPEG stream (`multipart/x-mixed-replace`, as ESP32
     /// camera boards serve it); its JPEGs pass through without re-encoding.
     Mjpeg,
-    /// `rtsp://` or `rtsps://` (over TCP); re-encoded to JPEG.
+    /// `rtsp://` or `rtsps://` (over TCP); H.264 passes through, other codecs are re-encoded
+    /// to JPEG.
     Rtsp,
     /// A local video file (`file:///path`, or a plain path), looped at its own frame rate;
     /// re-encoded to JPEG.

@@ -1,7 +1,11 @@
-//! One source's task: runs ffmpeg, cuts its output into JPEGs and feeds them to a stream
+//! One source's task: runs ffmpeg, cuts its output into frames and feeds them to a stream
 //! that publishes to the room, exactly as a camera socket's frames; reconnects with
 //! backoff when the source drops, telling the viewers; ends when asked, when the room is
 //! removed, or (if so configured) when its last viewer leaves.
+//!
+//! An RTSP camera that sends H.264 (ffprobe says so before each run) passes through
+//! without re-encoding: ffmpeg copies the access units, which go to the stream's H.264
+//! decoder as a camera socket's format-6 frames would. Every other source arrives as JPEG.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,15 +13,16 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use livepose_core::image::{Codec, JpegSplitter};
+use livepose_core::video::{scan_access_unit, AccessUnitSplitter};
 use livepose_core::wire::control::{ResultFormat, ServerMessage, SourceBack, SourceLost};
-use livepose_core::wire::{FrameHeader, ImageFormat};
+use livepose_core::wire::{FrameFlags, FrameHeader, ImageFormat};
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use super::registration::Registration;
 use crate::rooms::{Frames, Room};
-use crate::sessions::{Session, Verdict};
-use crate::sources::{Ffmpeg, SourceSpec};
+use crate::sessions::{inbound, Session, Verdict};
+use crate::sources::{find_ffprobe, video_codec, Ffmpeg, Output, SourceKind, SourceSpec};
 use crate::state::AppState;
 use crate::streams::InFrame;
 
@@ -95,7 +100,11 @@ pub(crate) async fn run(ingest: Ingest) {
     let mut backoff = FIRST_BACKOFF;
     let mut sequence = 0u64;
     loop {
-        let why = match Ffmpeg::spawn(&ffmpeg, &spec) {
+        let output = tokio::select! {
+            _ = &mut halt => break,
+            output = choose_output(&ffmpeg, &spec) => output,
+        };
+        let why = match Ffmpeg::spawn(&ffmpeg, &spec, output) {
             Err(e) => format!("cannot start {}: {e}", ffmpeg.display()),
             Ok(mut child) => {
                 let mut feed = Feed {
@@ -104,6 +113,7 @@ pub(crate) async fn run(ingest: Ingest) {
                     room: &room,
                     sequence: &mut sequence,
                     frames: 0,
+                    cut: Cut::new(output, state.config.max_message_bytes),
                 };
                 let ended = tokio::select! {
                     _ = &mut halt => None,
@@ -161,6 +171,20 @@ pub(crate) async fn run(ingest: Ingest) {
     let _ = drain.await;
 }
 
+/// What ffmpeg should write for `spec`: an RTSP camera's H.264 as it is, else JPEG.
+async fn choose_output(ffmpeg: &std::path::Path, spec: &SourceSpec) -> Output {
+    if spec.kind != SourceKind::Rtsp {
+        return Output::Jpeg;
+    }
+    let Some(ffprobe) = find_ffprobe(ffmpeg) else {
+        return Output::Jpeg;
+    };
+    match video_codec(&ffprobe, spec).await.as_deref() {
+        Some("h264") => Output::H264,
+        _ => Output::Jpeg,
+    }
+}
+
 /// Resolves when the room's last viewer leaves (after at least one came); never if `on` is
 /// false.
 async fn last_viewer_left(room: &Room, on: bool) {
@@ -172,24 +196,53 @@ async fn last_viewer_left(room: &Room, on: bool) {
     let _ = viewers.wait_for(|n| *n == 0).await;
 }
 
+/// How one ffmpeg run's output is cut into frames.
+enum Cut {
+    Jpeg(JpegSplitter),
+    H264(AccessUnitSplitter),
+}
+
+impl Cut {
+    fn new(output: Output, max_len: usize) -> Cut {
+        match output {
+            Output::Jpeg => Cut::Jpeg(JpegSplitter::new(max_len)),
+            Output::H264 => Cut::H264(AccessUnitSplitter::new(max_len)),
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        match self {
+            Cut::Jpeg(split) => split.push(bytes),
+            Cut::H264(split) => split.push(bytes),
+        }
+    }
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        match self {
+            Cut::Jpeg(split) => split.next_frame(),
+            Cut::H264(split) => split.next_access_unit(),
+        }
+    }
+}
+
 /// Feeds one ffmpeg run's frames to the stream.
 struct Feed<'a> {
-    state: &'a AppState,
+    state: &'a Arc<AppState>,
     session: &'a mut Session,
     room: &'a Room,
     sequence: &'a mut u64,
     frames: u64,
+    cut: Cut,
 }
 
 impl Feed<'_> {
-    /// Reads ffmpeg's output until it ends or stalls, submitting each JPEG; `on_frame` runs
+    /// Reads ffmpeg's output until it ends or stalls, submitting each frame; `on_frame` runs
     /// at every frame. Returns why it stopped.
     async fn pump(
         &mut self,
         stdout: &mut tokio::process::ChildStdout,
         mut on_frame: impl FnMut(),
     ) -> String {
-        let mut split = JpegSplitter::new(self.state.config.max_message_bytes);
         let mut buf = vec![0; READ_CHUNK];
         let mut last_frame = Instant::now();
         loop {
@@ -200,19 +253,22 @@ impl Feed<'_> {
                 Ok(Ok(0)) => return "the stream ended".to_string(),
                 Ok(Ok(n)) => n,
             };
-            split.push(&buf[..n]);
-            while let Some(jpeg) = split.next_frame() {
+            self.cut.push(&buf[..n]);
+            while let Some(frame) = self.cut.next() {
                 last_frame = Instant::now();
                 self.frames += 1;
                 on_frame();
-                self.submit(&jpeg);
+                match self.cut {
+                    Cut::Jpeg(_) => self.submit_jpeg(&frame),
+                    Cut::H264(_) => self.submit_h264(&frame),
+                }
             }
         }
     }
 
     /// Passes a JPEG to the room's frame viewers and the stream's latest-wins slot, as a
     /// camera socket's frame; frames over the server's `max_fps` are skipped.
-    fn submit(&mut self, jpeg: &[u8]) {
+    fn submit_jpeg(&mut self, jpeg: &[u8]) {
         let now = Instant::now();
         if let Verdict::Refused { .. } = self.session.cap.check(now) {
             return;
@@ -240,6 +296,27 @@ impl Feed<'_> {
             received_us: state.clock.now_wall_us(),
         };
         state.pool.submit(&self.session.stream, frame);
+    }
+}
+
+impl Feed<'_> {
+    /// Passes an access unit on as a camera socket's format-6 frame (`inbound::on_binary`:
+    /// the room's frame viewers, the stream's decoder, the frame-rate cap), its `KEYFRAME`
+    /// flag read from its content. Every unit goes: later pictures depend on it.
+    fn submit_h264(&mut self, unit: &[u8]) {
+        *self.sequence += 1;
+        let mut header = FrameHeader::new(
+            *self.sequence,
+            self.state.clock.now_wall_us() as i64,
+            ImageFormat::Encoded(Codec::H264),
+        );
+        if scan_access_unit(unit).is_ok_and(|info| info.keyframe) {
+            header.flags |= FrameFlags::KEYFRAME;
+        }
+        let mut message = Vec::with_capacity(unit.len() + 64);
+        if header.encode_with_payload(unit, &mut message).is_ok() {
+            inbound::on_binary(self.state, self.session, Bytes::from(message));
+        }
     }
 }
 
