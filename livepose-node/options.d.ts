@@ -79,6 +79,8 @@ export interface ServeOptions {
   sourceTlsInsecure?: boolean
   /** Check those certificates against this PEM file's certificate authorities (default: the system's). */
   sourceCaFile?: string | null
+  /** Re-encode RTSP cameras' H.264 to JPEG in ffmpeg instead of decoding it in the server (default `false`). */
+  sourceReencode?: boolean
   /** Cluster mode: the NATS server (JetStream on) nodes share rooms through, e.g. `nats://127.0.0.1:4222`. */
   nats?: string
   /** This node's id in the cluster (default: host name and process id). */

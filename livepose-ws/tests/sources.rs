@@ -650,6 +650,31 @@ async fn an_h264_rtsp_stream_passes_through_without_reencoding() {
     server.shutdown().await;
 }
 
+/// `source_reencode` (`--source-reencode`) has ffmpeg re-encode an H.264 camera to JPEG,
+/// as before passthrough, for cameras whose H.264 the server's decoder refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h264_rtsp_stream_is_reencoded_when_the_server_says_so() {
+    let _serial = SERIAL.lock().await;
+    let dir = temp_dir("rtsp-reencode");
+    let clip = small_clip(&dir);
+    let (mut camera, url) = rtsp_server(&clip, &dir, H264).await;
+    let config = ServerConfig::default()
+        .rooms(TOKEN, None)
+        .source_reencode(true);
+    let server = server(config).await;
+    let mut view = viewer(&server, "yard").await;
+    let body = serde_json::json!({ "url": url }).to_string();
+    assert_eq!(post_source(&server, "yard", &body).await.0, 201);
+    let format = until_a_pose(&mut view).await;
+    assert_eq!(format, ImageFormat::Encoded(Codec::Jpeg));
+    let path = format!("/rooms/yard/source?token={TOKEN}");
+    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
+    no_source_left(&server, &[camera.id()]).await;
+    camera.kill().unwrap();
+    camera.wait().unwrap();
+    server.shutdown().await;
+}
+
 /// Regression (issue 23, item 3): ffmpeg's last words carry the source's URL, and they went
 /// unredacted into `source_lost.reason` (and the log): a viewer read
 /// `rtsp://admin:s3cret@…: Connection refused`; a password with `#` and a secret in the query

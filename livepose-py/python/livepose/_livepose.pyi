@@ -207,6 +207,7 @@ class _ServeOptions(TypedDict, total=False):
     source_allow: List[str]
     source_tls_insecure: bool
     source_ca_file: Optional[Union[str, PathLike[str]]]
+    source_reencode: bool
     nats: Optional[str]
     node_id: Optional[str]
 

@@ -86,6 +86,9 @@ pub struct ServeOptions {
     pub source_allow: Vec<String>,
     /// Do not check the certificates of `https://` and `rtsps://` sources.
     pub source_tls_insecure: bool,
+    /// Re-encode RTSP cameras' H.264 to JPEG in ffmpeg instead of passing it through to the
+    /// server's decoder (for a camera whose H.264 the decoder refuses).
+    pub source_reencode: bool,
     /// Check the certificates of `https://` and `rtsps://` sources against the certificate
     /// authorities in this PEM file (`None`: the system's).
     pub source_ca_file: Option<PathBuf>,
@@ -125,6 +128,7 @@ impl Default for ServeOptions {
             max_sources: 16,
             source_allow: Vec::new(),
             source_tls_insecure: false,
+            source_reencode: false,
             source_ca_file: None,
             nats: None,
             node_id: None,

@@ -78,6 +78,8 @@ pub struct ServerConfig {
     pub(crate) source_policy: SourcePolicy,
     /// How https:// and rtsps:// sources check certificates.
     pub(crate) source_tls: TlsCheck,
+    /// RTSP sources' H.264 re-encoded to JPEG rather than passed through.
+    pub(crate) source_reencode: bool,
     /// Cluster mode: the NATS server's URL.
     pub(crate) nats: Option<String>,
     /// This node's id in the cluster.
@@ -142,6 +144,7 @@ impl ServerConfig {
                 (Some(ca), false) => TlsCheck::VerifyWith(ca.clone()),
                 (None, false) => TlsCheck::Verify,
             },
+            source_reencode: o.source_reencode,
             nats: o.nats.clone(),
             node_id: o.node_id.clone(),
         }
@@ -268,6 +271,12 @@ impl ServerConfig {
     /// Sources stop when their room's last viewer leaves (unless a source says otherwise).
     pub fn source_stop_when_unwatched(mut self, on: bool) -> Self {
         self.source_stop_when_unwatched = on;
+        self
+    }
+
+    /// RTSP sources' H.264 re-encoded to JPEG by ffmpeg instead of decoded in the server.
+    pub fn source_reencode(mut self, on: bool) -> Self {
+        self.source_reencode = on;
         self
     }
 

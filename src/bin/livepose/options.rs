@@ -146,6 +146,9 @@ pub(crate) struct ServeArgs {
     /// Do not check the certificates of https:// and rtsps:// sources.
     #[arg(long)]
     source_tls_insecure: bool,
+    /// Re-encode RTSP cameras' H.264 to JPEG in ffmpeg instead of decoding it in the server.
+    #[arg(long)]
+    source_reencode: bool,
     /// Check the certificates of https:// and rtsps:// sources against this PEM file's
     /// certificate authorities (default: the system's).
     #[arg(long, value_name = "PEM")]
@@ -189,6 +192,7 @@ impl ServeArgs {
             max_sources: self.max_sources,
             source_allow: self.source_allow,
             source_tls_insecure: self.source_tls_insecure,
+            source_reencode: self.source_reencode,
             source_ca_file: self.source_ca_file,
             nats: self.nats,
             node_id: self.node_id,

@@ -102,7 +102,7 @@ pub(crate) async fn run(ingest: Ingest) {
     loop {
         let output = tokio::select! {
             _ = &mut halt => break,
-            output = choose_output(&ffmpeg, &spec) => output,
+            output = choose_output(&ffmpeg, &spec, state.config.source_reencode) => output,
         };
         let why = match Ffmpeg::spawn(&ffmpeg, &spec, output) {
             Err(e) => format!("cannot start {}: {e}", ffmpeg.display()),
@@ -171,16 +171,17 @@ pub(crate) async fn run(ingest: Ingest) {
     let _ = drain.await;
 }
 
-/// What ffmpeg should write for `spec`: an RTSP camera's H.264 as it is, else JPEG.
-async fn choose_output(ffmpeg: &std::path::Path, spec: &SourceSpec) -> Output {
-    if spec.kind != SourceKind::Rtsp {
+/// What ffmpeg should write for `spec`: an RTSP camera's H.264 as it is (unless the server
+/// re-encodes all), else JPEG.
+async fn choose_output(ffmpeg: &std::path::Path, spec: &SourceSpec, reencode: bool) -> Output {
+    if reencode || spec.kind != SourceKind::Rtsp {
         return Output::Jpeg;
     }
     let Some(ffprobe) = find_ffprobe(ffmpeg) else {
         return Output::Jpeg;
     };
-    match video_codec(&ffprobe, spec).await.as_deref() {
-        Some("h264") => Output::H264,
+    match video_codec(&ffprobe, spec).await {
+        Some(video) if video.decodable() => Output::H264,
         _ => Output::Jpeg,
     }
 }
