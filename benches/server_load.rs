@@ -13,6 +13,8 @@
 //! cargo bench --bench server_load -- storm [--disconnects 1000] [--wave 50] [--rounds 1]
 //! cargo bench --bench server_load -- never-read [--baseline 10] [--seconds 60]
 //! cargo bench --bench server_load -- capacity [--streams 16] [--fps 30] [--seconds 15] [--offline-seconds 5]
+//! cargo bench --bench server_load -- codecs [--seconds 10] [--repetitions 3]
+//! cargo bench --bench server_load -- rtsp [--seconds 15] [--warmup 5] [--repetitions 3]
 //! ```
 //!
 //! - `paced`: K streams at F fps, fresh connections each repetition, one server: per
@@ -29,6 +31,11 @@
 //! - `capacity`: the pipeline offline in this process (CPU per frame, one thread) against
 //!   the server at 16 x 30 fps (CPU per result: efficiency target >= 0.85); idle RSS
 //!   (target <= 120 MB) and RSS under load (target <= 150 MB).
+//! - `codecs`: one stream of the uplink camera (640x480, 30 fps) as JPEG q80 and as H.264
+//!   at 1 Mbit/s, fresh connections, alternating: the server's CPU per result (goal: H.264
+//!   <= 1.2x JPEG's).
+//! - `rtsp`: an RTSP camera (H.264, 640x480, 30 fps) as a room's source, a fresh server per
+//!   run, passthrough against `--source-reencode`: CPU per camera (server + its ffmpeg).
 //!
 //! `--serve-arg=FLAG` (repeat) adds a flag to every `livepose serve` a scenario starts, e.g.
 //! `--serve-arg=--workers=1`. `LIVEPOSE_SERVER_BIN` names another `livepose` binary to start instead of the one Cargo
@@ -45,8 +52,12 @@ mod client;
 mod latency;
 #[path = "server_load/resources.rs"]
 mod resources;
+#[path = "server_load/rtsp.rs"]
+mod rtsp;
 #[path = "server_load/server.rs"]
 mod server;
+#[path = "server_load/video.rs"]
+mod video;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -119,6 +130,22 @@ enum Scenario {
         #[arg(long, default_value_t = 5.0)]
         offline_seconds: f64,
     },
+    /// One stream sent as JPEG and as H.264 (640x480, 30 fps): the server's CPU per result.
+    Codecs {
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 3)]
+        repetitions: usize,
+    },
+    /// An RTSP camera's H.264 passed through against re-encoded: CPU per camera.
+    Rtsp {
+        #[arg(long, default_value_t = 15.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 5.0)]
+        warmup: f64,
+        #[arg(long, default_value_t = 3)]
+        repetitions: usize,
+    },
     /// `paced` for CI: K = 1 and 4, 3 repetitions of 3 s.
     Smoke,
 }
@@ -175,6 +202,15 @@ fn main() {
             seconds,
             repetitions,
         } => runtime().block_on(latency::paced(frames, &streams, fps, seconds, repetitions)),
+        Scenario::Codecs {
+            seconds,
+            repetitions,
+        } => runtime().block_on(video::codecs(seconds, repetitions)),
+        Scenario::Rtsp {
+            seconds,
+            warmup,
+            repetitions,
+        } => runtime().block_on(video::rtsp(seconds, warmup, repetitions)),
         Scenario::Smoke => {
             println!("smoke: paced with K = 1 and 4, 3 repetitions of 3 s");
             runtime().block_on(latency::paced(frames, &[1, 4], 30.0, 3.0, 3));

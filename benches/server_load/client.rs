@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use livepose::core::image::Codec;
-use livepose::core::wire::{FrameHeader, ImageFormat, ResultView};
+use livepose::core::wire::{FrameFlags, FrameHeader, ImageFormat, ResultView};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -37,11 +37,23 @@ fn now_us() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-/// A protocol v1 frame message.
+/// A protocol v1 frame message of a JPEG.
 pub fn frame_message(sequence: u64, jpeg: &[u8]) -> Message {
-    let mut bytes = Vec::with_capacity(jpeg.len() + 64);
-    FrameHeader::new(sequence, now_us(), ImageFormat::Encoded(Codec::Jpeg))
-        .encode_with_payload(jpeg, &mut bytes)
+    encoded_message(sequence, jpeg, Codec::Jpeg)
+}
+
+/// A protocol v1 frame message of an encoded image, or of an H.264 access unit (its
+/// `KEYFRAME` flag read from its content).
+pub fn encoded_message(sequence: u64, payload: &[u8], codec: Codec) -> Message {
+    let mut header = FrameHeader::new(sequence, now_us(), ImageFormat::Encoded(codec));
+    let keyframe = codec == Codec::H264
+        && livepose::core::video::scan_access_unit(payload).is_ok_and(|au| au.keyframe);
+    if keyframe {
+        header.flags |= FrameFlags::KEYFRAME;
+    }
+    let mut bytes = Vec::with_capacity(payload.len() + 64);
+    header
+        .encode_with_payload(payload, &mut bytes)
         .expect("encode a frame");
     Message::Binary(bytes.into())
 }
@@ -122,12 +134,35 @@ impl Percentiles {
     }
 }
 
-/// `fps` frames per second for `run_for`, on a fixed schedule (never waiting for results),
-/// reading results meanwhile; then up to 1 s more for the last results. Each result
-/// received also counts in `results`, if given.
+/// `fps` JPEG frames per second for `run_for`, on a fixed schedule (never waiting for
+/// results), reading results meanwhile; then up to 1 s more for the last results. Each
+/// result received also counts in `results`, if given.
 pub async fn paced(
     addr: SocketAddr,
     frames: Frames,
+    first_frame: usize,
+    fps: f64,
+    run_for: Duration,
+    results: Option<Arc<AtomicU64>>,
+) -> StreamRun {
+    paced_as(
+        addr,
+        frames,
+        Codec::Jpeg,
+        first_frame,
+        fps,
+        run_for,
+        results,
+    )
+    .await
+}
+
+/// [`paced`] with frames encoded by `codec`: for H.264, `frames` is a sequence of access
+/// units that starts with a keyframe (looped, it stays decodable).
+pub async fn paced_as(
+    addr: SocketAddr,
+    frames: Frames,
+    codec: Codec,
     first_frame: usize,
     fps: f64,
     run_for: Duration,
@@ -157,8 +192,8 @@ pub async fn paced(
             let mut error = None;
             for i in 0..count {
                 ticks.tick().await;
-                let message =
-                    frame_message(i + 1, &frames[(first_frame + i as usize) % frames.len()]);
+                let frame = &frames[(first_frame + i as usize) % frames.len()];
+                let message = encoded_message(i + 1, frame, codec);
                 sent_at.lock().unwrap().push(Instant::now());
                 if let Err(e) = sink.send(message).await {
                     error = Some(format!("send: {e}"));
