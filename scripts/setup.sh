@@ -7,6 +7,8 @@
 #   chromium            the browser demo's end-to-end test (headless)
 #   nats-server         the cluster tests and bench (tests/cluster.rs; Debian puts it in /usr/sbin)
 #   nodejs, npm         the demo's JavaScript tests (only if node is missing)
+#   iproute2            `tc`: the uplink test and bench limit a network namespace's loopback
+#                       (livepose-ws/demo/test/uplink.test.js, scripts/uplink.sh)
 # ONNX Runtime from PyPI (scripts/setup-ort.sh), and the demo's npm packages
 # (playwright-core, socket.io-client, ws; from livepose-ws/demo/package-lock.json).
 # No C library: the default build needs none (libjpeg-turbo is the opt-in `turbojpeg`
@@ -20,6 +22,7 @@ command -v xxd >/dev/null 2>&1 || need+=(xxd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || [ -x /sbin/tc ] || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
