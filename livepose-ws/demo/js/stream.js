@@ -208,6 +208,7 @@ export class PoseStream {
     this.sequence = 0;
     this.answered = 0;
     this.lastSendMs = -Infinity;
+    this.nextSendMs = -Infinity;
     this.maxSendFps = Infinity;
     this.flags = 0;
     this.sentAt.clear();
@@ -345,7 +346,7 @@ export class PoseStream {
   wantsFrame(nowMs) {
     this.adapt(nowMs);
     const ws = this.ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN || nowMs - this.lastSendMs < 1000 / this.targetFps) {
+    if (ws === null || ws.readyState !== WebSocket.OPEN || !this.slotOpen(nowMs)) {
       return false;
     }
     if (this.codec === 'h264') {
@@ -359,6 +360,24 @@ export class PoseStream {
     }
     return ws.bufferedAmount < MAX_BUFFERED_BYTES
       && (this.sequence - this.answered <= 1 || nowMs - this.lastSendMs > this.answerTimeoutMs());
+  }
+
+  /**
+   * Whether the target rate lets a frame go at `nowMs`. Frames keep to a schedule of one per
+   * 1/targetFps, and one may go up to half an interval before its slot: a 30 fps camera's
+   * frames, seen at display refreshes, come 33 ms give or take a refresh apart, and a strict
+   * "33.3 ms since the last" would refuse every one that came a little early (regression:
+   * at a target of 30 fps the page sent 21–22).
+   */
+  slotOpen(nowMs) {
+    return nowMs >= this.nextSendMs - 500 / this.targetFps;
+  }
+
+  // A frame went at `nowMs`: the next slot is one interval after this one's (an early frame
+  // keeps the schedule; a late one starts it again from now, so a pause gives no burst).
+  markSent(nowMs) {
+    this.lastSendMs = nowMs;
+    this.nextSendMs = Math.max(this.nextSendMs, nowMs) + 1000 / this.targetFps;
   }
 
   /** H.264: the send buffer a frame may be encoded over: about 150 ms of video, 16 KiB at least. */
@@ -380,7 +399,7 @@ export class PoseStream {
 
   /** Sends one JPEG (a Blob) captured at `captureUs` (see {@link nowUs}). */
   sendJpeg(jpeg, captureUs, nowMs) {
-    this.lastSendMs = nowMs;
+    this.markSent(nowMs);
     this.sendFrame(ImageFormat.JPEG, jpeg, jpeg.size, captureUs, 0);
   }
 
@@ -389,7 +408,7 @@ export class PoseStream {
    * `captureUs`; the frame is sent when the encoder gives its chunk (a few ms later).
    */
   sendVideo(source, captureUs, nowMs) {
-    this.lastSendMs = nowMs;
+    this.markSent(nowMs);
     if (this.uplink === null) {
       this.uplink = new H264Uplink({
         codec: this.h264.codec,
