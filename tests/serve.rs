@@ -3,13 +3,15 @@
 //! with a wrong models directory it refuses to start, naming the missing file; `--source`
 //! needs a room token, runs its ffmpeg while the server runs and ends it on Ctrl-C.
 
-#[path = "support/examples.rs"]
-mod examples;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStdout, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
+
+use livepose_test_support::data;
+
+/// The `livepose` command cargo built for these tests (feature `cli`).
+const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
 
 fn get(addr: &str, path: &str) -> String {
     let mut socket = TcpStream::connect(addr).unwrap();
@@ -40,10 +42,10 @@ fn start_serve_with(flags: &[&str]) -> (Child, u16, BufReader<ChildStdout>, Stri
         .local_addr()
         .unwrap()
         .port();
-    let mut child = examples::livepose()
+    let mut child = Command::new(LIVEPOSE)
         .arg("serve")
         .args(["--port", &port.to_string(), "--models"])
-        .arg(examples::shared().join("models"))
+        .arg(data::data_dir().join("models"))
         .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -104,7 +106,7 @@ fn sigint_right_after_the_address_stops_cleanly() {
 
 #[test]
 fn refuses_to_start_without_models() {
-    let output = examples::livepose()
+    let output = Command::new(LIVEPOSE)
         .arg("serve")
         .args(["--port", "0", "--models", "/nonexistent"])
         .output()
@@ -133,9 +135,9 @@ fn livepose_stream_sends_a_clip_as_h264() {
 fn stream_a_clip(extra: &[&str]) -> String {
     let (mut server, port, _stdout, _first) = start_serve();
     let out = std::env::temp_dir().join(format!("livepose-stream-{port}.jsonl"));
-    let output = examples::livepose()
+    let output = Command::new(LIVEPOSE)
         .arg("stream")
-        .arg(examples::shared().join("media/lab_dance_1080x1920_60fps.mp4"))
+        .arg(data::data_dir().join("media/lab_dance_1080x1920_60fps.mp4"))
         .args(["--url", &format!("ws://127.0.0.1:{port}/ws")])
         .args(["--max-frames", "20", "--fps", "30", "--out"])
         .arg(&out)
@@ -185,7 +187,7 @@ fn processes_with(needle: &str) -> Vec<u32> {
 
 #[test]
 fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
-    let output = examples::livepose()
+    let output = Command::new(LIVEPOSE)
         .arg("serve")
         .args(["--port", "0", "--source", "door=http://127.0.0.1:9/"])
         .output()
@@ -198,8 +200,7 @@ fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
     let clip =
         std::env::temp_dir().join(format!("livepose-serve-source-{}.mp4", std::process::id()));
     let _ = std::fs::remove_file(&clip);
-    std::os::unix::fs::symlink(examples::data::clip("lab_dance_1080x1920_60fps.mp4"), &clip)
-        .unwrap();
+    std::os::unix::fs::symlink(data::clip("lab_dance_1080x1920_60fps.mp4"), &clip).unwrap();
     let source = format!("hall={}", clip.display());
     let (mut child, port, mut stdout, _) = start_serve_with(&[
         "--room-token",

@@ -5,19 +5,17 @@
 //! a source is stopped, or its room removed, no ffmpeg child of the server and no source
 //! task may be left.
 
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/media.rs"]
-mod media;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use http::http;
 use livepose_core::wire::{peek_type, MessageType, ResultView};
+use livepose_test_support::{data, frames};
 use livepose_ws::{Server, ServerConfig};
+use support::http::http;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::broadcast;
@@ -38,7 +36,7 @@ async fn server(config: ServerConfig) -> Server {
     let config = config
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(1)
-        .models_dir(media::models())
+        .models_dir(data::models())
         .stats_interval(Duration::from_secs(3600))
         .admin_token(ADMIN);
     Server::start(config).await.unwrap()
@@ -56,7 +54,7 @@ fn small_clip(dir: &Path) -> PathBuf {
     let out = dir.join("dance.mkv");
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-ss", "0.4", "-i"])
-        .arg(media::data::clip("lab_dance_1080x1920_60fps.mp4"))
+        .arg(data::clip(frames::LAB))
         .args([
             "-t",
             "3",
