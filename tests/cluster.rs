@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use livepose::core::image::Codec;
 use livepose::core::wire::{peek_type, FrameHeader, ImageFormat, MessageType, ResultView};
 use livepose_test_support::process::{Nats, Node, ADMIN_TOKEN};
-use livepose_test_support::{data, frames};
+use livepose_test_support::{data, frames, http};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -113,27 +113,11 @@ fn is_text_of_type(message: &Message, kind: &str) -> bool {
 }
 
 async fn get_json(node: &Node, path: &str) -> serde_json::Value {
-    let url = format!("127.0.0.1:{}", node.port);
-    let path = path.to_string();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut socket = std::net::TcpStream::connect(&url).unwrap();
-        write!(
-            socket,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
-             Connection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        socket.read_to_string(&mut response).unwrap();
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b)
-            .unwrap_or("");
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
-    })
-    .await
-    .unwrap()
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], node.port));
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let headers = [("Authorization", bearer.as_str())];
+    let (_, _, body) = http::request(addr, "GET", path, &headers, b"").await;
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,29 +3,21 @@
 //! with a wrong models directory it refuses to start, naming the missing file; `--source`
 //! needs a room token, runs its ffmpeg while the server runs and ends it on Ctrl-C.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use livepose_test_support::data;
+use livepose_test_support::{data, http};
 
 /// The `livepose` command cargo built for these tests (feature `cli`).
 const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
 
-fn get(addr: &str, path: &str) -> String {
-    let mut socket = TcpStream::connect(addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        socket,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).unwrap();
-    response
+/// `GET path` on `127.0.0.1:port`: (status, body).
+fn get(port: u16, path: &str) -> (u16, String) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (status, _, body) = http::request_blocking(addr, "GET", path, &[], b"");
+    (status, body)
 }
 
 /// `livepose serve` on a free port with the shared models: the process, its port, its
@@ -64,13 +56,12 @@ fn serves_health_and_streams_and_stops_on_sigint() {
         first.contains(&format!("ws://127.0.0.1:{port}/ws")),
         "{first}"
     );
-    let addr = format!("127.0.0.1:{port}");
-    let health = get(&addr, "/health");
+    let (status, health) = get(port, "/health");
     assert!(
-        health.starts_with("HTTP/1.1 200") && health.contains("\"ok\""),
-        "{health}"
+        status == 200 && health.contains("\"ok\""),
+        "{status} {health}"
     );
-    let streams = get(&addr, "/streams");
+    let (_, streams) = get(port, "/streams");
     assert!(streams.contains("\"streams\":[]"), "{streams}");
     interrupt(child.id());
     let mut rest = String::new();
@@ -210,7 +201,7 @@ fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
         "--source",
         &source,
     ]);
-    let sources = get(&format!("127.0.0.1:{port}"), "/sources?token=a");
+    let (_, sources) = get(port, "/sources?token=a");
     assert!(sources.contains("\"room\":\"hall\""), "{sources}");
     let name = clip.file_name().unwrap().to_string_lossy().to_string();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
