@@ -1,10 +1,10 @@
 //! What a cluster hop costs (a bench binary that prints its figures and asserts no timings).
 //! It starts a real `nats-server -js` and `livepose serve --nats` nodes as child processes
-//! (`tests/support/cluster.rs`, shared with `tests/cluster.rs`) and talks to them over
+//! (`livepose_test_support::process`, shared with `tests/cluster.rs`) and talks to them over
 //! loopback.
 //!
 //! ```text
-//! export LIVEPOSE_MODELS=... LIVEPOSE_MEDIA=...   # or LIVEPOSE_SHARED; see livepose-core/tests/support/data.rs
+//! export LIVEPOSE_MODELS=... LIVEPOSE_MEDIA=...   # or LIVEPOSE_SHARED; see livepose-test-support/src/data.rs
 //! cargo bench --bench cluster_hop                 # both scenarios, full length
 //! cargo bench --bench cluster_hop -- smoke        # both, short (CI): 3 s phases, 1 repetition, 10 viewers
 //! cargo bench --bench cluster_hop -- hop [smoke]
@@ -36,21 +36,20 @@
 //! --benches`: no `--bench` argument) it runs a 1 s `hop` with 2 viewers and 20 round trips.
 //! MB here is 10^6 bytes.
 
-#[path = "../tests/support/cluster.rs"]
-mod cluster;
-#[path = "../tests/support/examples.rs"]
-mod examples;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::{Nats, Node};
 use futures_util::{SinkExt, StreamExt};
 use livepose::core::image::Codec;
 use livepose::core::wire::{FrameHeader, ImageFormat, ResultView};
+use livepose_test_support::data;
+use livepose_test_support::process::{Nats, Node};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+/// The `livepose` command cargo built for this bench (feature `cli`).
+const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
 
 /// How long and how wide each scenario runs.
 #[derive(Clone, Copy)]
@@ -149,7 +148,7 @@ fn dance_jpegs() -> Vec<Vec<u8>> {
     std::fs::create_dir_all(&dir).unwrap();
     let status = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
-        .arg(examples::data::clip("lab_dance_1080x1920_60fps.mp4"))
+        .arg(data::clip("lab_dance_1080x1920_60fps.mp4"))
         .args([
             "-vf",
             "select=between(n\\,20\\,139)*not(mod(n\\,2)),scale=540:960",
@@ -421,12 +420,12 @@ async fn hop(plan: Plan) {
         plan.viewers
     );
     let nats = Nats::start();
-    let models = examples::data::models();
+    let models = data::models();
     // Every viewer comes from 127.0.0.1: above the default 32 sockets per address.
     let per_ip = (plan.viewers + 8).max(32).to_string();
     let extra = ["--max-connections-per-ip", per_ip.as_str()];
-    let a = Node::start("a", &nats.url(), &models, &extra);
-    let b = Node::start("b", &nats.url(), &models, &extra);
+    let a = Node::start(LIVEPOSE, "a", &nats.url(), &models, &extra);
+    let b = Node::start(LIVEPOSE, "b", &nats.url(), &models, &extra);
     let (a_id, b_id) = (a.id.clone(), b.id.clone());
     let (a_port, b_port) = (a.port, b.port);
     let joined = tokio::task::spawn_blocking(move || {
@@ -438,7 +437,7 @@ async fn hop(plan: Plan) {
     let nats_pid = nats_pid(nats.port);
     println!(
         "binary {}; nodes {a_id} (pid {}, port {a_port}) and {b_id} (pid {}, port {b_port}) with --workers 1 {}; nats-server pid {}",
-        env!("CARGO_BIN_EXE_livepose"),
+        LIVEPOSE,
         a.pid(),
         b.pid(),
         extra.join(" "),

@@ -5,8 +5,6 @@
 //! and encoded once for all its viewers): drawing a skeleton, and JPEG encoding at quality
 //! 75.
 
-#[path = "../livepose-core/tests/support/frames.rs"]
-mod frames;
 mod support;
 
 use std::hint::black_box;
@@ -17,6 +15,7 @@ use livepose_core::image::{
     ImageDecoder, JpegBackend, RgbImage, RotatedRect, TensorSpec,
 };
 use livepose_core::types::{Landmark, Pose};
+use livepose_test_support::frames;
 
 const SIZES: [(u32, u32); 3] = [(640, 480), (1280, 720), (1920, 1080)];
 

@@ -9,9 +9,6 @@
 //!
 //! In test mode (`cargo test --benches`) it runs a few frames only.
 
-#[path = "../livepose-core/tests/support/frames.rs"]
-mod frames;
-
 use std::time::Instant;
 
 use livepose_core::inference::landmarks::{LANDMARK_SIGNATURE, LANDMARK_SIGNATURE_WITH_MASK};
@@ -22,9 +19,10 @@ use livepose_core::inference::{
 use livepose_core::types::StageTimings;
 use livepose_core::wire::control::{ModelKind, RunMode};
 use livepose_core::Timestamp;
+use livepose_test_support::{data, frames};
 
 fn models_dir() -> std::path::PathBuf {
-    frames::data::models()
+    data::models()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -19,18 +19,16 @@
 //!
 //! In test mode (`cargo test --benches`) it runs a few frames of two clips, full model only.
 
-#[path = "../livepose-core/tests/support/data.rs"]
-mod data;
-
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::Command;
 
 use livepose_core::image::RgbView;
 use livepose_core::inference::{Frame, Pipeline};
 use livepose_core::options::SmoothingKind;
 use livepose_core::wire::control::{ModelKind, RunMode};
 use livepose_core::Timestamp;
+use livepose_test_support::{data, frames};
 
 /// The smoothers compared, unsmoothed first (the lag's reference).
 const SMOOTHERS: [SmoothingKind; 4] = [
@@ -171,23 +169,6 @@ fn video_file(reference: &Reference) -> PathBuf {
         std::fs::rename(&tmp, &out).unwrap();
     }
     out
-}
-
-/// The first `limit` frames of `path` as RGB (ffmpeg).
-fn rgb_frames(path: &Path, width: u32, height: u32, limit: usize) -> Vec<Vec<u8>> {
-    let mut child = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-frames:v", &limit.to_string()])
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ffmpeg must be installed");
-    let mut all = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut all).unwrap();
-    assert!(child.wait().unwrap().success(), "ffmpeg failed on {path:?}");
-    let frame = (width * height * 3) as usize;
-    all.chunks_exact(frame).map(<[u8]>::to_vec).collect()
 }
 
 /// livepose in live mode, one person, on `frames` with MediaPipe's timestamps.
@@ -355,11 +336,12 @@ fn main() {
     for (model, model_name) in models {
         for name in stills.iter().take(if quick { 1 } else { 2 }) {
             let reference = load_reference(name, model_name, "video");
-            let frames = rgb_frames(
+            let frames = frames::rgb_frames(
                 &video_file(&reference),
+                None,
+                Some(limit),
                 reference.width,
                 reference.height,
-                limit,
             );
             let skip = if quick {
                 2
@@ -394,11 +376,12 @@ fn main() {
             let reference = load_reference(name, model_name, "video");
             let mp_unsmoothed = load_reference(name, model_name, "video_unsmoothed");
             let mp_image = load_reference(name, model_name, "image");
-            let frames = rgb_frames(
+            let frames = frames::rgb_frames(
                 &video_file(&reference),
+                None,
+                Some(limit),
                 reference.width,
                 reference.height,
-                limit,
             );
             let tracks: Vec<Track> = SMOOTHERS
                 .iter()

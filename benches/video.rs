@@ -7,8 +7,6 @@
 //!
 //! `cargo bench --bench video`
 
-#[path = "../livepose-core/tests/support/frames.rs"]
-mod frames;
 mod support;
 
 use std::hint::black_box;
@@ -16,6 +14,7 @@ use std::hint::black_box;
 use criterion::Throughput;
 use livepose_core::image::{encode_jpeg, ImageDecoder, RgbImage};
 use livepose_core::video::{EncoderSettings, H264Decoder, H264Encoder};
+use livepose_test_support::frames;
 
 const FRAMES: usize = 60;
 

@@ -3,8 +3,6 @@
 //!
 //! `cargo bench --bench wire` prints the ratios at the end.
 
-#[path = "../livepose-core/tests/support/frames.rs"]
-mod frames;
 mod support;
 
 use std::hint::black_box;
@@ -16,6 +14,7 @@ use livepose_core::types::{BoundingBox, Joint, JointAngle, Landmark, Point3, Pos
 use livepose_core::wire::{
     compat, FrameBuffer, FrameHeader, FrameView, ImageFormat, ResultMessage, ResultView,
 };
+use livepose_test_support::frames;
 
 fn one_pose_result() -> ResultMessage {
     ResultMessage {

@@ -10,9 +10,6 @@
 //!
 //! In test mode (`cargo test --benches`) it runs a few frames only.
 
-#[path = "../livepose-core/tests/support/frames.rs"]
-mod frames;
-
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -20,6 +17,7 @@ use livepose::core::image::Codec;
 use livepose::core::stats::LatencyHistogram;
 use livepose::core::wire::{FrameHeader, ImageFormat, ResultView};
 use livepose::ws::{Server, ServerConfig};
+use livepose_test_support::{data, frames};
 use tokio_tungstenite::tungstenite::Message;
 
 fn frame_message(sequence: u64, jpeg: &[u8]) -> Message {
@@ -37,7 +35,7 @@ async fn server(inference: bool) -> Server {
         .inference(inference)
         .max_fps(100_000)
         .stats_interval(Duration::from_secs(3600))
-        .models_dir(frames::data::models());
+        .models_dir(data::models());
     Server::start(config).await.unwrap()
 }
 

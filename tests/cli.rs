@@ -3,18 +3,18 @@
 //! checked for the skeleton drawn on the person), on a folder of JPEGs with an unreadable
 //! file in it, on a video piped to standard input, and with missing models.
 
-#[path = "support/examples.rs"]
-mod examples;
-#[path = "../livepose-core/tests/support/frames.rs"]
-mod frames;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use livepose_test_support::{data, frames};
+
+/// The `livepose` command cargo built for these tests (feature `cli`).
+const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
+
 /// `livepose` with the test models.
 fn livepose() -> Command {
-    let mut cmd = examples::livepose();
-    cmd.env("LIVEPOSE_MODELS", frames::shared_dir().join("models"));
+    let mut cmd = Command::new(LIVEPOSE);
+    cmd.env("LIVEPOSE_MODELS", data::data_dir().join("models"));
     cmd
 }
 
@@ -62,14 +62,9 @@ fn video_frame(video: &Path, index: usize, width: usize, height: usize, png: &Pa
         .status()
         .unwrap();
     assert!(status.success());
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(png)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .unwrap();
-    assert_eq!(out.stdout.len(), width * height * 3);
-    out.stdout
+    let rgb = frames::rgb_frames(png, None, None, width as u32, height as u32);
+    assert_eq!(rgb.len(), 1, "one {width}x{height} frame in {png:?}");
+    rgb.into_iter().next().unwrap()
 }
 
 /// Renders `frames` frames of a clip with poses and hands and checks, on frame `index`, that
@@ -77,7 +72,7 @@ fn video_frame(video: &Path, index: usize, width: usize, height: usize, png: &Pa
 fn render_clip(clip: &str, num_poses: usize, index: usize, (width, height): (usize, usize)) {
     let dir = scratch(clip);
     let (out, video) = (dir.join("poses.jsonl"), dir.join("rendered.mp4"));
-    let input = frames::shared_dir().join("media").join(clip);
+    let input = data::data_dir().join("media").join(clip);
     let stdout = ok(livepose()
         .args(["run", "--model", "lite", "--hands", "--max-frames"])
         .arg((index + 1).to_string())
@@ -171,7 +166,7 @@ fn reads_a_folder_of_jpegs_and_skips_an_unreadable_file() {
 
 #[test]
 fn reads_a_video_on_standard_input() {
-    let input = frames::shared_dir().join("media").join(frames::OUTDOOR);
+    let input = data::data_dir().join("media").join(frames::OUTDOOR);
     let mut ffmpeg = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(&input)
@@ -218,7 +213,7 @@ fn missing_models_are_a_clear_error() {
 fn models_fetch_fetches_verifies_and_repairs() {
     let dir = scratch("models-fetch");
     let fetch = |path: Option<&str>| {
-        let mut cmd = examples::livepose();
+        let mut cmd = Command::new(LIVEPOSE);
         cmd.args(["models", "fetch"]).arg(&dir);
         if let Some(path) = path {
             cmd.env("PATH", path);
@@ -271,7 +266,7 @@ fn models_fetch_fetches_verifies_and_repairs() {
 
 #[test]
 fn every_subcommand_has_help() {
-    let top = ok(examples::livepose().arg("--help").output().unwrap());
+    let top = ok(Command::new(LIVEPOSE).arg("--help").output().unwrap());
     for sub in ["serve", "stream", "run", "convert", "models"] {
         assert!(top.contains(sub), "{top}");
     }
@@ -282,7 +277,7 @@ fn every_subcommand_has_help() {
         &["convert", "--help"],
         &["models", "fetch", "--help"],
     ] {
-        let help = ok(examples::livepose().args(args).output().unwrap());
+        let help = ok(Command::new(LIVEPOSE).args(args).output().unwrap());
         assert!(help.contains("Usage: livepose"), "{args:?}: {help}");
     }
 }

@@ -6,45 +6,29 @@
 //! loses and then restores remote viewers while local ones keep going; SIGTERM drains a node
 //! (`/ready` false, close code 1012, claims released at once).
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/examples.rs"]
-mod examples;
-
 use std::time::{Duration, Instant};
 
-use cluster::{Nats, Node, ADMIN_TOKEN};
 use futures_util::{SinkExt, StreamExt};
 use livepose::core::image::Codec;
 use livepose::core::wire::{peek_type, FrameHeader, ImageFormat, MessageType, ResultView};
+use livepose_test_support::process::{Nats, Node, ADMIN_TOKEN};
+use livepose_test_support::{data, frames, http};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+
+/// The `livepose` command cargo built for these tests (feature `cli`).
+const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn models() -> std::path::PathBuf {
-    examples::data::models()
+    data::models()
 }
 
 /// A frame of the dance clip with one person, as a JPEG.
 fn dance_jpeg() -> Vec<u8> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(examples::data::clip("lab_dance_1080x1920_60fps.mp4"))
-        .args([
-            "-vf",
-            "select=eq(n\\,25),scale=540:960",
-            "-frames:v",
-            "1",
-            "-q:v",
-            "4",
-        ])
-        .args(["-f", "mjpeg", "-"])
-        .output()
-        .expect("ffmpeg");
-    assert!(!out.stdout.is_empty());
-    out.stdout
+    frames::jpeg_frame(frames::LAB, 25, 540, 960)
 }
 
 fn frame(sequence: u64, jpeg: &[u8]) -> Message {
@@ -129,36 +113,20 @@ fn is_text_of_type(message: &Message, kind: &str) -> bool {
 }
 
 async fn get_json(node: &Node, path: &str) -> serde_json::Value {
-    let url = format!("127.0.0.1:{}", node.port);
-    let path = path.to_string();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut socket = std::net::TcpStream::connect(&url).unwrap();
-        write!(
-            socket,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
-             Connection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        socket.read_to_string(&mut response).unwrap();
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b)
-            .unwrap_or("");
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
-    })
-    .await
-    .unwrap()
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], node.port));
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let headers = [("Authorization", bearer.as_str())];
+    let (_, _, body) = http::request(addr, "GET", path, &headers, b"").await;
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_on_one_node_reaches_viewers_on_the_others() {
     let nats = Nats::start();
     let models = models();
-    let a = Node::start("a", &nats.url(), &models, &[]);
-    let b = Node::start("b", &nats.url(), &models, &[]);
-    let c = Node::start("c", &nats.url(), &models, &[]);
+    let a = Node::start(LIVEPOSE, "a", &nats.url(), &models, &[]);
+    let b = Node::start(LIVEPOSE, "b", &nats.url(), &models, &[]);
+    let c = Node::start(LIVEPOSE, "c", &nats.url(), &models, &[]);
     let mut on_b = connect(b.ws("/ws/rooms/lab/view")).await;
     let mut on_c = connect(c.ws("/ws/rooms/lab/view?frames=1")).await;
     let mut drawn_on_b = connect(b.ws("/ws/rooms/lab/view?frames=annotated")).await;
@@ -244,8 +212,8 @@ async fn a_camera_on_one_node_reaches_viewers_on_the_others() {
 async fn two_cameras_racing_for_a_room_on_two_nodes_end_with_one() {
     let nats = Nats::start();
     let models = models();
-    let a = Node::start("a", &nats.url(), &models, &[]);
-    let b = Node::start("b", &nats.url(), &models, &[]);
+    let a = Node::start(LIVEPOSE, "a", &nats.url(), &models, &[]);
+    let b = Node::start(LIVEPOSE, "b", &nats.url(), &models, &[]);
     let jpeg = dance_jpeg();
     for round in 0..3 {
         let room = format!("race{round}");
@@ -290,8 +258,8 @@ async fn two_cameras_racing_for_a_room_on_two_nodes_end_with_one() {
 async fn killing_the_camera_node_tells_remote_viewers_and_frees_the_room() {
     let nats = Nats::start();
     let models = models();
-    let mut a = Node::start("a", &nats.url(), &models, &[]);
-    let b = Node::start("b", &nats.url(), &models, &[]);
+    let mut a = Node::start(LIVEPOSE, "a", &nats.url(), &models, &[]);
+    let b = Node::start(LIVEPOSE, "b", &nats.url(), &models, &[]);
     let mut viewer = connect(b.ws("/ws/rooms/hall/view")).await;
     let (sender, _) = camera(a.ws("/ws/rooms/hall/camera?token=cam"), dance_jpeg());
     assert!(
@@ -363,8 +331,8 @@ async fn killing_the_camera_node_tells_remote_viewers_and_frees_the_room() {
 async fn restarting_nats_loses_then_restores_remote_viewers_and_local_rooms_keep_going() {
     let mut nats = Nats::start();
     let models = models();
-    let a = Node::start("a", &nats.url(), &models, &[]);
-    let b = Node::start("b", &nats.url(), &models, &[]);
+    let a = Node::start(LIVEPOSE, "a", &nats.url(), &models, &[]);
+    let b = Node::start(LIVEPOSE, "b", &nats.url(), &models, &[]);
     let mut local = connect(a.ws("/ws/rooms/hall/view")).await;
     let mut remote = connect(b.ws("/ws/rooms/hall/view")).await;
     let (sender, mut got) = camera(a.ws("/ws/rooms/hall/camera?token=cam"), dance_jpeg());
@@ -431,8 +399,8 @@ async fn restarting_nats_loses_then_restores_remote_viewers_and_local_rooms_keep
 async fn sigterm_drains_a_node_and_releases_its_claims_at_once() {
     let nats = Nats::start();
     let models = models();
-    let mut a = Node::start("a", &nats.url(), &models, &[]);
-    let b = Node::start("b", &nats.url(), &models, &[]);
+    let mut a = Node::start(LIVEPOSE, "a", &nats.url(), &models, &[]);
+    let b = Node::start(LIVEPOSE, "b", &nats.url(), &models, &[]);
     assert_eq!(get_json(&a, "/ready").await["ready"], true);
     let (sender, mut got) = camera(a.ws("/ws/rooms/hall/camera?token=cam"), dance_jpeg());
     let mut stream = connect(a.ws("/ws")).await;
@@ -498,8 +466,8 @@ async fn sigterm_drains_a_node_and_releases_its_claims_at_once() {
 async fn a_long_room_name_cannot_take_a_node_off_nats() {
     let nats = Nats::start();
     let models = models();
-    let a = Node::start("a", &nats.url(), &models, &[]);
-    let b = Node::start("b", &nats.url(), &models, &[]);
+    let a = Node::start(LIVEPOSE, "a", &nats.url(), &models, &[]);
+    let b = Node::start(LIVEPOSE, "b", &nats.url(), &models, &[]);
     let mut viewer = connect(b.ws("/ws/rooms/lab/view")).await;
     let (sender, _) = camera(a.ws("/ws/rooms/lab/camera?token=cam"), dance_jpeg());
     assert!(

@@ -3,19 +3,18 @@
 //! start, or stays not ready (`/ready` 503), with words that say to run `nats-server -js`;
 //! and two nodes on such a NATS never both take the same room's camera seat.
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/examples.rs"]
-mod examples;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use cluster::{free_port, Nats};
 use futures_util::StreamExt;
+use livepose_test_support::process::{free_port, Nats};
+use livepose_test_support::{data, http};
 use tokio_tungstenite::tungstenite::Message;
+
+/// The `livepose` command cargo built for these tests (feature `cli`).
+const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
 
 /// Generous: a node's start on a busy CI machine.
 const EVENTUALLY: Duration = Duration::from_secs(30);
@@ -31,10 +30,10 @@ struct Node {
 impl Node {
     fn start(id: &str, nats: &str) -> Node {
         let port = free_port();
-        let mut child = examples::livepose()
+        let mut child = Command::new(LIVEPOSE)
             .arg("serve")
             .args(["--port", &port.to_string(), "--models"])
-            .arg(examples::data::models())
+            .arg(data::models())
             .args(["--room-token", "cam", "--no-demo", "--workers", "1"])
             .args(["--nats", nats, "--node-id", id])
             .env("RUST_LOG", "warn")
@@ -82,20 +81,9 @@ impl Node {
 
     /// `GET path`: (status, body).
     fn get(&self, path: &str) -> (u16, String) {
-        let mut socket = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            socket,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        socket.read_to_string(&mut response).unwrap();
-        let status = response
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        (status, body.to_string())
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        let (status, _, body) = http::request_blocking(addr, "GET", path, &[], b"");
+        (status, body)
     }
 }
 

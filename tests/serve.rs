@@ -3,27 +3,21 @@
 //! with a wrong models directory it refuses to start, naming the missing file; `--source`
 //! needs a room token, runs its ffmpeg while the server runs and ends it on Ctrl-C.
 
-#[path = "support/examples.rs"]
-mod examples;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, ChildStdout, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-fn get(addr: &str, path: &str) -> String {
-    let mut socket = TcpStream::connect(addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        socket,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).unwrap();
-    response
+use livepose_test_support::{data, http};
+
+/// The `livepose` command cargo built for these tests (feature `cli`).
+const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
+
+/// `GET path` on `127.0.0.1:port`: (status, body).
+fn get(port: u16, path: &str) -> (u16, String) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (status, _, body) = http::request_blocking(addr, "GET", path, &[], b"");
+    (status, body)
 }
 
 /// `livepose serve` on a free port with the shared models: the process, its port, its
@@ -40,10 +34,10 @@ fn start_serve_with(flags: &[&str]) -> (Child, u16, BufReader<ChildStdout>, Stri
         .local_addr()
         .unwrap()
         .port();
-    let mut child = examples::livepose()
+    let mut child = Command::new(LIVEPOSE)
         .arg("serve")
         .args(["--port", &port.to_string(), "--models"])
-        .arg(examples::shared().join("models"))
+        .arg(data::data_dir().join("models"))
         .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -62,13 +56,12 @@ fn serves_health_and_streams_and_stops_on_sigint() {
         first.contains(&format!("ws://127.0.0.1:{port}/ws")),
         "{first}"
     );
-    let addr = format!("127.0.0.1:{port}");
-    let health = get(&addr, "/health");
+    let (status, health) = get(port, "/health");
     assert!(
-        health.starts_with("HTTP/1.1 200") && health.contains("\"ok\""),
-        "{health}"
+        status == 200 && health.contains("\"ok\""),
+        "{status} {health}"
     );
-    let streams = get(&addr, "/streams");
+    let (_, streams) = get(port, "/streams");
     assert!(streams.contains("\"streams\":[]"), "{streams}");
     interrupt(child.id());
     let mut rest = String::new();
@@ -104,7 +97,7 @@ fn sigint_right_after_the_address_stops_cleanly() {
 
 #[test]
 fn refuses_to_start_without_models() {
-    let output = examples::livepose()
+    let output = Command::new(LIVEPOSE)
         .arg("serve")
         .args(["--port", "0", "--models", "/nonexistent"])
         .output()
@@ -133,9 +126,9 @@ fn livepose_stream_sends_a_clip_as_h264() {
 fn stream_a_clip(extra: &[&str]) -> String {
     let (mut server, port, _stdout, _first) = start_serve();
     let out = std::env::temp_dir().join(format!("livepose-stream-{port}.jsonl"));
-    let output = examples::livepose()
+    let output = Command::new(LIVEPOSE)
         .arg("stream")
-        .arg(examples::shared().join("media/lab_dance_1080x1920_60fps.mp4"))
+        .arg(data::data_dir().join("media/lab_dance_1080x1920_60fps.mp4"))
         .args(["--url", &format!("ws://127.0.0.1:{port}/ws")])
         .args(["--max-frames", "20", "--fps", "30", "--out"])
         .arg(&out)
@@ -185,7 +178,7 @@ fn processes_with(needle: &str) -> Vec<u32> {
 
 #[test]
 fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
-    let output = examples::livepose()
+    let output = Command::new(LIVEPOSE)
         .arg("serve")
         .args(["--port", "0", "--source", "door=http://127.0.0.1:9/"])
         .output()
@@ -198,8 +191,7 @@ fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
     let clip =
         std::env::temp_dir().join(format!("livepose-serve-source-{}.mp4", std::process::id()));
     let _ = std::fs::remove_file(&clip);
-    std::os::unix::fs::symlink(examples::data::clip("lab_dance_1080x1920_60fps.mp4"), &clip)
-        .unwrap();
+    std::os::unix::fs::symlink(data::clip("lab_dance_1080x1920_60fps.mp4"), &clip).unwrap();
     let source = format!("hall={}", clip.display());
     let (mut child, port, mut stdout, _) = start_serve_with(&[
         "--room-token",
@@ -209,7 +201,7 @@ fn a_source_needs_a_room_token_and_its_ffmpeg_ends_with_the_server() {
         "--source",
         &source,
     ]);
-    let sources = get(&format!("127.0.0.1:{port}"), "/sources?token=a");
+    let (_, sources) = get(port, "/sources?token=a");
     assert!(sources.contains("\"room\":\"hall\""), "{sources}");
     let name = clip.file_name().unwrap().to_string_lossy().to_string();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

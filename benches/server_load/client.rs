@@ -26,7 +26,14 @@ pub type Frames = Arc<Vec<Vec<u8>>>;
 pub fn frames() -> Frames {
     Arc::new(
         (0..30)
-            .map(|i| crate::frames::jpeg_frame(crate::frames::OUTDOOR, i, 854, 480))
+            .map(|i| {
+                livepose_test_support::frames::jpeg_frame(
+                    livepose_test_support::frames::OUTDOOR,
+                    i,
+                    854,
+                    480,
+                )
+            })
             .collect(),
     )
 }

@@ -208,7 +208,7 @@ pub fn offline_cpu_per_frame(frames: &Frames, seconds: f64) -> (f64, f64) {
     let mut pipeline = Pipeline::builder()
         .model(ModelKind::Lite)
         .mode(RunMode::Live)
-        .models_dir(crate::frames::data::models())
+        .models_dir(livepose_test_support::data::models())
         .build()
         .expect("the lite pipeline");
     let mut process = |i: usize| {

@@ -29,7 +29,7 @@ impl ServerProcess {
         let mut child = Command::new(binary())
             .args(["serve", "--host", "127.0.0.1", "--port", "0", "--no-demo"])
             .arg("--models")
-            .arg(crate::frames::data::models())
+            .arg(livepose_test_support::data::models())
             .args(extra)
             .args(EXTRA_ARGS.get().into_iter().flatten())
             .env("NO_COLOR", "1")

@@ -12,10 +12,11 @@ use futures_util::StreamExt;
 use livepose::core::image::{encode_jpeg, Codec, RgbImage};
 use livepose::core::video::{EncoderSettings, H264Encoder};
 use livepose::core::wire::ResultView;
+use livepose_test_support::rtsp::RtspRelay;
+use livepose_test_support::{data, frames};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{paced_as, Frames, Percentiles};
-use crate::rtsp::RtspRelay;
 use crate::server::{cpu_secs_of, ServerProcess};
 use crate::{cores, loadavg, verdict};
 
@@ -26,7 +27,7 @@ const CAMERA_FRAMES: usize = 90;
 /// (one keyframe, then delta frames: looped, a keyframe every 3 s, as `PoseStream` sends)
 /// of the same frames.
 fn camera_streams() -> (Frames, Frames) {
-    let rgb: Vec<RgbImage> = crate::frames::camera_480p(CAMERA_FRAMES)
+    let rgb: Vec<RgbImage> = frames::camera_480p(CAMERA_FRAMES)
         .into_iter()
         .map(|data| RgbImage::from_rgb8(640, 480, data).expect("640x480 RGB"))
         .collect();
@@ -145,7 +146,7 @@ fn camera_clip() -> PathBuf {
     let tmp = path.with_extension("tmp.mkv");
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
-        .arg(crate::frames::data::clip(crate::frames::LAB))
+        .arg(data::clip(frames::LAB))
         .args([
             "-t",
             "20",

@@ -7,9 +7,6 @@
 //! multi-person issue's tighter bounds: median <= 0.005, 95th percentile <= 0.01, world
 //! <= 1 cm. The references of cameras 1, 3 and 4 are in `tests/data/reference/`.
 
-#[path = "support/reference.rs"]
-mod reference;
-
 use livepose_core::angles::joint_angles;
 use livepose_core::image::RgbView;
 use livepose_core::inference::roi::{roi_from_alignment, POSE_ROI_SCALE};
@@ -17,6 +14,7 @@ use livepose_core::inference::{
     LandmarkOutput, ModelSource, PoseDetector, PoseLandmarker, SessionConfig,
 };
 use livepose_core::types::Point3;
+use livepose_test_support::{data, frames, reference};
 
 struct Figures {
     /// Mean absolute difference of the 11 joint angles computed from our world landmarks
@@ -30,9 +28,15 @@ struct Figures {
 
 fn image_mode(clip: &str, model: &str, max_poses: usize) -> Figures {
     let r = reference::load_reference(&format!("{clip}.{model}.image.jsonl"));
-    let frames = reference::rgb_frames(&format!("{clip}.mp4"), r.width, r.height);
+    let frames = frames::rgb_frames(
+        &data::clip(&format!("{clip}.mp4")),
+        None,
+        None,
+        r.width,
+        r.height,
+    );
     assert_eq!(frames.len(), r.frames.len(), "{clip}: frame count");
-    let models = reference::shared_dir().join("models");
+    let models = data::data_dir().join("models");
     let config = SessionConfig::default();
     let mut detector = PoseDetector::load(
         ModelSource::Path(&models.join("pose_detection.onnx")),

@@ -7,9 +7,6 @@
 //! `fidelity.rs` and `pipeline_live.rs`) and against themselves across modes;
 //! `hands_fidelity.rs` checks them against MediaPipe's own Hand Landmarker.
 
-#[path = "support/reference.rs"]
-mod reference;
-
 use livepose_core::image::{RgbView, RotatedRect};
 use livepose_core::inference::hands::{HandFinder, HandSource, HandTrack};
 use livepose_core::inference::palm::PalmDetector;
@@ -18,17 +15,24 @@ use livepose_core::types::{Hand, Handedness, Pose};
 use livepose_core::wire::control::{ModelKind, RunMode, SmoothingKind};
 use livepose_core::wire::ResultFlags;
 use livepose_core::Timestamp;
+use livepose_test_support::{data, frames, reference};
 
 const LAB: &str = "lab_dance_1080x1920_60fps";
 const OUTDOOR: &str = "outdoor_two_people_1768x994_30fps";
 
 fn models() -> std::path::PathBuf {
-    reference::data::models()
+    data::models()
 }
 
 fn clip(name: &str) -> (reference::Reference, Vec<Vec<u8>>) {
     let r = reference::load_reference(&format!("{name}.full.image.jsonl"));
-    let frames = reference::rgb_frames(&format!("{name}.mp4"), r.width, r.height);
+    let frames = frames::rgb_frames(
+        &data::clip(&format!("{name}.mp4")),
+        None,
+        None,
+        r.width,
+        r.height,
+    );
     (r, frames)
 }
 

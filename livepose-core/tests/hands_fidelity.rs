@@ -16,11 +16,7 @@
 //! loads, livepose finds most of MediaPipe's hands, the median error is bounded loosely, and
 //! on the same region the landmarks agree closely; no timings.
 
-#[path = "support/reference.rs"]
-mod reference;
-
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
 
 use livepose_core::image::RgbView;
 use livepose_core::inference::hand_landmarks::{HandLandmarker, HandOutput};
@@ -28,6 +24,7 @@ use livepose_core::inference::roi::{hand_rect_from_landmarks, HAND_LANDMARKS_TO_
 use livepose_core::inference::{Frame, ModelSource, Pipeline, SessionConfig};
 use livepose_core::types::Handedness;
 use livepose_core::wire::control::{ModelKind, RunMode, SmoothingKind};
+use livepose_test_support::{data, frames, reference};
 
 /// A wrist within this many hand sizes of the other's is the same hand (hands are matched by
 /// wrist position, nearest pairs first, whatever their sides).
@@ -55,7 +52,7 @@ struct HandReference {
 }
 
 fn load(clip: &str) -> HandReference {
-    let path = reference::data::repo_root()
+    let path = data::repo_root()
         .join("livepose-core/tests/data/hand-reference")
         .join(format!("{clip}.hands.jsonl.gz"));
     let file = std::fs::File::open(&path).unwrap_or_else(|e| {
@@ -127,24 +124,15 @@ fn pixels(v: &serde_json::Value, width: u32, height: u32) -> Option<Vec<[f32; 2]
 /// The frames of `clip` at `indices` (ascending) as packed RGB8, decoded by ffmpeg at the
 /// clip's own size as the reference was (only the wanted frames are kept).
 fn frames_at(clip: &str, width: u32, height: u32, indices: &[usize]) -> Vec<Vec<u8>> {
-    let mut child = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(reference::data::clip(&format!("{clip}.mp4")))
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ffmpeg must be installed");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut buf = vec![0u8; (width * height * 3) as usize];
+    let input = data::clip(&format!("{clip}.mp4"));
+    let count = indices.last().unwrap() + 1;
     let mut out = Vec::new();
-    for i in 0..=*indices.last().unwrap() {
-        stdout.read_exact(&mut buf).expect("frame");
+    frames::for_each_rgb_frame(&input, None, Some(count), width, height, |i, rgb| {
         if indices.binary_search(&i).is_ok() {
-            out.push(buf.clone());
+            out.push(rgb.to_vec());
         }
-    }
-    drop(stdout);
-    let _ = child.wait();
+    });
+    assert_eq!(out.len(), indices.len(), "frames {indices:?} of {clip}");
     out
 }
 
@@ -194,11 +182,11 @@ fn compare(clip: &str) -> [Side; 2] {
         .mode(RunMode::Image)
         .num_poses(r.num_poses)
         .hands(true)
-        .models_dir(reference::data::models())
+        .models_dir(data::models())
         .build()
         .unwrap();
     let mut landmarker = HandLandmarker::load(
-        ModelSource::Path(&reference::data::model("hand_landmark_full.onnx")),
+        ModelSource::Path(&data::model("hand_landmark_full.onnx")),
         &SessionConfig::default(),
     )
     .unwrap();

@@ -2,13 +2,11 @@
 //! operations on a deterministic synthetic image (bit-exact regression checks, in the manner
 //! of fast_image_resize).
 
-#[path = "support/frames.rs"]
-mod frames;
-
 use livepose_core::image::{
     crop_rotated, letterbox, Border, DecoderConfig, Downscaler, ImageDecoder, ImageError,
     JpegBackend, PixelLayout, RgbImage, RotatedRect, TensorSpec,
 };
+use livepose_test_support::frames;
 
 const SIZES: [(u32, u32); 3] = [(640, 480), (1280, 720), (1920, 1080)];
 

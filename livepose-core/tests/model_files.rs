@@ -3,14 +3,14 @@
 //! files of the models folder, on a real frame; a missing model is an error that says how to fetch it.
 
 use std::io::Write;
-mod support;
 
 use std::path::{Path, PathBuf};
 
 use livepose_core::inference::model_files::{CacheOutcome, ConversionCache, ModelRole};
 use livepose_core::inference::{Frame, Pipeline, PipelineBuilder, PipelineError};
 use livepose_core::wire::control::{ModelKind, RunMode};
-use support::{data, jpeg_frame};
+use livepose_test_support::data;
+use livepose_test_support::frames::jpeg_frame_filtered;
 
 /// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -21,7 +21,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn frame() -> Vec<u8> {
-    jpeg_frame("lab_dance_1080x1920_60fps.mp4", 30, Some("scale=480:640"))
+    jpeg_frame_filtered("lab_dance_1080x1920_60fps.mp4", 30, Some("scale=480:640"))
 }
 
 /// The landmarks a pipeline finds on the frame (image mode, hands on).

@@ -1,15 +1,14 @@
 //! Pruning the landmark models' segmentation head changes none of the outputs livepose
 //! reads, by a single bit, on real crops of the test clips (`scripts/fetch-media.sh`).
 
-mod support;
-
 use livepose_core::image::{crop_rotated, ImageDecoder, RgbImage, RotatedRect};
 use livepose_core::inference::landmarks::{
     LANDMARK_INPUT, LANDMARK_SIGNATURE, LANDMARK_SIGNATURE_WITH_MASK,
 };
 use livepose_core::inference::session::{output_f32, ModelSignature};
 use livepose_core::inference::{Model, ModelSource, SessionConfig};
-use support::{data, jpeg_frame};
+use livepose_test_support::data;
+use livepose_test_support::frames::jpeg_frame_filtered;
 
 /// The unpruned model: every output, segmentation included.
 const UNPRUNED: ModelSignature = LANDMARK_SIGNATURE_WITH_MASK;
@@ -23,7 +22,7 @@ fn crops() -> Vec<Vec<f32>> {
         "lab_dance_1080x1920_60fps.mp4",
         "outdoor_two_people_1768x994_30fps.mp4",
     ] {
-        let jpeg = jpeg_frame(clip, 30, None);
+        let jpeg = jpeg_frame_filtered(clip, 30, None);
         decoder.decode(&jpeg, &mut image).unwrap();
         let (w, h) = (image.width() as f32, image.height() as f32);
         for (cx, cy, side, rotation) in [

@@ -1,9 +1,6 @@
 //! No allocation per frame on the hot paths after warm-up, checked with a counting allocator
 //! (per thread, so tests running in parallel do not disturb each other).
 
-#[path = "support/frames.rs"]
-mod frames;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -18,6 +15,7 @@ use livepose_core::wire::{
     FrameBuffer, FrameHeader, FrameView, ImageFormat, ResultMessage, ResultView,
 };
 use livepose_core::{LatestSlot, MonotonicClock, Timestamp};
+use livepose_test_support::{data, frames};
 
 struct Counting;
 
@@ -192,7 +190,7 @@ fn pose_pipeline_allocates_only_inside_onnx_runtime() {
     use livepose_core::inference::landmarks::LANDMARK_SIGNATURE;
     use livepose_core::inference::{Frame, Model, ModelSource, Pipeline, SessionConfig};
 
-    let models = frames::shared_dir().join("models");
+    let models = data::data_dir().join("models");
     // The landmark model's `run` alone: ort builds a few small vectors per call.
     let mut model = Model::load(
         ModelSource::Path(&models.join("pose_landmark_lite.onnx")),
@@ -232,7 +230,7 @@ fn hands_allocate_only_inside_onnx_runtime() {
     use livepose_core::inference::landmarks::LANDMARK_SIGNATURE;
     use livepose_core::inference::{Frame, Model, ModelSource, Pipeline, SessionConfig};
 
-    let models = frames::shared_dir().join("models");
+    let models = data::data_dir().join("models");
     let per_run = |file: &str, signature| {
         let mut model = Model::load(
             ModelSource::Path(&models.join(file)),

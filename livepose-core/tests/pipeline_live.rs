@@ -2,16 +2,12 @@
 //! video-mode reference, image mode against the image-mode reference, caller timestamps that
 //! repeat or go back, and encoded (JPEG) input.
 
-#[path = "support/frames.rs"]
-mod frames;
-#[path = "support/reference.rs"]
-mod reference;
-
 use livepose_core::image::RgbView;
 use livepose_core::inference::{Frame, Pipeline};
 use livepose_core::wire::control::{ModelKind, RunMode};
 use livepose_core::wire::ResultFlags;
 use livepose_core::Timestamp;
+use livepose_test_support::{data, frames, reference};
 
 struct Run {
     found: usize,
@@ -58,12 +54,18 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
         "image"
     };
     let r = reference::load_reference(&format!("{clip}.{model_name}.{mode_name}.jsonl"));
-    let frames = reference::rgb_frames(&format!("{clip}.mp4"), r.width, r.height);
+    let frames = frames::rgb_frames(
+        &data::clip(&format!("{clip}.mp4")),
+        None,
+        None,
+        r.width,
+        r.height,
+    );
     let mut pipeline = Pipeline::builder()
         .model(model)
         .mode(mode)
         .num_poses(num_poses)
-        .models_dir(reference::shared_dir().join("models"))
+        .models_dir(data::data_dir().join("models"))
         .build()
         .unwrap();
     let (w, h) = (r.width as f32, r.height as f32);
@@ -170,7 +172,7 @@ fn assert_found_as_often_as_mediapipe(f: &Run) {
 /// A live-mode lite pipeline on the shared models.
 fn lite_pipeline() -> Pipeline {
     Pipeline::builder()
-        .models_dir(reference::shared_dir().join("models"))
+        .models_dir(data::data_dir().join("models"))
         .build()
         .unwrap()
 }
@@ -304,7 +306,7 @@ fn segmentation_mask_covers_the_people_and_is_off_by_default() {
         .is_none());
     let mut pipeline = Pipeline::builder()
         .segmentation(true)
-        .models_dir(reference::shared_dir().join("models"))
+        .models_dir(data::data_dir().join("models"))
         .build()
         .unwrap();
     let result = pipeline.process(Frame::Encoded(&jpeg), None).unwrap();
@@ -321,7 +323,7 @@ fn segmentation_mask_covers_the_people_and_is_off_by_default() {
         assert!(value > 200, "torso centre {value}");
     }
     // Saved for a person to look at (PGM, any image viewer or ffmpeg reads it).
-    let dir = frames::data::repo_root().join("target/artifacts");
+    let dir = data::repo_root().join("target/artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     let mut pgm = format!("P5\n{} {}\n255\n", mask.width(), mask.height()).into_bytes();
     pgm.extend_from_slice(mask.data());
@@ -340,7 +342,7 @@ fn one_engine_serves_several_streams_each_with_its_own_tracking() {
 
     let builder = Pipeline::builder()
         .num_poses(2)
-        .models_dir(reference::shared_dir().join("models"));
+        .models_dir(data::data_dir().join("models"));
     let clips = [frames::LAB, frames::OUTDOOR];
     let jpegs: Vec<Vec<Vec<u8>>> = clips
         .iter()
@@ -395,7 +397,7 @@ fn one_engine_serves_several_streams_each_with_its_own_tracking() {
 /// time (a server's workers under load), and results are those of a pipeline of its own.
 #[test]
 fn engines_from_one_builder_share_the_loaded_models() {
-    let models = reference::shared_dir().join("models");
+    let models = data::data_dir().join("models");
     let builder = Pipeline::builder().models_dir(&models);
     assert_eq!(builder.loaded_model_sets(), 0);
     let mut engines: Vec<_> = (0..3)
@@ -634,12 +636,18 @@ fn track_ids_stay_with_their_person_while_two_dancers_move_close() {
 #[test]
 fn live_mode_tracking_amplifies_a_one_grey_level_change() {
     let r = reference::load_reference(&format!("{TWO_DANCERS}.full.video.jsonl"));
-    let frames = reference::rgb_frames(&format!("{TWO_DANCERS}.mp4"), r.width, r.height);
+    let frames = frames::rgb_frames(
+        &data::clip(&format!("{TWO_DANCERS}.mp4")),
+        None,
+        None,
+        r.width,
+        r.height,
+    );
     let build = || {
         Pipeline::builder()
             .model(ModelKind::Full)
             .num_poses(2)
-            .models_dir(reference::shared_dir().join("models"))
+            .models_dir(data::data_dir().join("models"))
             .build()
             .unwrap()
     };

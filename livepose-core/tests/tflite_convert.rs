@@ -4,8 +4,6 @@
 //! frames: largest difference at most 1e-4 of the output's largest value (2e-3 for the
 //! segmentation logits, on which TFLite's own kernels disagree more than that).
 
-mod support;
-
 use livepose_core::inference::detector::DETECTOR_SIGNATURE;
 use livepose_core::inference::hand_landmarks::HAND_SIGNATURE;
 use livepose_core::inference::landmarks::LANDMARK_SIGNATURE_WITH_MASK;
@@ -13,7 +11,7 @@ use livepose_core::inference::palm::PALM_SIGNATURE;
 use livepose_core::inference::session::{output_f32, ModelSignature};
 use livepose_core::inference::{Model, ModelSource, SessionConfig};
 use livepose_core::tflite::{tflite_to_onnx, ConvertError};
-use support::{data, oracle};
+use livepose_test_support::{data, oracle};
 
 /// Every model `scripts/fetch-models.sh` fetches, with its signature (every output).
 const MODELS: [(&str, ModelSignature); 8] = [

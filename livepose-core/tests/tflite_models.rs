@@ -4,14 +4,12 @@
 //! handles; the detectors' sparse fp16 weights densify to what the TFLite interpreter's
 //! DENSIFY computes; cut or corrupted files give errors, never panics.
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use livepose_core::tflite::{
     values_f32, BuiltinOp, DimensionFormat, TensorType, TfliteError, TfliteModel,
 };
-use support::{data, oracle};
+use livepose_test_support::{data, oracle};
 
 /// (file, input shape, number of outputs) as MediaPipe's model cards list them.
 const MODELS: [(&str, [i32; 4], usize); 8] = [

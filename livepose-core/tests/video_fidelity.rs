@@ -8,37 +8,21 @@
 //! MediaPipe's poses found); asserts that H.264 changes little against the uncompressed
 //! frames (the goals, median <= 0.01 and p95 <= 0.03, are reported).
 
-#[path = "support/reference.rs"]
-mod reference;
-
-use std::io::Read;
-use std::process::{Command, Stdio};
-
 use livepose_core::image::{encode_jpeg, ImageDecoder, RgbImage, RgbView};
 use livepose_core::inference::roi::{roi_from_alignment, POSE_ROI_SCALE};
 use livepose_core::inference::{
     LandmarkOutput, ModelSource, PoseDetector, PoseLandmarker, SessionConfig,
 };
 use livepose_core::video::{EncoderSettings, H264Decoder, H264Encoder};
+use livepose_test_support::{data, frames, reference};
 
 /// 4 Mbit/s at 30 fps: bytes per frame.
 const JPEG_BUDGET: usize = 4_000_000 / 8 / 30;
 
-/// The clip's frames scaled to `width`x`height` by ffmpeg, RGB8.
+/// The clip's frames scaled to `width`x`height` by ffmpeg (area averaging), RGB8.
 fn frames_480p(clip: &str, width: u32, height: u32) -> Vec<Vec<u8>> {
-    let mut child = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(reference::data::clip(clip))
-        .args(["-vf", &format!("scale={width}:{height}:flags=area")])
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ffmpeg must be installed");
-    let mut all = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut all).unwrap();
-    assert!(child.wait().unwrap().success());
-    let frame = (width * height * 3) as usize;
-    all.chunks_exact(frame).map(|c| c.to_vec()).collect()
+    let scale = format!("scale={width}:{height}:flags=area");
+    frames::rgb_frames(&data::clip(clip), Some(&scale), None, width, height)
 }
 
 /// The frames through H.264 at `bitrate_bps`: what the decoder gives back, and the mean
@@ -130,7 +114,7 @@ fn errors(
     r: &reference::Reference,
     max_poses: usize,
 ) -> (f32, f32, f64) {
-    let models = reference::shared_dir().join("models");
+    let models = data::data_dir().join("models");
     let config = SessionConfig::default();
     let mut detector = PoseDetector::load(
         ModelSource::Path(&models.join("pose_detection.onnx")),

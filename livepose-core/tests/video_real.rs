@@ -4,15 +4,13 @@
 
 #![cfg(feature = "h264")]
 
-#[path = "support/frames.rs"]
-mod frames;
-
 use std::process::Command;
 
 use livepose_core::image::RgbImage;
 use livepose_core::video::{
     scan_access_unit, AccessUnitSplitter, EncoderSettings, H264Decoder, H264Encoder,
 };
+use livepose_test_support::{data, frames};
 
 const FRAMES: usize = 30;
 
@@ -35,7 +33,7 @@ fn x264_stream(args: &[&str]) -> Vec<u8> {
     ));
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
-        .arg(frames::data::clip(frames::LAB))
+        .arg(data::clip(frames::LAB))
         .args(["-vf", "crop=1080:810:0:360,scale=640:480", "-frames:v"])
         .arg(FRAMES.to_string())
         .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])

@@ -1,6 +1,6 @@
 // Shared test helpers: the test clips and models, frames cut by ffmpeg.
 //
-// Where they are (the same rules as the Rust tests' livepose-core/tests/support/data.rs): clips in
+// Where they are (the same rules as the Rust tests' livepose-test-support/src/data.rs): clips in
 // $LIVEPOSE_MEDIA, else $LIVEPOSE_SHARED/media when LIVEPOSE_SHARED is set, else
 // ~/.cache/livepose/media (scripts/fetch-media.sh); models in $LIVEPOSE_MODELS, else
 // $LIVEPOSE_SHARED/models, else ~/.cache/livepose/models (scripts/fetch-models.sh).

@@ -11,13 +11,13 @@
 //! - text that is not UTF-8 closes the socket with 1007 (RFC 6455 §8.1);
 //! - `livepose_errors_total` counts every error message sent, by code.
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use livepose_ws::{Server, ServerConfig};
+use support::http::http;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -218,7 +218,7 @@ async fn totals_survive_closed_streams_and_viewers_are_connections() {
     // streams closed. Before the fix viewers were not connections, and this waited in vain.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let open = loop {
-        let (_, _, text) = http::http(&server, "GET", "/metrics?token=adm", b"").await;
+        let (_, _, text) = http(&server, "GET", "/metrics?token=adm", b"").await;
         if received(&text) == 6 && metric(&text, "livepose_connections") == 3 {
             break text;
         }
@@ -230,14 +230,14 @@ async fn totals_survive_closed_streams_and_viewers_are_connections() {
     };
     drop(sockets);
     loop {
-        let (_, _, streams) = http::http(&server, "GET", "/streams?token=adm", b"").await;
+        let (_, _, streams) = http(&server, "GET", "/streams?token=adm", b"").await;
         if streams.contains("\"streams\":[]") {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{streams}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (_, _, closed) = http::http(&server, "GET", "/metrics?token=adm", b"").await;
+    let (_, _, closed) = http(&server, "GET", "/metrics?token=adm", b"").await;
     assert_eq!(received(&closed), 6, "{closed}");
     assert!(
         metric(&closed, "livepose_frames_dropped_total")
@@ -259,12 +259,12 @@ async fn a_server_token_guards_streams_metrics_and_viewing() {
         .await
         .unwrap();
     for path in ["/streams", "/metrics"] {
-        let (status, _, _) = http::http(&server, "GET", path, b"").await;
+        let (status, _, _) = http(&server, "GET", path, b"").await;
         assert_eq!(status, 401, "{path} without the token");
-        let (status, _, _) = http::http(&server, "GET", &format!("{path}?token=s3cret"), b"").await;
+        let (status, _, _) = http(&server, "GET", &format!("{path}?token=s3cret"), b"").await;
         assert_eq!(status, 200, "{path} with the token");
     }
-    let (status, _, _) = http::http(&server, "GET", "/health", b"").await;
+    let (status, _, _) = http(&server, "GET", "/health", b"").await;
     assert_eq!(status, 200, "/health stays open for liveness probes");
     let url = format!("ws://{}/ws/rooms/hall/view", server.local_addr());
     let refused = tokio_tungstenite::connect_async(&url).await.unwrap_err();
@@ -285,7 +285,7 @@ async fn estimate_pose_takes_an_image_as_large_as_a_socket_message() {
     // 3 MB (inference is off: the body is answered without being decoded).
     let mut body = vec![0u8; 3 << 20];
     body[..4].copy_from_slice(&[0xFF, 0xD8, 0xFF, 0xE0]);
-    let (status, _, text) = http::http(&server, "POST", "/estimate_pose", &body).await;
+    let (status, _, text) = http(&server, "POST", "/estimate_pose", &body).await;
     assert_eq!(status, 200, "{text}");
     server.shutdown().await;
 }
@@ -388,7 +388,7 @@ async fn errors_total_counts_every_error_sent_by_code() {
         let error = next_error(&mut socket).await;
         assert_eq!(error["code"], code, "{error}");
     }
-    let (_, _, text) = http::http(&server, "GET", "/metrics", b"").await;
+    let (_, _, text) = http(&server, "GET", "/metrics", b"").await;
     for code in ["truncated", "bad_json", "unknown_type"] {
         let name = format!("livepose_errors_total{{code=\"{code}\"}}");
         assert_eq!(metric(&text, &name), 1, "{name} in\n{text}");
@@ -430,7 +430,7 @@ async fn room_names_are_checked_on_every_route() {
             ("GET", format!("/rooms/{name}/mjpeg")),
         ] {
             let (status, _, body) =
-                http::http(&server, method, &path, br#"{"url":"http://127.0.0.1:9/"}"#).await;
+                http(&server, method, &path, br#"{"url":"http://127.0.0.1:9/"}"#).await;
             assert_eq!(status, 400, "{method} {path}: {body}");
             assert!(body.starts_with("bad_room"), "{method} {path}: {body}");
         }
@@ -442,7 +442,7 @@ async fn room_names_are_checked_on_every_route() {
             .await
             .unwrap();
     drop(viewer);
-    let (_, _, rooms) = http::http(&server, "GET", "/rooms", b"").await;
+    let (_, _, rooms) = http(&server, "GET", "/rooms", b"").await;
     assert!(!rooms.contains("a\\nb"), "{rooms}");
     server.shutdown().await;
 }

@@ -6,8 +6,9 @@
 //! per-IP limit are admitted at once) and a normal client is served. Bounded in count,
 //! not a timing test: every wait is "eventually", with a generous bound.
 
-#[path = "support/hardening.rs"]
-mod hardening;
+mod support;
+
+use support::hardening;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};

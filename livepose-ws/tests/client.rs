@@ -2,20 +2,18 @@
 //! reconnection when the server goes away and comes back on the same port, and adaptive
 //! quality behind a frame-rate cap and after it is lifted (real frames, real inference).
 
-#[path = "support/media.rs"]
-mod media;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use livepose_client::{AdaptConfig, Client, ClientConfig, Event};
 use livepose_core::image::{DecoderConfig, ImageDecoder, RgbImage};
 use livepose_core::wire::control::ServerMessage;
+use livepose_test_support::data::models;
+use livepose_test_support::frames::{jpeg_frame, LAB};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, models};
 
 fn jpeg() -> Vec<u8> {
-    dance_jpeg(35)
+    jpeg_frame(LAB, 35, 540, 960)
 }
 
 async fn server(addr: SocketAddr) -> Server {
@@ -80,7 +78,9 @@ fn dance_rgb(count: usize) -> Vec<RgbImage> {
     (0..count)
         .map(|i| {
             let mut image = RgbImage::new();
-            decoder.decode(&dance_jpeg(i * 8), &mut image).unwrap();
+            decoder
+                .decode(&jpeg_frame(LAB, i * 8, 540, 960), &mut image)
+                .unwrap();
             shrink(&image, 360, 640)
         })
         .collect()

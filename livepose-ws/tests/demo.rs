@@ -2,11 +2,10 @@
 //! under `/js/`, as JavaScript; unknown modules are 404; `demo(false)` turns it off. (The
 //! page itself runs in headless Chromium in `livepose-ws/demo/test/e2e.test.js`.)
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
 
-use http::http;
 use livepose_ws::{Server, ServerConfig};
+use support::http::http;
 
 async fn server(demo: bool) -> Server {
     let config = ServerConfig::default()

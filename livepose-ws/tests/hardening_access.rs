@@ -5,8 +5,9 @@
 //! without `allowed_origins` any origin may read (`*`) without credentials; with it, only
 //! the listed origins, with credentials.
 
-#[path = "support/hardening.rs"]
-mod hardening;
+mod support;
+
+use support::hardening;
 
 use hardening::{options, request, start};
 use livepose_ws::{Server, ServerConfig};

@@ -4,10 +4,9 @@
 //! §7.4.1), not a close without a code (1005); a `hello` of a protocol version the server
 //! does not speak is `unsupported_version`, not a protocol-1 `welcome`.
 
-#[path = "support/hardening.rs"]
-mod hardening;
-#[path = "support/media.rs"]
-mod media;
+mod support;
+
+use support::hardening;
 
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use hardening::{jpeg, ws, Ws, EVENTUALLY};
 use livepose_core::image::Codec;
 use livepose_core::wire::{FrameHeader, ImageFormat};
+use livepose_test_support::data;
 use livepose_ws::{Server, ServerConfig};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -56,7 +56,7 @@ async fn until_error(socket: &mut Ws) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_encoded_image_over_max_pixels_is_image_too_large() {
     // The real models: the image's header is read where it is decoded.
-    let config = config().models_dir(media::models()).max_pixels(1000);
+    let config = config().models_dir(data::models()).max_pixels(1000);
     let server = Server::start(config).await.unwrap();
     let mut socket = ws(&server, "/ws").await.unwrap();
     socket.send(frame(5, &jpeg(64, 48))).await.unwrap();

@@ -5,8 +5,9 @@
 //! short here so the tests are quick). Raw TCP; the only bound is a generous one on
 //! "eventually closed", never a timing threshold.
 
-#[path = "support/hardening.rs"]
-mod hardening;
+mod support;
+
+use support::hardening;
 
 use std::time::Duration;
 

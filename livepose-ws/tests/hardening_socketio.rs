@@ -6,8 +6,9 @@
 //! client (socket.io-client) for connections that leave at every point of the handshake and
 //! for events sent on `connect`.
 
-#[path = "support/hardening.rs"]
-mod hardening;
+mod support;
+
+use support::hardening;
 
 use std::time::Duration;
 

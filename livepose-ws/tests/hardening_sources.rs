@@ -6,8 +6,9 @@
 //! `source_tls_insecure` is set or `source_ca_file` trusts it. ffmpeg serves the sources
 //! (MJPEG over HTTP and HTTPS, `testsrc` frames: no clip needed).
 
-#[path = "support/hardening.rs"]
-mod hardening;
+mod support;
+
+use support::hardening;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -3,23 +3,21 @@
 //! that answers no pings is dropped, frames over the rate cap are refused with an error,
 //! `/metrics` counts what happened, `POST /estimate_pose` answers one image.
 
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/media.rs"]
-mod media;
+mod support;
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use http::http;
 use livepose_core::image::Codec;
 use livepose_core::wire::{FrameHeader, ImageFormat};
+use livepose_test_support::data::models;
+use livepose_test_support::frames::{jpeg_frame, LAB};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, models};
+use support::http::http;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 fn jpeg() -> Vec<u8> {
-    dance_jpeg(20)
+    jpeg_frame(LAB, 20, 540, 960)
 }
 
 fn config() -> ServerConfig {

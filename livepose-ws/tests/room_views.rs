@@ -3,20 +3,18 @@
 //! on a view socket (`?frames=annotated`) and as MJPEG over HTTP, and viewers that leave
 //! mid-stream being gone from the room at once.
 
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/media.rs"]
-mod media;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use http::http;
 use livepose_core::image::{Codec, DecoderConfig, ImageDecoder, RgbImage};
 use livepose_core::wire::{FrameHeader, ImageFormat, ResultView};
+use livepose_test_support::data::models;
+use livepose_test_support::frames::{jpeg_frame, LAB};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, models};
 use serde_json::Value;
+use support::http::http;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -118,7 +116,7 @@ async fn room_figures_show_the_camera_the_viewers_and_their_reports() {
     let report = r#"{"type":"viewer_stats","fps":12.5,"latency_ms":80}"#;
     viewer.send(Message::Text(report.into())).await.unwrap();
     let mut camera = connect(format!("{base}/camera?token=cam")).await;
-    let frames: Vec<Vec<u8>> = (0..4).map(|i| dance_jpeg(10 * i)).collect();
+    let frames: Vec<Vec<u8>> = (0..4).map(|i| jpeg_frame(LAB, 10 * i, 540, 960)).collect();
     for sequence in 0..12u64 {
         publish(&mut camera, sequence, &frames[sequence as usize % 4]).await;
     }
@@ -210,7 +208,7 @@ async fn annotated_viewers_get_the_frame_with_the_skeleton_drawn() {
     ];
     let mut plain = connect(format!("{base}/view")).await;
     let mut camera = connect(format!("{base}/camera?token=cam")).await;
-    let jpeg = dance_jpeg(25);
+    let jpeg = jpeg_frame(LAB, 25, 540, 960);
     publish(&mut camera, 1, &jpeg).await;
     // The plain viewer gets the result, the annotated one a JPEG too (in either order).
     assert!(ResultView::parse(&binary(&mut plain).await).is_ok());
@@ -311,7 +309,7 @@ async fn an_mjpeg_viewer_gets_drawn_frames_and_leaving_mid_stream_is_seen_at_onc
         server.local_addr()
     ))
     .await;
-    let jpeg = dance_jpeg(25);
+    let jpeg = jpeg_frame(LAB, 25, 540, 960);
     let sender = tokio::spawn(async move {
         for sequence in 0..400u64 {
             if camera.send(frame(sequence, &jpeg)).await.is_err() {

@@ -2,20 +2,18 @@
 //! several viewers get its results (and, if they ask, its frames), tokens are enforced, a
 //! second camera is refused.
 
-#[path = "support/media.rs"]
-mod media;
-
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{peek_type, FrameHeader, ImageFormat, MessageType, ResultView};
+use livepose_test_support::data::models;
+use livepose_test_support::frames::{jpeg_frame, LAB};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, models};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 fn jpeg() -> Vec<u8> {
-    dance_jpeg(25)
+    jpeg_frame(LAB, 25, 540, 960)
 }
 
 fn frame(sequence: u64, jpeg: &[u8]) -> Message {

@@ -5,13 +5,12 @@
 //! clients (socket.io-client in Node and Chromium, python-socketio) run against the server
 //! in livepose-ws/demo/test/socketio*.test.js and livepose-py/tests/test_socketio.py.
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
 
 use std::time::Duration;
 
-use http::http;
 use livepose_ws::{Server, ServerConfig};
+use support::http::http;
 
 async fn server(socketio: bool) -> Server {
     let config = ServerConfig::default()

@@ -5,23 +5,21 @@
 //! a source is stopped, or its room removed, no ffmpeg child of the server and no source
 //! task may be left.
 
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/media.rs"]
-mod media;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use http::http;
 use livepose_core::image::Codec;
 use livepose_core::wire::{peek_type, FrameView, ImageFormat, MessageType, ResultView};
+use livepose_test_support::rtsp::RtspRelay;
+use livepose_test_support::{data, frames};
 use livepose_ws::{Server, ServerConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::broadcast;
+use support::http::http;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The tests of this file run one at a time: each counts the ffmpeg children of this
@@ -39,7 +37,7 @@ async fn server(config: ServerConfig) -> Server {
     let config = config
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(1)
-        .models_dir(media::models())
+        .models_dir(data::models())
         .stats_interval(Duration::from_secs(3600))
         .admin_token(ADMIN);
     Server::start(config).await.unwrap()
@@ -57,7 +55,7 @@ fn small_clip(dir: &Path) -> PathBuf {
     let out = dir.join("dance.mkv");
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-ss", "0.4", "-i"])
-        .arg(media::data::clip("lab_dance_1080x1920_60fps.mp4"))
+        .arg(data::clip(frames::LAB))
         .args([
             "-t",
             "3",
@@ -468,127 +466,13 @@ const H264: &[&str] = &[
     "yuv420p",
 ];
 
-/// ffmpeg sending `clip`, looped, encoded with `codec`, over RTP to a relay that serves it
-/// over RTSP (interleaved on the TCP connection, as `-rtsp_transport tcp` asks) at the
-/// returned URL, to any number of clients.
-async fn rtsp_server(clip: &Path, dir: &Path, codec: &[&str]) -> (Child, String) {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let sdp_file = dir.join("stream.sdp");
-    let _ = std::fs::remove_file(&sdp_file);
-    let ffmpeg = Command::new("ffmpeg")
-        .args(["-v", "error", "-re", "-stream_loop", "-1", "-i"])
-        .arg(clip)
-        .arg("-an")
-        .args(codec)
-        .args(["-flags", "+global_header"])
-        .args(["-f", "rtp", "-sdp_file"])
-        .arg(&sdp_file)
-        .arg(format!("rtp://{}", udp.local_addr().unwrap()))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("ffmpeg");
-    let mut sdp = String::new();
-    eventually("ffmpeg's SDP", || {
-        sdp = std::fs::read_to_string(&sdp_file).unwrap_or_default();
-        let ready = sdp.contains("a=fmtp");
-        async move { ready }
-    })
-    .await;
-    let sdp = format!(
-        "{}a=control:trackID=0\r\n",
-        sdp.replace("\r\n", "\n").replace('\n', "\r\n")
-    );
-    let (packets, _) = broadcast::channel::<Vec<u8>>(256);
-    let relay = packets.clone();
-    tokio::spawn(async move {
-        let mut buf = vec![0; 65536];
-        while let Ok(n) = udp.recv(&mut buf).await {
-            let _ = relay.send(buf[..n].to_vec());
-        }
-    });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("rtsp://{}/live", listener.local_addr().unwrap());
-    let base = url.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(rtsp_session(
-                socket,
-                base.clone(),
-                sdp.clone(),
-                packets.subscribe(),
-            ));
-        }
-    });
-    (ffmpeg, url)
-}
-
-/// One RTSP client of [`rtsp_server`]: OPTIONS, DESCRIBE, SETUP, PLAY, then the RTP
-/// packets on channel 0.
-async fn rtsp_session(
-    mut socket: tokio::net::TcpStream,
-    base: String,
-    sdp: String,
-    mut packets: broadcast::Receiver<Vec<u8>>,
-) {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
-            match socket.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => request.extend_from_slice(&buf[..n]),
-            }
-            continue;
-        };
-        let head = String::from_utf8_lossy(&request[..end]).to_string();
-        request.drain(..end + 4);
-        let method = head.split_whitespace().next().unwrap_or("").to_string();
-        let cseq = head
-            .lines()
-            .find_map(|l| l.strip_prefix("CSeq:"))
-            .unwrap_or("0")
-            .trim()
-            .to_string();
-        let extra = match method.as_str() {
-            "OPTIONS" => "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n".to_string(),
-            "DESCRIBE" => format!(
-                "Content-Base: {base}/\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-                sdp.len()
-            ),
-            "SETUP" => "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\nSession: 1234\r\n".into(),
-            "PLAY" => "Session: 1234\r\nRange: npt=0.000-\r\n".into(),
-            _ => String::new(),
-        };
-        let blank = if method == "DESCRIBE" { "" } else { "\r\n" };
-        let answer = format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n{extra}{blank}");
-        if socket.write_all(answer.as_bytes()).await.is_err() {
-            return;
-        }
-        if method == "PLAY" {
-            break;
-        }
-    }
-    loop {
-        let packet = match packets.recv().await {
-            Ok(packet) => packet,
-            Err(broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(_) => return,
-        };
-        let mut framed = vec![b'$', 0];
-        framed.extend_from_slice(&(packet.len() as u16).to_be_bytes());
-        framed.extend_from_slice(&packet);
-        if socket.write_all(&framed).await.is_err() {
-            return;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rtsp_stream_feeds_a_room() {
     let _serial = SERIAL.lock().await;
     let dir = temp_dir("rtsp");
     let clip = small_clip(&dir);
-    let (mut camera, url) = rtsp_server(&clip, &dir, MPEG4).await;
+    let camera = RtspRelay::start(&clip, &dir, MPEG4).await;
+    let url = camera.url.clone();
     let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
     let mut view = viewer(&server, "yard").await;
     let body = serde_json::json!({ "url": url }).to_string();
@@ -601,8 +485,7 @@ async fn an_rtsp_stream_feeds_a_room() {
     let path = format!("/rooms/yard/source?token={TOKEN}");
     assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
     no_source_left(&server, &[camera.id()]).await;
-    camera.kill().unwrap();
-    camera.wait().unwrap();
+    drop(camera);
     server.shutdown().await;
 }
 
@@ -615,7 +498,8 @@ async fn an_h264_rtsp_stream_passes_through_without_reencoding() {
     let _serial = SERIAL.lock().await;
     let dir = temp_dir("rtsp-h264");
     let clip = small_clip(&dir);
-    let (mut camera, url) = rtsp_server(&clip, &dir, H264).await;
+    let camera = RtspRelay::start(&clip, &dir, H264).await;
+    let url = camera.url.clone();
     let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
     let mut view = viewer(&server, "yard").await;
     let body = serde_json::json!({ "url": url }).to_string();
@@ -645,8 +529,7 @@ async fn an_h264_rtsp_stream_passes_through_without_reencoding() {
     let path = format!("/rooms/yard/source?token={TOKEN}");
     assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
     no_source_left(&server, &[camera.id()]).await;
-    camera.kill().unwrap();
-    camera.wait().unwrap();
+    drop(camera);
     server.shutdown().await;
 }
 
@@ -657,7 +540,8 @@ async fn an_h264_rtsp_stream_is_reencoded_when_the_server_says_so() {
     let _serial = SERIAL.lock().await;
     let dir = temp_dir("rtsp-reencode");
     let clip = small_clip(&dir);
-    let (mut camera, url) = rtsp_server(&clip, &dir, H264).await;
+    let camera = RtspRelay::start(&clip, &dir, H264).await;
+    let url = camera.url.clone();
     let config = ServerConfig::default()
         .rooms(TOKEN, None)
         .source_reencode(true);
@@ -670,8 +554,7 @@ async fn an_h264_rtsp_stream_is_reencoded_when_the_server_says_so() {
     let path = format!("/rooms/yard/source?token={TOKEN}");
     assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
     no_source_left(&server, &[camera.id()]).await;
-    camera.kill().unwrap();
-    camera.wait().unwrap();
+    drop(camera);
     server.shutdown().await;
 }
 

@@ -2,16 +2,14 @@
 //! frames of the test clips: binary and JSON clients, bad input, latest-wins, and cleanup
 //! on close.
 
-#[path = "support/media.rs"]
-mod media;
-
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::Codec;
 use livepose_core::wire::{compat, FrameHeader, ImageFormat, ResultView};
+use livepose_test_support::data::models;
+use livepose_test_support::frames::{jpeg_frame, LAB};
 use livepose_ws::{Server, ServerConfig};
-use media::{dance_jpeg, models};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -20,7 +18,9 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Frames `first..first + count` of the dance clip as 540x960 JPEGs.
 fn jpegs(first: usize, count: usize) -> Vec<Vec<u8>> {
-    (first..first + count).map(dance_jpeg).collect()
+    (first..first + count)
+        .map(|i| jpeg_frame(LAB, i, 540, 960))
+        .collect()
 }
 
 async fn server() -> Server {

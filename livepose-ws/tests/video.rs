@@ -6,15 +6,13 @@
 //! a resolution change at a keyframe, an SPS declaring 16384x16384; decoder threads and
 //! memory go with their streams. No timing thresholds: every wait is "eventually".
 
-#[path = "support/media.rs"]
-mod media;
-
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::image::{Codec, RgbImage};
 use livepose_core::video::{EncoderSettings, H264Encoder};
 use livepose_core::wire::{FrameFlags, FrameHeader, ImageFormat, ResultView};
+use livepose_test_support::{data, frames};
 use livepose_ws::{Server, ServerConfig};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -32,7 +30,7 @@ async fn server(max_pixels: u64) -> Server {
         .addr("127.0.0.1:0".parse().unwrap())
         .workers(1)
         .demo(false)
-        .models_dir(media::models())
+        .models_dir(data::models())
         .max_pixels(max_pixels)
         .stats_interval(Duration::from_secs(3600));
     Server::start(config).await.unwrap()
@@ -49,29 +47,12 @@ async fn connect(server: &Server) -> Ws {
 
 /// Frames `first..first + count` of the dance clip, scaled to `width`x`height` (ffmpeg).
 fn frames(first: usize, count: usize, width: u32, height: u32) -> Vec<RgbImage> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(media::data::clip("lab_dance_1080x1920_60fps.mp4"))
-        .args([
-            "-vf",
-            &format!("select=gte(n\\,{first}),scale={width}:{height}"),
-        ])
-        .args([
-            "-frames:v",
-            &count.to_string(),
-            "-pix_fmt",
-            "rgb24",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg");
-    let size = (width * height * 3) as usize;
-    assert_eq!(out.stdout.len(), size * count, "ffmpeg gave {count} frames");
-    out.stdout
-        .chunks_exact(size)
-        .map(|rgb| RgbImage::from_rgb8(width, height, rgb.to_vec()).unwrap())
+    let filter = format!("select=gte(n\\,{first}),scale={width}:{height}");
+    let clip = data::clip(frames::LAB);
+    let rgb = frames::rgb_frames(&clip, Some(&filter), Some(count), width, height);
+    assert_eq!(rgb.len(), count, "ffmpeg gave {count} frames");
+    rgb.into_iter()
+        .map(|rgb| RgbImage::from_rgb8(width, height, rgb).unwrap())
         .collect()
 }
 

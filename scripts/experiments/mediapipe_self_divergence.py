@@ -5,7 +5,7 @@ one grey level brighter: the noise floor of any comparison with its video output
 Not part of the test suite. Runs MediaPipe's Pose Landmarker (video mode, full model,
 `num_poses` 2) twice on a clip, the second time with frame CHANGED (default 10) one grey
 level brighter, and compares the two runs from that frame on with the fidelity metric of
-livepose-core/tests/support/reference.rs: per pose of the unchanged run, the nearest pose of the other
+livepose-test-support/src/reference.rs: per pose of the unchanged run, the nearest pose of the other
 (mean pixel distance over the 33 landmarks / diagonal of the pose's box), then median,
 95th percentile, and mean world error. The same experiment on livepose is
 `live_mode_tracking_amplifies_a_one_grey_level_change` in livepose-core/tests/pipeline_live.rs.

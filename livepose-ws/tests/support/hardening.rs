@@ -3,7 +3,6 @@
 //! with headers, Socket.IO spoken by hand over WebSocket and long-polling, a small JPEG,
 //! the Node Socket.IO client (socket.io-client from livepose-ws/demo), and "everything is
 //! back to zero" checks with a generous bound (never a timing threshold).
-#![allow(dead_code)] // each including test uses a subset
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,12 +10,10 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use livepose_core::options::parse_options;
 use livepose_ws::{ServeOptions, Server, ServerConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 /// How long a test waits for something that must happen (generous: a busy CI machine).
-pub const EVENTUALLY: Duration = Duration::from_secs(30);
+pub use livepose_test_support::http::EVENTUALLY;
 
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -47,33 +44,7 @@ pub async fn start(config: ServerConfig) -> Server {
     .unwrap()
 }
 
-/// A raw HTTP/1.1 request with extra header lines; (status, head in lower case, body).
-pub async fn request(
-    server: &Server,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, String, String) {
-    let mut socket = TcpStream::connect(server.local_addr()).await.unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    socket.write_all(head.as_bytes()).await.unwrap();
-    socket.write_all(body).await.unwrap();
-    let mut response = Vec::new();
-    let read = tokio::time::timeout(EVENTUALLY, socket.read_to_end(&mut response)).await;
-    assert!(read.is_ok(), "{method} {path}: no answer in {EVENTUALLY:?}");
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (status, head.to_ascii_lowercase(), body.to_string())
-}
+pub use super::http::request;
 
 /// `GET path` with no headers: (status, body).
 pub async fn get(server: &Server, path: &str) -> (u16, String) {

@@ -20,7 +20,8 @@ pub struct RtspRelay {
 
 impl RtspRelay {
     /// ffmpeg sends `clip`, looped at its own rate, encoded with `codec` (ffmpeg's output
-    /// arguments, e.g. `["-c:v", "copy"]`); `dir` holds the SDP file.
+    /// arguments, e.g. `["-c:v", "copy"]`); `dir` holds the SDP file. Needs a tokio
+    /// runtime (the relay's tasks run on it).
     pub async fn start(clip: &Path, dir: &Path, codec: &[&str]) -> RtspRelay {
         let udp = UdpSocket::bind("127.0.0.1:0").await.expect("a UDP port");
         let sdp_file = dir.join("stream.sdp");
@@ -70,6 +71,13 @@ impl RtspRelay {
             }
         });
         RtspRelay { url, ffmpeg }
+    }
+}
+
+impl RtspRelay {
+    /// ffmpeg's process id.
+    pub fn id(&self) -> u32 {
+        self.ffmpeg.id()
     }
 }
 

@@ -6,7 +6,7 @@
 //! from `/proc/PID/{stat,status}`; its log goes to a file under the target folder.
 //!
 //! ```text
-//! export LIVEPOSE_MODELS=... LIVEPOSE_MEDIA=...    # or LIVEPOSE_SHARED; see livepose-core/tests/support/data.rs
+//! export LIVEPOSE_MODELS=... LIVEPOSE_MEDIA=...    # or LIVEPOSE_SHARED; see livepose-test-support/src/data.rs
 //! cargo bench --bench server_load -- smoke        # paced, K = 1 and 4, 3 repetitions of 3 s (CI)
 //! cargo bench --bench server_load -- paced [--streams 1,4] [--fps 30] [--seconds 5] [--repetitions 20]
 //! cargo bench --bench server_load -- soak [--streams 100] [--fps 30] [--seconds 300]
@@ -43,20 +43,10 @@
 //! no `--bench` argument) it starts the server and sends a few frames only.
 //! MB here is 10^6 bytes.
 
-#[path = "../livepose-core/tests/support/frames.rs"]
-mod frames;
-
-#[path = "server_load/client.rs"]
 mod client;
-#[path = "server_load/latency.rs"]
 mod latency;
-#[path = "server_load/resources.rs"]
 mod resources;
-#[path = "server_load/rtsp.rs"]
-mod rtsp;
-#[path = "server_load/server.rs"]
 mod server;
-#[path = "server_load/video.rs"]
 mod video;
 
 use std::sync::atomic::AtomicU64;
@@ -64,6 +54,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use livepose_test_support::frames;
 use tokio::time::Instant;
 
 use client::{Frames, StreamRun};

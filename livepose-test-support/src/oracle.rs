@@ -1,7 +1,6 @@
 //! What the TFLite interpreter itself (ai-edge-litert, reference kernels) computes on
 //! MediaPipe's models: the `.npz` files `scripts/tflite-oracle.sh` writes, one per model,
 //! named by the SHA-256 of the `.tflite` file (see `scripts/tflite_oracle.py`).
-#![allow(dead_code)] // each test file uses part of it
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -9,7 +8,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::data;
+use crate::data;
 
 /// A float32 array of the oracle: its shape and values, row-major.
 #[derive(Debug, Clone)]

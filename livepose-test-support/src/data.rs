@@ -1,5 +1,4 @@
-//! Where the tests' real data is, for every crate of the workspace (`#[path]`-included by
-//! the root crate's tests and benches, `livepose-core/tests` and `livepose-ws/tests`):
+//! Where the tests' real data is:
 //!
 //! - clips: `$LIVEPOSE_MEDIA`, else `$LIVEPOSE_SHARED/media` when `LIVEPOSE_SHARED` is set,
 //!   else `~/.cache/livepose/media` (`scripts/fetch-media.sh` fills it);
@@ -12,8 +11,6 @@
 //!
 //! (`~/.cache` is `$XDG_CACHE_HOME` when set.) `scripts/test-data.sh` fetches all of it.
 //! A missing file fails the test with its path and the script that fetches it.
-#![allow(dead_code)] // each including target uses a subset
-
 use std::path::{Path, PathBuf};
 
 /// The models every test may load, by stem (each as `.onnx` in the models folder).
@@ -37,7 +34,7 @@ pub const CLIPS: [&str; 6] = [
     "outdoor_two_people_1768x994_30fps.mp4",
 ];
 
-/// The checkout: the first folder above the including crate that holds the fetch scripts.
+/// The checkout: the first folder above this crate that holds the fetch scripts.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -58,6 +55,23 @@ fn cache_dir(name: &str) -> PathBuf {
         .expect("HOME or XDG_CACHE_HOME")
         .join("livepose")
         .join(name)
+}
+
+/// A folder for what the tests make (frames, links): `tmp/` in cargo's target directory
+/// (what cargo gives a test or bench as `CARGO_TARGET_TMPDIR`), found from the running
+/// binary (`<target>/<profile>/deps/<binary>`); else `livepose-tests` in the system's
+/// temporary folder.
+pub fn scratch_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the running binary's path");
+    let target = exe
+        .parent()
+        .filter(|dir| dir.ends_with("deps"))
+        .and_then(Path::parent)
+        .and_then(Path::parent);
+    match target {
+        Some(target) => target.join("tmp"),
+        None => std::env::temp_dir().join("livepose-tests"),
+    }
 }
 
 /// The clips folder.
@@ -157,7 +171,7 @@ pub fn reference(name: &str) -> PathBuf {
 }
 
 /// One folder with `media` and `models` in it (symbolic links to [`media_dir`] and
-/// [`models_dir`], made under the target directory), for code that takes a single data
+/// [`models_dir`], made in [`scratch_dir`]), for code that takes a single data
 /// folder and joins `media/...` and `models` to it. Each call checks the clips and models
 /// are there.
 pub fn data_dir() -> PathBuf {
@@ -166,7 +180,7 @@ pub fn data_dir() -> PathBuf {
         clip(name);
     }
     let (media, models) = (media_dir(), models());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("livepose-test-data");
+    let dir = scratch_dir().join("livepose-test-data");
     std::fs::create_dir_all(&dir).expect("create the test data folder");
     // Tests run in parallel: each makes its links under unique names and renames them
     // into place (atomic, and every writer links the same targets).

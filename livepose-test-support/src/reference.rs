@@ -1,15 +1,7 @@
-//! MediaPipe's own output on the test clips (`tests/data/reference/*.jsonl`), raw RGB frames
-//! of the clips (ffmpeg), and the fidelity metric of the inference issue.
-#![allow(dead_code)]
+//! MediaPipe's own output on the test clips (`livepose-core/tests/data/reference/*.jsonl`)
+//! and the fidelity metric of the inference issue.
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-// Also included by the other support modules: a test that uses two of them has two copies.
-#[allow(clippy::duplicate_mod)]
-#[path = "data.rs"]
-pub mod data;
+use crate::data;
 
 /// One reference pose.
 #[derive(Debug, Clone)]
@@ -32,11 +24,7 @@ pub struct Reference {
     pub frames: Vec<Vec<RefPose>>,
 }
 
-/// One folder holding `media/` (the clips) and `models/` (see [`data::data_dir`]).
-pub fn shared_dir() -> PathBuf {
-    data::data_dir()
-}
-
+/// The reference file `name` (`<clip>.<model>.<mode>.jsonl`, see [`data::reference`]).
 pub fn load_reference(name: &str) -> Reference {
     let path = data::reference(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
@@ -76,27 +64,6 @@ pub fn load_reference(name: &str) -> Reference {
         timestamps_ms,
         frames,
     }
-}
-
-/// Every frame of `clip` as packed RGB8, decoded by ffmpeg at the clip's own size (as the
-/// reference was made).
-pub fn rgb_frames(clip: &str, width: u32, height: u32) -> Vec<Vec<u8>> {
-    let input = data::clip(clip);
-    let mut child = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&input)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ffmpeg must be installed");
-    let mut all = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut all).unwrap();
-    assert!(
-        child.wait().unwrap().success(),
-        "ffmpeg failed on {input:?}"
-    );
-    let frame = (width * height * 3) as usize;
-    all.chunks_exact(frame).map(|c| c.to_vec()).collect()
 }
 
 /// Mean over the 33 landmarks of the pixel distance, divided by the diagonal of the

@@ -1,22 +1,19 @@
 //! A cluster on loopback for tests and benches: a real `nats-server` with JetStream, and
 //! `livepose serve` nodes joined to it, each a process of its own that can be killed,
 //! stopped with SIGTERM, or restarted on the same port and store.
-#![allow(dead_code)] // each including target uses a subset
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::examples;
-
-/// A free TCP port on loopback (bound, noted, released).
 /// The nodes' admin token (`/streams`, `/sources`, `/metrics`: closed on a server with a
 /// room token but no admin token).
-#[allow(dead_code)]
 pub const ADMIN_TOKEN: &str = "adm";
 
+/// A free TCP port on loopback (bound, noted, released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -134,10 +131,17 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts node `id` joined to `nats`, with `extra` flags.
-    pub fn start(id: &str, nats: &str, models: &Path, extra: &[&str]) -> Node {
+    /// Starts node `id` of the `livepose` command at `livepose` (a test's
+    /// `env!("CARGO_BIN_EXE_livepose")`) joined to `nats`, with `extra` flags.
+    pub fn start(
+        livepose: impl AsRef<OsStr>,
+        id: &str,
+        nats: &str,
+        models: &Path,
+        extra: &[&str],
+    ) -> Node {
         let port = free_port();
-        let mut child = examples::livepose()
+        let mut child = Command::new(livepose)
             .arg("serve")
             .args(["--port", &port.to_string(), "--models"])
             .arg(models)
