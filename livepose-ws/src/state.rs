@@ -17,7 +17,7 @@ use crate::config::ServerConfig;
 use crate::message;
 use crate::metrics::Metrics;
 use crate::pool::WorkerPool;
-use crate::rooms::{CameraKind, CameraSeat, Room, RoomName, Rooms};
+use crate::rooms::{CameraKind, CameraSeat, Frames, Room, RoomName, Rooms, Viewer};
 use crate::sources::Sources;
 use crate::streams::{StreamCore, Streams};
 
@@ -111,8 +111,25 @@ impl AppState {
         Some(seat)
     }
 
+    /// `viewer` into room `name` (made on first use), fed from the other nodes in cluster
+    /// mode; a viewer that shows the camera's frames has an H.264 camera asked for a
+    /// keyframe (on this node: a camera on another node sends its next periodic one).
+    pub(crate) fn join_room(&self, name: &RoomName, viewer: Arc<Viewer>) -> Arc<Room> {
+        let wants_frames = viewer.wants == Frames::Camera;
+        let room = self.rooms.join(name, viewer);
+        self.watch_room(name, &room);
+        let camera = room.occupant().and_then(|o| o.stream_id);
+        if let Some(stream) = camera
+            .filter(|_| wants_frames)
+            .and_then(|id| self.streams.get(&id))
+        {
+            stream.viewer_joined(self.clock.now_wall_us());
+        }
+        room
+    }
+
     /// In cluster mode, feeds room `name` from the other nodes while it has viewers here.
-    pub(crate) fn watch_room(&self, name: &RoomName, room: &Arc<Room>) {
+    fn watch_room(&self, name: &RoomName, room: &Arc<Room>) {
         if let Some(cluster) = &self.cluster {
             cluster.watch_room(name.as_str(), room);
         }

@@ -343,3 +343,56 @@ async fn decoders_and_their_memory_go_with_their_streams() {
     );
     server.shutdown().await;
 }
+
+/// A room viewer that shows the camera's frames (`?frames=1`) needs a keyframe to start
+/// decoding them: its join asks an H.264 camera for one (`keyframe_request`, `join`); a
+/// viewer of results alone, or one more within a second, asks nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_viewer_joining_asks_the_h264_camera_for_a_keyframe() {
+    let _serial = SERIAL.lock().await;
+    let config = ServerConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .workers(1)
+        .demo(false)
+        .models_dir(data::models())
+        .rooms("cam", None)
+        .stats_interval(Duration::from_secs(3600));
+    let server = Server::start(config).await.unwrap();
+    let base = format!("ws://{}/ws/rooms/hall", server.local_addr());
+    let (mut camera, _) = tokio_tungstenite::connect_async(format!("{base}/camera?token=cam"))
+        .await
+        .unwrap();
+    let units = encode(&frames(0, 3, 272, 480));
+    for (i, (au, key)) in units.iter().enumerate() {
+        camera
+            .send(h264_frame(i as u64 + 1, au, *key))
+            .await
+            .unwrap();
+    }
+    until(&mut camera, |s| s.results.iter().any(|r| r.0 == 3)).await;
+    // A viewer of results alone: no request.
+    let (_results_viewer, _) = tokio_tungstenite::connect_async(format!("{base}/view"))
+        .await
+        .unwrap();
+    // A viewer of frames: a request, `join`, no sequence.
+    let (_frames_viewer, _) = tokio_tungstenite::connect_async(format!("{base}/view?frames=1"))
+        .await
+        .unwrap();
+    let seen = until(&mut camera, |s| has_type(s, "keyframe_request")).await;
+    let requests: Vec<_> = seen
+        .control
+        .iter()
+        .filter(|m| m["type"] == "keyframe_request")
+        .collect();
+    assert_eq!(requests.len(), 1, "{seen:?}");
+    assert_eq!(requests[0]["reason"], "join");
+    assert!(requests[0].get("sequence").is_none_or(|s| s.is_null()));
+    // Another frame viewer at once shares that request; the camera's keyframe answers both.
+    let (_second, _) = tokio_tungstenite::connect_async(format!("{base}/view?frames=1"))
+        .await
+        .unwrap();
+    camera.send(h264_frame(4, &units[0].0, true)).await.unwrap();
+    let seen = until(&mut camera, |s| s.results.iter().any(|r| r.0 == 4)).await;
+    assert!(keyframe_reasons(&seen).is_empty(), "{seen:?}");
+    server.shutdown().await;
+}

@@ -51,8 +51,7 @@ pub(crate) async fn mjpeg(
         Err(refusal) => return refusal.into_response(),
     };
     let viewer = Viewer::new(state.streams.next_id("m"), "mjpeg", Frames::Annotated);
-    let room = state.rooms.join(&name, viewer.clone());
-    state.watch_room(&name, &room);
+    let room = state.join_room(&name, viewer.clone());
     let held = MjpegViewer {
         _connected: Connected::new(&state.metrics),
         state,

@@ -3,6 +3,7 @@
 //! attachments) and JSON frames already parsed. Each is checked against the frame-rate cap
 //! and the image limits before it reaches the stream's latest-wins slot.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -93,7 +94,10 @@ pub(crate) fn on_binary(state: &Arc<AppState>, session: &mut Session, bytes: Byt
 fn on_h264(state: &Arc<AppState>, session: &mut Session, unit: Unit) {
     if session.video.is_none() {
         match VideoInbound::start(state, &session.stream) {
-            Ok(video) => session.video = Some(video),
+            Ok(video) => {
+                session.video = Some(video);
+                session.stream.receives_video.store(true, Ordering::Release);
+            }
             Err(e) => {
                 let message = format!("cannot start this stream's H.264 decoder: {e}");
                 return state.send_error(&session.stream, "bad_video", &message, unit.sequence);

@@ -12,7 +12,9 @@ use livepose_core::inference::Tracker;
 use livepose_core::slot::LatestSlot;
 use livepose_core::stats::{LatencyHistogram, LatencySummary};
 use livepose_core::types::StageTimings;
-use livepose_core::wire::control::{ModelKind, ResultFormat};
+use livepose_core::wire::control::{
+    KeyframeReason, KeyframeRequest, ModelKind, ResultFormat, ServerMessage,
+};
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::message::OutMessage;
@@ -20,6 +22,9 @@ use crate::rooms::Room;
 
 /// Control messages that may wait for a slow client before new ones are dropped.
 pub(crate) const CONTROL_QUEUE: usize = 16;
+
+/// Viewers that join within this of the last one asked share its keyframe request.
+pub(crate) const JOIN_REQUEST_EVERY_US: u64 = 1_000_000;
 
 /// A frame waiting for inference.
 #[derive(Debug)]
@@ -69,6 +74,10 @@ pub(crate) struct StreamCore {
     /// H.264 access units dropped undecoded (the decoder fell behind, or waited for a
     /// keyframe).
     pub(crate) video_dropped: AtomicU64,
+    /// Its frames are H.264 (its decoder started).
+    pub(crate) receives_video: AtomicBool,
+    /// When a room viewer's join last asked this camera for a keyframe (the clock's µs).
+    join_asked_us: AtomicU64,
     /// Control messages (welcome, errors, stats): a small queue of their own, so they never
     /// displace a result and results never displace them.
     control: tokio::sync::mpsc::Sender<String>,
@@ -105,7 +114,33 @@ impl StreamCore {
             rate_limited: AtomicU64::new(0),
             results_dropped: AtomicU64::new(0),
             video_dropped: AtomicU64::new(0),
+            receives_video: AtomicBool::new(false),
+            join_asked_us: AtomicU64::new(0),
         })
+    }
+
+    /// A room viewer that shows the camera's frames joined (at `now_us`): an H.264 camera is
+    /// asked for a keyframe (`keyframe_request`, `join`) so that the viewer can start
+    /// decoding, at most once per [`JOIN_REQUEST_EVERY_US`] however many join.
+    pub(crate) fn viewer_joined(&self, now_us: u64) {
+        if !self.receives_video.load(Ordering::Acquire) {
+            return;
+        }
+        let last = self.join_asked_us.load(Ordering::Acquire);
+        if last != 0 && now_us.saturating_sub(last) < JOIN_REQUEST_EVERY_US {
+            return;
+        }
+        if self
+            .join_asked_us
+            .compare_exchange(last, now_us.max(1), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            let request = ServerMessage::KeyframeRequest(KeyframeRequest {
+                reason: KeyframeReason::Join,
+                sequence: None,
+            });
+            self.send_text(request.to_json());
+        }
     }
 
     /// Frames displaced before inference so far (H.264 access units dropped undecoded

@@ -53,8 +53,7 @@ pub(crate) fn on_join(state: &Arc<AppState>, c: &Arc<Connection>, join: Join) {
         }
         JoinRole::Viewer => {
             let viewer = Viewer::new(c.stream.id.clone(), "socket.io", join.frames.wants());
-            let room = state.rooms.join(&name, viewer.clone());
-            state.watch_room(&name, &room);
+            let room = state.join_room(&name, viewer.clone());
             // A viewer sends no frames: not a stream of its own any more.
             state.streams.remove(&c.stream.id);
             *joined = Some(Joined::Viewer(name, room, viewer));

@@ -30,8 +30,7 @@ pub(crate) async fn viewer_session(
 ) {
     let _connected = Connected::new(&state.metrics);
     let viewer = Viewer::new(state.streams.next_id("v"), "socket", frames);
-    let room = state.rooms.join(name, viewer.clone());
-    state.watch_room(name, &room);
+    let room = state.join_room(name, viewer.clone());
     let (mut sink, mut source) = socket.split();
     let (replies, mut replies_out) = mpsc::channel::<String>(MAX_REPLIES);
     let writer = {
