@@ -466,27 +466,43 @@ const H264: &[&str] = &[
     "yuv420p",
 ];
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_rtsp_stream_feeds_a_room() {
-    let _serial = SERIAL.lock().await;
-    let dir = temp_dir("rtsp");
+/// An RTSP camera sending with `codec` (in a temporary folder named `name`), posted as
+/// room `yard`'s source on a server made from `config`, and a viewer of the room's frames
+/// that has seen a pose: the format of the frames it got.
+async fn rtsp_room(
+    name: &str,
+    codec: &[&str],
+    config: ServerConfig,
+) -> (RtspRelay, Server, Socket, ImageFormat) {
+    let dir = temp_dir(name);
     let clip = small_clip(&dir);
-    let camera = RtspRelay::start(&clip, &dir, MPEG4).await;
-    let url = camera.url.clone();
-    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
+    let camera = RtspRelay::start(&clip, &dir, codec).await;
+    let server = server(config.rooms(TOKEN, None)).await;
     let mut view = viewer(&server, "yard").await;
-    let body = serde_json::json!({ "url": url }).to_string();
+    let body = serde_json::json!({ "url": camera.url }).to_string();
     let (status, answer) = post_source(&server, "yard", &body).await;
     assert_eq!(status, 201, "{answer}");
     assert!(answer.contains(r#""kind":"rtsp""#), "{answer}");
-    // Not H.264: re-encoded to JPEG.
     let format = until_a_pose(&mut view).await;
-    assert_eq!(format, ImageFormat::Encoded(Codec::Jpeg));
+    (camera, server, view, format)
+}
+
+/// Removes room `yard`'s source: nothing of it is left (its ffmpeg, its stream).
+async fn remove_rtsp_source(server: Server, camera: RtspRelay) {
     let path = format!("/rooms/yard/source?token={TOKEN}");
     assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
     no_source_left(&server, &[camera.id()]).await;
     drop(camera);
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rtsp_stream_feeds_a_room() {
+    let _serial = SERIAL.lock().await;
+    let (camera, server, _view, format) = rtsp_room("rtsp", MPEG4, ServerConfig::default()).await;
+    // Not H.264: re-encoded to JPEG.
+    assert_eq!(format, ImageFormat::Encoded(Codec::Jpeg));
+    remove_rtsp_source(server, camera).await;
 }
 
 /// An RTSP camera's H.264 passes through (issue 24, item 4): ffmpeg copies the access
@@ -496,16 +512,8 @@ async fn an_rtsp_stream_feeds_a_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_h264_rtsp_stream_passes_through_without_reencoding() {
     let _serial = SERIAL.lock().await;
-    let dir = temp_dir("rtsp-h264");
-    let clip = small_clip(&dir);
-    let camera = RtspRelay::start(&clip, &dir, H264).await;
-    let url = camera.url.clone();
-    let server = server(ServerConfig::default().rooms(TOKEN, None)).await;
-    let mut view = viewer(&server, "yard").await;
-    let body = serde_json::json!({ "url": url }).to_string();
-    let (status, answer) = post_source(&server, "yard", &body).await;
-    assert_eq!(status, 201, "{answer}");
-    let format = until_a_pose(&mut view).await;
+    let (camera, server, mut view, format) =
+        rtsp_room("rtsp-h264", H264, ServerConfig::default()).await;
     assert_eq!(format, ImageFormat::Encoded(Codec::H264));
     // Every frame the viewer gets from now on is the camera's H.264, keyframes flagged.
     let mut keyframes = 0;
@@ -526,11 +534,7 @@ async fn an_h264_rtsp_stream_passes_through_without_reencoding() {
         }
     }
     assert!(keyframes >= 1, "a keyframe a second, 40 messages");
-    let path = format!("/rooms/yard/source?token={TOKEN}");
-    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
-    no_source_left(&server, &[camera.id()]).await;
-    drop(camera);
-    server.shutdown().await;
+    remove_rtsp_source(server, camera).await;
 }
 
 /// `source_reencode` (`--source-reencode`) has ffmpeg re-encode an H.264 camera to JPEG,
@@ -538,24 +542,10 @@ async fn an_h264_rtsp_stream_passes_through_without_reencoding() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_h264_rtsp_stream_is_reencoded_when_the_server_says_so() {
     let _serial = SERIAL.lock().await;
-    let dir = temp_dir("rtsp-reencode");
-    let clip = small_clip(&dir);
-    let camera = RtspRelay::start(&clip, &dir, H264).await;
-    let url = camera.url.clone();
-    let config = ServerConfig::default()
-        .rooms(TOKEN, None)
-        .source_reencode(true);
-    let server = server(config).await;
-    let mut view = viewer(&server, "yard").await;
-    let body = serde_json::json!({ "url": url }).to_string();
-    assert_eq!(post_source(&server, "yard", &body).await.0, 201);
-    let format = until_a_pose(&mut view).await;
+    let config = ServerConfig::default().source_reencode(true);
+    let (camera, server, _view, format) = rtsp_room("rtsp-reencode", H264, config).await;
     assert_eq!(format, ImageFormat::Encoded(Codec::Jpeg));
-    let path = format!("/rooms/yard/source?token={TOKEN}");
-    assert_eq!(http(&server, "DELETE", &path, b"").await.0, 204);
-    no_source_left(&server, &[camera.id()]).await;
-    drop(camera);
-    server.shutdown().await;
+    remove_rtsp_source(server, camera).await;
 }
 
 /// Regression (issue 23, item 3): ffmpeg's last words carry the source's URL, and they went
