@@ -44,7 +44,7 @@ use futures_util::{SinkExt, StreamExt};
 use livepose::core::image::Codec;
 use livepose::core::wire::{FrameHeader, ImageFormat, ResultView};
 use livepose_test_support::data;
-use livepose_test_support::process::{Nats, Node};
+use livepose_test_support::process::{loadavg, Nats, Node};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
@@ -787,14 +787,4 @@ async fn nats_rtt(plan: Plan) {
     }
     serve.abort();
     drop(nats);
-}
-
-/// `/proc/loadavg`: other work on the machine skews every figure here.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -55,6 +55,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use livepose_test_support::frames;
+use livepose_test_support::process::loadavg;
 use tokio::time::Instant;
 
 use client::{Frames, StreamRun};
@@ -233,16 +234,6 @@ fn main() {
         "load average at end: {} (the figures are only as good as the machine was quiet)",
         loadavg()
     );
-}
-
-/// `/proc/loadavg`: other work on the machine skews every figure here.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn cores() -> usize {

@@ -18,7 +18,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{paced_as, Frames, Percentiles};
 use crate::server::{cpu_secs_of, ServerProcess};
-use crate::{cores, loadavg, verdict};
+use crate::{cores, verdict};
+use livepose_test_support::process::loadavg;
 
 /// Frames of the browser-like stream: the uplink's camera, 640x480, 3 s at 30 fps.
 const CAMERA_FRAMES: usize = 90;

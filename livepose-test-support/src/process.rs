@@ -203,3 +203,14 @@ impl Drop for Node {
         self.kill();
     }
 }
+
+/// The machine's load averages (`/proc/loadavg`: 1, 5 and 15 minutes), for benches to print:
+/// other work on the machine skews every figure they measure.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
