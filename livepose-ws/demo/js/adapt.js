@@ -15,7 +15,10 @@
 // lowers the bitrate by `bitrateBackoff` (squared far over the budget) and leaves the rate
 // alone, since a video encoder spends its bits on what changes, not per frame; the rate
 // drops only on the server's hints (it processes fewer frames) or once the bitrate is at
-// its floor. Probing raises the bitrate by `bitrateProbe` of itself a second.
+// its floor. Probing raises the bitrate by `bitrateProbe` of itself a second, a quarter of
+// that within 15% under the bitrate at which the uplink last filled (remembered until
+// probing passes it by 10%), so that a narrow uplink is filled again rarely rather than
+// every few seconds (each time, its queue delays every frame until the backoff drains it).
 //
 // Pure: no timers, no sockets; every call takes the time (ms on any monotonic clock).
 
@@ -96,6 +99,8 @@ export class AdaptiveController {
     /** Whether the stream sends H.264 (the bitrate adapts) rather than JPEG (the quality). */
     this.video = o.video === true;
     this.congestion = false;
+    /** H.264: the bitrate at which the uplink last filled; Infinity: none known. */
+    this.limitBitrate = Infinity;
   }
 
   /** Switches between JPEG (`false`: quality adapts) and H.264 (`true`: bitrate adapts). */
@@ -165,6 +170,7 @@ export class AdaptiveController {
       // H.264, the uplink: fewer bits, the same rate.
       reason = this.congestion && !overBudget ? AdaptReason.CONGESTION : AdaptReason.LATENCY;
       const far = overBudget && this.latencyMs > 2 * o.budgetMs;
+      this.limitBitrate = this.bitrate;
       this.bitrate = clamp(this.bitrate * o.bitrateBackoff ** (far ? 2 : 1), o.minBitrate, o.maxBitrate);
       this.lastDecreaseMs = nowMs;
       this.congestion = false;
@@ -191,7 +197,10 @@ export class AdaptiveController {
       this.quality = clamp(this.quality + o.qualityStep / 2, o.minQuality, o.maxQuality);
       if (this.video) {
         const seconds = Math.min(elapsedMs, 2 * o.intervalMs) / 1000;
-        this.bitrate = clamp(this.bitrate * (1 + o.bitrateProbe * seconds), o.minBitrate, o.maxBitrate);
+        const nearLimitBitrate = this.bitrate >= 0.85 * this.limitBitrate;
+        const probe = o.bitrateProbe * (nearLimitBitrate ? 0.25 : 1);
+        this.bitrate = clamp(this.bitrate * (1 + probe * seconds), o.minBitrate, o.maxBitrate);
+        if (this.bitrate > 1.1 * this.limitBitrate) this.limitBitrate = Infinity;
       }
       if (this.targetFps > 1.2 * this.limitFps) this.limitFps = Infinity;
     }
@@ -212,6 +221,7 @@ export class AdaptiveController {
       bitrate: Math.round(this.bitrate),
       latencyMs: this.latencyMs,
       limitFps: this.limitFps,
+      limitBitrate: this.limitBitrate,
     };
   }
 }

@@ -156,7 +156,7 @@ test('a slow server: latency kept under the budget, and the rate recovers when i
  * allows and the send buffer holds under 150 ms of video (as PoseStream does, which tells
  * the controller `congested()` when a frame waits for it); a frame's result arrives after the
  * link carried it and the server took `serverMs`, and only then does the controller hear
- * its round trip. Returns the tail's sent fps, median latency, and the mean bitrate.
+ * its round trip. Returns the tail's sent fps, median and p95 latency, and the mean bitrate.
  */
 function simulateUplink(ctl, seconds, linkBps, { t0 = 0, tailSeconds = 5, serverMs = 25, cameraFps = 30 } = {}) {
   let lastSend = -Infinity;
@@ -198,6 +198,7 @@ function simulateUplink(ctl, seconds, linkBps, { t0 = 0, tailSeconds = 5, server
   return {
     sentFps: tail(sends).length / tailSeconds,
     latencyMs: tailLatencies[Math.floor(tailLatencies.length / 2)] ?? NaN,
+    p95Ms: tailLatencies[Math.floor(tailLatencies.length * 0.95)] ?? NaN,
     bitrate: tailBitrates.reduce((a, b) => a + b, 0) / Math.max(1, tailBitrates.length),
     end,
   };
@@ -267,4 +268,25 @@ test('H.264: the uplink narrows, then widens: the bitrate follows both ways', ()
   assert.ok(narrow.bitrate < 0.6e6, `${narrow.bitrate} on 0.6 Mbit/s`);
   assert.ok(narrow.latencyMs <= 150, `${narrow.latencyMs} ms on 0.6 Mbit/s`);
   assert.ok(again.bitrate > 1.5e6, `${again.bitrate} once wide again`);
+});
+
+test('H.264: probing slows near the bitrate at which the uplink filled, and forgets it once past', () => {
+  const ctl = new AdaptiveController({ video: true, startBitrate: 1_500_000 }, 0);
+  for (let t = 0; t < 1000; t += 33) ctl.sent(t);
+  ctl.congested();
+  assert.equal(ctl.update(1000), AdaptReason.CONGESTION);
+  assert.equal(ctl.snapshot().limitBitrate, 1_500_000);
+  // Far under the limit: the full probe (8% a second); within 15% of it: a quarter of that.
+  const probeFrom = (bitrate, t) => {
+    ctl.bitrate = bitrate;
+    ctl.latency(20);
+    assert.equal(ctl.update(t), AdaptReason.PROBE);
+    return ctl.bitrate / bitrate - 1;
+  };
+  assert.ok(Math.abs(probeFrom(1_000_000, 3500) - 0.08) < 1e-9);
+  assert.ok(Math.abs(probeFrom(1_400_000, 4500) - 0.02) < 1e-9);
+  // Past the limit by 10%: forgotten, full probes again.
+  probeFrom(1_640_000, 5500);
+  assert.equal(ctl.snapshot().limitBitrate, Infinity);
+  assert.ok(Math.abs(probeFrom(1_700_000, 6500) - 0.08) < 1e-9);
 });
