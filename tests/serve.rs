@@ -3,12 +3,12 @@
 //! with a wrong models directory it refuses to start, naming the missing file; `--source`
 //! needs a room token, runs its ffmpeg while the server runs and ends it on Ctrl-C.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command};
 use std::time::Duration;
 
-use livepose_test_support::{data, http};
+use livepose_test_support::{data, http, process};
 
 /// The `livepose` command cargo built for these tests (feature `cli`).
 const LIVEPOSE: &str = env!("CARGO_BIN_EXE_livepose");
@@ -28,24 +28,9 @@ fn start_serve() -> (Child, u16, BufReader<ChildStdout>, String) {
 
 /// [`start_serve`] with more flags.
 fn start_serve_with(flags: &[&str]) -> (Child, u16, BufReader<ChildStdout>, String) {
-    // A free port: bind, note, release.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(LIVEPOSE)
-        .arg("serve")
-        .args(["--port", &port.to_string(), "--models"])
-        .arg(data::data_dir().join("models"))
-        .args(flags)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let port = process::free_port();
+    let models = data::data_dir().join("models");
+    let (child, stdout, first) = process::serve(LIVEPOSE, port, &models, flags);
     (child, port, stdout, first)
 }
 

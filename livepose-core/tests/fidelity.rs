@@ -14,7 +14,7 @@ use livepose_core::inference::{
     LandmarkOutput, ModelSource, PoseDetector, PoseLandmarker, SessionConfig,
 };
 use livepose_core::types::Point3;
-use livepose_test_support::{data, frames, reference};
+use livepose_test_support::{data, reference};
 
 struct Figures {
     /// Mean absolute difference of the 11 joint angles computed from our world landmarks
@@ -28,13 +28,7 @@ struct Figures {
 
 fn image_mode(clip: &str, model: &str, max_poses: usize) -> Figures {
     let r = reference::load_reference(&format!("{clip}.{model}.image.jsonl"));
-    let frames = frames::rgb_frames(
-        &data::clip(&format!("{clip}.mp4")),
-        None,
-        None,
-        r.width,
-        r.height,
-    );
+    let frames = r.rgb_frames(clip);
     assert_eq!(frames.len(), r.frames.len(), "{clip}: frame count");
     let models = data::data_dir().join("models");
     let config = SessionConfig::default();

@@ -15,7 +15,7 @@ use livepose_core::types::{Hand, Handedness, Pose};
 use livepose_core::wire::control::{ModelKind, RunMode, SmoothingKind};
 use livepose_core::wire::ResultFlags;
 use livepose_core::Timestamp;
-use livepose_test_support::{data, frames, reference};
+use livepose_test_support::{data, reference};
 
 const LAB: &str = "lab_dance_1080x1920_60fps";
 const OUTDOOR: &str = "outdoor_two_people_1768x994_30fps";
@@ -26,13 +26,7 @@ fn models() -> std::path::PathBuf {
 
 fn clip(name: &str) -> (reference::Reference, Vec<Vec<u8>>) {
     let r = reference::load_reference(&format!("{name}.full.image.jsonl"));
-    let frames = frames::rgb_frames(
-        &data::clip(&format!("{name}.mp4")),
-        None,
-        None,
-        r.width,
-        r.height,
-    );
+    let frames = r.rgb_frames(name);
     (r, frames)
 }
 

@@ -54,13 +54,7 @@ fn run(clip: &str, model: ModelKind, model_name: &str, mode: RunMode, num_poses:
         "image"
     };
     let r = reference::load_reference(&format!("{clip}.{model_name}.{mode_name}.jsonl"));
-    let frames = frames::rgb_frames(
-        &data::clip(&format!("{clip}.mp4")),
-        None,
-        None,
-        r.width,
-        r.height,
-    );
+    let frames = r.rgb_frames(clip);
     let mut pipeline = Pipeline::builder()
         .model(model)
         .mode(mode)
@@ -636,13 +630,7 @@ fn track_ids_stay_with_their_person_while_two_dancers_move_close() {
 #[test]
 fn live_mode_tracking_amplifies_a_one_grey_level_change() {
     let r = reference::load_reference(&format!("{TWO_DANCERS}.full.video.jsonl"));
-    let frames = frames::rgb_frames(
-        &data::clip(&format!("{TWO_DANCERS}.mp4")),
-        None,
-        None,
-        r.width,
-        r.height,
-    );
+    let frames = r.rgb_frames(TWO_DANCERS);
     let build = || {
         Pipeline::builder()
             .model(ModelKind::Full)

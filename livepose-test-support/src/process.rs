@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The nodes' admin token (`/streams`, `/sources`, `/metrics`: closed on a server with a
@@ -130,6 +130,31 @@ pub struct Node {
     _drain: std::thread::JoinHandle<()>,
 }
 
+/// `livepose serve --port PORT --models MODELS FLAGS…` at `livepose` (log at `warn`, to
+/// nowhere): the process, its standard output, and the first line it printed (the address,
+/// once it listens; empty if it exited first).
+pub fn serve(
+    livepose: impl AsRef<OsStr>,
+    port: u16,
+    models: &Path,
+    flags: &[&str],
+) -> (Child, BufReader<ChildStdout>, String) {
+    let mut child = Command::new(livepose)
+        .arg("serve")
+        .args(["--port", &port.to_string(), "--models"])
+        .arg(models)
+        .args(flags)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    (child, stdout, first)
+}
+
 impl Node {
     /// Starts node `id` of the `livepose` command at `livepose` (a test's
     /// `env!("CARGO_BIN_EXE_livepose")`) joined to `nats`, with `extra` flags.
@@ -141,22 +166,18 @@ impl Node {
         extra: &[&str],
     ) -> Node {
         let port = free_port();
-        let mut child = Command::new(livepose)
-            .arg("serve")
-            .args(["--port", &port.to_string(), "--models"])
-            .arg(models)
-            .args(["--room-token", "cam", "--admin-token", ADMIN_TOKEN])
-            .args(["--no-demo", "--workers", "1"])
-            .args(["--nats", nats, "--node-id", id])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
+        let mut flags = vec!["--room-token", "cam", "--admin-token", ADMIN_TOKEN];
+        flags.extend([
+            "--no-demo",
+            "--workers",
+            "1",
+            "--nats",
+            nats,
+            "--node-id",
+            id,
+        ]);
+        flags.extend(extra);
+        let (child, mut stdout, first) = serve(livepose, port, models, &flags);
         assert!(first.contains("ws://"), "node {id} said {first:?}");
         let drain = std::thread::spawn(move || {
             let _ = std::io::copy(&mut stdout, &mut std::io::sink());

@@ -24,6 +24,15 @@ pub struct Reference {
     pub frames: Vec<Vec<RefPose>>,
 }
 
+impl Reference {
+    /// The frames of clip `clip` (`<clip>.mp4` among the clips) as packed RGB8 at this
+    /// reference's size: what MediaPipe was given.
+    pub fn rgb_frames(&self, clip: &str) -> Vec<Vec<u8>> {
+        let file = data::clip(&format!("{clip}.mp4"));
+        crate::frames::rgb_frames(&file, None, None, self.width, self.height)
+    }
+}
+
 /// The reference file `name` (`<clip>.<model>.<mode>.jsonl`, see [`data::reference`]).
 pub fn load_reference(name: &str) -> Reference {
     let path = data::reference(name);
